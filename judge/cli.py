@@ -1,0 +1,101 @@
+"""Command-line interface; the one place errors become exit codes.
+
+Exit codes: 0 done; 1 unexpected failure; 2 bad input or config (nothing judged); 3 budget
+reached; 4 regression found; 130 interrupted. Known errors print one line on stderr; unexpected
+ones keep their traceback. Heavy imports (LiteLLM, polars) happen inside commands, never here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from judge import __version__
+from judge.errors import EXIT_INTERRUPTED, JudgeError
+
+
+def _add_selection(p: argparse.ArgumentParser) -> None:
+    """Options shared by every command that plans a run (run, estimate)."""
+    p.add_argument("--config", type=Path, help="YAML run config (judges, rubrics, dataset, repeats)")
+    p.add_argument("--dataset", type=Path, help="JSONL, CSV or Parquet file; default: the bundled sample set")
+    p.add_argument(
+        "--judge",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="judge model string or configured judge name; repeat for a panel (default: the offline panel)",
+    )
+    p.add_argument(
+        "--rubric",
+        action="append",
+        default=[],
+        metavar="ID[@VERSION]",
+        help="rubric to apply; repeat for several (default: latest version of every rubric)",
+    )
+    p.add_argument("--repeats", type=int, help="independent verdicts per item x rubric x judge (default 1)")
+    p.add_argument("--limit", type=int, help="judge only the first N items")
+    p.add_argument("--concurrency", type=int, help="override every judge's max_concurrency")
+    p.add_argument("--rubrics-dir", type=Path, help="folder of rubric files (default: the project's rubrics/)")
+    p.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")
+    p.add_argument(
+        "--max-text-chars", type=int, default=None, help="refuse dataset texts longer than this (default 200000)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="empathy-judge",
+        description="Judge model outputs for empathy failure mechanisms with a panel of LLM judges.",
+    )
+    parser.add_argument("--version", action="version", version=f"empathy-judge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="judge a dataset and write a run directory")
+    _add_selection(run)
+    run.add_argument("--run-dir", type=Path, help="where to write the run (default: runs/<run-id>)")
+    run.add_argument("--runs-dir", type=Path, help="parent folder for new run directories (default: runs/)")
+    run.add_argument("--quiet", action="store_true", help="print nothing but errors and the final table")
+
+    report = sub.add_parser("report", help="print a finished run's summary table again")
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+
+    rubrics = sub.add_parser("rubrics", help="list, show or validate rubrics")
+    rsub = rubrics.add_subparsers(dest="rubrics_command", metavar="ACTION")
+    rlist = rsub.add_parser("list", help="every rubric version with its hash")
+    rlist.add_argument("--rubrics-dir", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return _dispatch(args, parser)
+    except JudgeError as exc:
+        print(f"empathy-judge: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("empathy-judge: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.command == "run":
+        from judge.commands import run_command
+
+        return run_command(args)
+    if args.command == "report":
+        from judge.report import report_command
+
+        return report_command(args)
+    if args.command == "rubrics":
+        from judge.commands import rubrics_command
+
+        return rubrics_command(args, parser)
+    parser.error(f"unknown command {args.command}")
+    return 2

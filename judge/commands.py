@@ -1,0 +1,169 @@
+"""The commands behind the CLI: plan a run from options, execute it, write its directory."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from judge import __version__, paths
+from judge.config import JudgeConfig, RunConfig, load_config, resolve_judges
+from judge.dataset import DEFAULT_MAX_CHARS, Dataset, open_dataset
+from judge.errors import EXIT_INTERRUPTED, EXIT_OK, ConfigError, InputError
+from judge.prompts import PromptLibrary
+from judge.rubrics import Rubric, load_all, select
+from judge.store import (
+    FORMAT_VERSION,
+    MANIFEST,
+    SUMMARY,
+    VERDICTS_LOG,
+    VerdictLog,
+    compact,
+    load_verdicts,
+    new_run_id,
+    now_iso,
+    prepare_run_dir,
+    write_json,
+)
+
+
+@dataclass
+class Plan:
+    dataset: Dataset
+    rubrics: list[Rubric]
+    judges: list[JudgeConfig]
+    prompts: PromptLibrary
+    repeats: int
+    limit: int | None
+    config: RunConfig | None
+
+
+def _positive(name: str, value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise ConfigError(f"--{name}: {value} must be a positive integer")
+    return value
+
+
+def make_plan(args: argparse.Namespace) -> Plan:
+    """Resolve options, config, rubrics, prompts and dataset; validate everything up front so a
+    bad input fails before anything is judged or written."""
+    config = load_config(args.config) if args.config else None
+    judges = resolve_judges(config, args.judge)
+    concurrency = _positive("concurrency", args.concurrency)
+    if concurrency:
+        judges = [replace(j, max_concurrency=concurrency) for j in judges]
+    repeats = _positive("repeats", args.repeats) or (config.repeats if config else 1)
+    limit = _positive("limit", args.limit)
+    max_chars = _positive("max-text-chars", args.max_text_chars) or DEFAULT_MAX_CHARS
+    rubrics = select(args.rubrics_dir or paths.rubrics_dir(), args.rubric or (config.rubrics if config else None))
+    prompts = PromptLibrary(args.prompts_dir or paths.prompts_dir())
+    dataset_path = args.dataset or (config.dataset if config else None) or paths.sample_dataset()
+    dataset = open_dataset(Path(dataset_path), max_chars=max_chars)
+    first = next(dataset.items())
+    for rubric in rubrics:
+        prompts.render(rubric, first)  # surfaces template errors before the run starts
+    return Plan(dataset, rubrics, judges, prompts, repeats, limit, config)
+
+
+def manifest_for(plan: Plan, run_id: str, argv: list[str]) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "tool": "empathy-judge",
+        "version": __version__,
+        "run_id": run_id,
+        "status": "running",
+        "started_at": now_iso(),
+        "finished_at": None,
+        "argv": argv,
+        "config_file": str(plan.config.source) if plan.config and plan.config.source else None,
+        "repeats": plan.repeats,
+        "limit": plan.limit,
+        "dataset": {
+            "path": str(plan.dataset.path),
+            "hash": plan.dataset.hash,
+            "format": plan.dataset.format,
+            "items": plan.dataset.count,
+            "gold_columns": list(plan.dataset.gold_columns),
+        },
+        "rubrics": [
+            {
+                "id": r.id,
+                "version": r.version,
+                "hash": r.hash,
+                "mechanism": r.mechanism,
+                "family": r.family,
+                "dimensions": list(r.dimensions),
+                "prompt": r.prompt,
+                "prompt_hash": plan.prompts.prompt_hash(r),
+                "path": str(r.path),
+            }
+            for r in plan.rubrics
+        ],
+        "judges": [{**j.public(), "label": j.label, "hash": j.hash} for j in plan.judges],
+    }
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from judge.judges import build_judges
+    from judge.report import print_table
+    from judge.runner import Runner
+    from judge.summary import summarise
+
+    plan = make_plan(args)
+    clients = build_judges(plan.judges)
+    runs_dir = (
+        args.runs_dir
+        or (plan.config.runs_dir if plan.config and plan.config.runs_dir else None)
+        or paths.default_runs_dir()
+    )
+    run_id = args.run_dir.name if args.run_dir else new_run_id()
+    run_dir = args.run_dir or runs_dir / run_id
+    prepare_run_dir(run_dir)
+    manifest = manifest_for(plan, run_id, list(sys.argv[1:]))
+    write_json(run_dir / MANIFEST, manifest)
+
+    log = VerdictLog(run_dir / VERDICTS_LOG)
+    runner = Runner(
+        dataset=plan.dataset,
+        rubrics=plan.rubrics,
+        judges=clients,
+        prompts=plan.prompts,
+        repeats=plan.repeats,
+        log=log,
+        limit=plan.limit,
+    )
+    if not args.quiet:
+        print(
+            f"empathy-judge: run {run_id}: {runner.planned()} verdicts "
+            f"({len(plan.rubrics)} rubrics x {len(clients)} judges x {plan.repeats} repeats) -> {run_dir}",
+            file=sys.stderr,
+        )
+    try:
+        outcome = asyncio.run(runner.run())
+    finally:
+        log.close()
+    for reason in outcome.stopped_judges.values():
+        print(f"empathy-judge: warning: {reason}", file=sys.stderr)
+    compact(run_dir)
+    verdicts = load_verdicts(run_dir)
+    manifest.update(status="interrupted" if outcome.interrupted else "completed", finished_at=now_iso())
+    summary = summarise(verdicts, manifest)
+    write_json(run_dir / SUMMARY, summary)
+    write_json(run_dir / MANIFEST, manifest)
+    print_table(summary, run_dir)
+    if outcome.interrupted:
+        print(f"empathy-judge: interrupted; {run_dir} holds the verdicts so far", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def rubrics_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    action = args.rubrics_command
+    if action == "list":
+        for rubric in sorted(load_all(args.rubrics_dir or paths.rubrics_dir()), key=lambda r: (r.id, r.version)):
+            print(f"{rubric.ref:<22} {rubric.mechanism:<24} {rubric.family:<7} {rubric.hash[:12]}  {rubric.title}")
+        return EXIT_OK
+    raise InputError("rubrics: choose an action: list")
