@@ -368,6 +368,8 @@ class FakeServer:
         responders: per-model responders, keyed by the model the server sees ("judge-a").
         fault_plan: a global FaultPlan; ``set_fault_plan(plan, model=...)`` for one model.
         host, port: where to listen; port 0 picks a free one.
+        keep_requests: keep only the latest N in ``requests`` (None = all); ``count()`` still
+            counts everything, so long soak runs need not hold every body in memory.
     """
 
     def __init__(
@@ -379,6 +381,7 @@ class FakeServer:
         fault_plan: FaultPlan | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        keep_requests: int | None = None,
     ) -> None:
         self.latency_ms = latency_ms
         self.host = host
@@ -392,7 +395,8 @@ class FakeServer:
         if fault_plan is not None:
             self._plans[None] = fault_plan
         self._scripts: dict[str | None, _Script] = {}
-        self._requests: list[RecordedRequest] = []
+        self._requests: deque[RecordedRequest] = deque(maxlen=keep_requests)
+        self._counts: dict[str | None, int] = {}
         self._seen_bodies: dict[str, int] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -507,6 +511,7 @@ class FakeServer:
         """Forget requests, scripts, errors and peaks; keep responders, plans and latency."""
         with self._lock:
             self._requests.clear()
+            self._counts.clear()
             self._scripts.clear()
             self._seen_bodies.clear()
             self._peak.clear()
@@ -524,11 +529,7 @@ class FakeServer:
     def count(self, model: str | None = None) -> int:
         """Chat-completion requests received, for one model or all."""
         with self._lock:
-            return sum(
-                1
-                for r in self._requests
-                if r.path in CHAT_PATHS and (model is None or r.model == model)
-            )
+            return self._counts.get(model, 0)
 
     def peak_in_flight(self, model: str | None = None) -> int:
         """Most chat requests held at once (for one model, or all): checks client concurrency."""
@@ -563,7 +564,9 @@ class FakeServer:
             pass
         finally:
             writer.close()
-            with contextlib.suppress(Exception):
+            # Swallow a cancel here too: the loop stops anyway, and a task that ends cancelled
+            # makes asyncio's stream callback log a traceback per connection on 3.11.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
 
     async def _serve_connection(
@@ -638,6 +641,9 @@ class FakeServer:
             await self._write(writer, 400, _error_body(400, "body is not a JSON object"), {})
             return True
         model = body.get("model")
+        with self._lock:
+            for key in (None, model) if model is not None else (None,):
+                self._counts[key] = self._counts.get(key, 0) + 1
         self._enter(model)
         try:
             behaviour = self._choose(model, raw)
@@ -912,9 +918,18 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--faults", default="", help="FaultPlan spec, e.g. p429=0.2,seed=1")
     parser.add_argument("--print-port", action="store_true", help="print the bound port first")
+    parser.add_argument(
+        "--keep-requests", type=int, default=1000, help="recorded requests kept (bounds memory)"
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     plan = FaultPlan.parse(args.faults) if args.faults else None
-    server = FakeServer(latency_ms=args.latency_ms, fault_plan=plan, host=args.host, port=args.port)
+    server = FakeServer(
+        latency_ms=args.latency_ms,
+        fault_plan=plan,
+        host=args.host,
+        port=args.port,
+        keep_requests=args.keep_requests,
+    )
 
     async def serve() -> None:
         await server._bind()

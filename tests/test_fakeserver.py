@@ -447,3 +447,11 @@ def test_non_loopback_connect_is_blocked() -> None:
         sock.connect(("192.0.2.1", 80))  # TEST-NET-1, never routable
     with socket.socket() as sock, pytest.raises(BlockedConnection):
         sock.connect_ex(("example.com", 443))
+
+
+def test_keep_requests_bounds_memory_not_counts() -> None:
+    with FakeServer(keep_requests=2) as server:
+        for i in range(5):
+            post(server, {"model": "m", "i": i})
+        assert [r.body["i"] for r in server.requests] == [3, 4]
+        assert server.count() == server.count("m") == 5
