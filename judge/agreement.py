@@ -126,6 +126,7 @@ class AlphaData:
     """
 
     level: Level
+    units: np.ndarray  # the pairable units' keys, in the order of every per-unit array
     m: np.ndarray  # ratings per unit (all >= 2)
     counts: np.ndarray | None  # (units x values) for nominal, ordinal, ratio
     values: np.ndarray | None  # the distinct values, sorted
@@ -205,6 +206,7 @@ def alpha_data(
         )
         return AlphaData(
             level,
+            per["u"].to_numpy(),
             per["m"].to_numpy().astype(np.float64),
             None,
             None,
@@ -214,7 +216,8 @@ def alpha_data(
     if level == "ratio" and r.height and r["v"].min() < 0:  # type: ignore[operator]
         raise ValueError("the ratio metric needs non-negative values")
     counts, values = _unit_category_counts(r)
-    return AlphaData(level, counts.sum(1), counts, values, None, None)
+    units = np.unique(r["u"].to_numpy())
+    return AlphaData(level, units, counts.sum(1), counts, values, None, None)
 
 
 def krippendorff_alpha(
