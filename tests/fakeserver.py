@@ -43,6 +43,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 __all__ = [
+    "GENERIC_VERDICT",
     "Behaviour",
     "Delay",
     "Disconnect",
