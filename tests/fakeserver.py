@@ -43,6 +43,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 __all__ = [
+    "GENERIC_VERDICT",
     "Behaviour",
     "Delay",
     "Disconnect",
@@ -365,7 +366,8 @@ class FakeServer:
     Args:
         latency_ms: added before every answer (asyncio.sleep, so it costs no CPU).
         responder: default content builder, ``body -> str | dict``.
-        responders: per-model responders, keyed by the model the server sees ("judge-a").
+        responders: per-model responders. Models are named as the server sees them ("judge-a");
+            an "openai/" prefix is dropped, as LiteLLM drops it, wherever a model is named.
         fault_plan: a global FaultPlan; ``set_fault_plan(plan, model=...)`` for one model.
         host, port: where to listen; port 0 picks a free one.
         keep_requests: keep only the latest N in ``requests`` (None = all); ``count()`` still
@@ -388,7 +390,9 @@ class FakeServer:
         self.port = port
         self.script_errors: list[str] = []
         self.handler_errors: list[str] = []
-        self._responders: dict[str | None, Responder] = dict(responders or {})
+        self._responders: dict[str | None, Responder] = {
+            _model_key(k): v for k, v in (responders or {}).items()
+        }
         if responder is not None:
             self._responders[None] = responder
         self._plans: dict[str | None, FaultPlan] = {}
@@ -488,12 +492,14 @@ class FakeServer:
         With ``strict`` (the default) a request that finds the script empty is a test bug: it gets
         HTTP 500 "script exhausted" and is recorded in ``script_errors``. Calling again appends.
         """
+        model = _model_key(model)
         with self._lock:
             entry = self._scripts.setdefault(model, _Script(strict=strict))
             entry.strict = strict
             entry.queue.extend(behaviours)
 
     def set_responder(self, responder: Responder | None, model: str | None = None) -> None:
+        model = _model_key(model)
         with self._lock:
             if responder is None:
                 self._responders.pop(model, None)
@@ -501,6 +507,7 @@ class FakeServer:
                 self._responders[model] = responder
 
     def set_fault_plan(self, plan: FaultPlan | None, model: str | None = None) -> None:
+        model = _model_key(model)
         with self._lock:
             if plan is None:
                 self._plans.pop(model, None)
@@ -529,16 +536,16 @@ class FakeServer:
     def count(self, model: str | None = None) -> int:
         """Chat-completion requests received, for one model or all."""
         with self._lock:
-            return self._counts.get(model, 0)
+            return self._counts.get(_model_key(model), 0)
 
     def peak_in_flight(self, model: str | None = None) -> int:
         """Most chat requests held at once (for one model, or all): checks client concurrency."""
-        return self._peak.get(model, 0)
+        return self._peak.get(_model_key(model), 0)
 
     def pending_script(self, model: str | None = None) -> int:
         """Behaviours still queued for ``model`` (None = the global script)."""
         with self._lock:
-            entry = self._scripts.get(model)
+            entry = self._scripts.get(_model_key(model))
             return len(entry.queue) if entry else 0
 
     def take_errors(self) -> list[str]:
@@ -700,17 +707,17 @@ class FakeServer:
             behaviour = behaviour.then
         if isinstance(behaviour, _Exhausted):
             rec.outcome = "script-exhausted"
-            payload = _error_body(500, behaviour.message)
-            payload["error"]["code"] = "script_exhausted"
-            await self._write(writer, 500, payload, {"x-fake-script-exhausted": "1"}, keep_alive)
+            error = _error_body(500, behaviour.message)
+            error["error"]["code"] = "script_exhausted"
+            await self._write(writer, 500, error, {"x-fake-script-exhausted": "1"}, keep_alive)
             return True
         if isinstance(behaviour, Status):
             rec.outcome = f"status:{behaviour.code}"
             extra = dict(behaviour.headers or {})
             if behaviour.retry_after is not None:
                 extra["retry-after"] = _fmt_seconds(behaviour.retry_after)
-            payload = behaviour.body if behaviour.body is not None else _error_body(behaviour.code)
-            await self._write(writer, behaviour.code, payload, extra, keep_alive)
+            body_out = behaviour.body if behaviour.body is not None else _error_body(behaviour.code)
+            await self._write(writer, behaviour.code, body_out, extra, keep_alive)
             return True
         if isinstance(behaviour, Stall):
             rec.outcome = "stall"
@@ -869,6 +876,14 @@ _ERROR_KINDS = {
     404: ("invalid_request_error", "model_not_found"),
     429: ("requests", "rate_limit_exceeded"),
 }
+
+
+def _model_key(model: str | None) -> str | None:
+    # LiteLLM strips its provider prefix before sending, so "openai/judge-a" arrives as "judge-a";
+    # accept either spelling wherever a test names a model.
+    if model is not None and model.startswith("openai/"):
+        return model[len("openai/") :]
+    return model
 
 
 def _error_body(code: int, message: str | None = None) -> dict[str, Any]:

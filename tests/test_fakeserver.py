@@ -455,3 +455,9 @@ def test_keep_requests_bounds_memory_not_counts() -> None:
             post(server, {"model": "m", "i": i})
         assert [r.body["i"] for r in server.requests] == [3, 4]
         assert server.count() == server.count("m") == 5
+
+
+def test_model_names_accept_the_litellm_prefix(fake_server: FakeServer) -> None:
+    fake_server.script(Status(418), model="openai/judge-a")
+    assert post(fake_server, {"model": "judge-a"})[0] == 418
+    assert fake_server.count("openai/judge-a") == 1 and fake_server.pending_script("judge-a") == 0
