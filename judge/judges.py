@@ -91,7 +91,9 @@ def bootstrap_litellm() -> Any:
     from judge.offline_provider import OfflineProvider
 
     litellm.custom_provider_map = [{"provider": "offline", "custom_handler": OfflineProvider()}]
-    litellm.custom_llm_setup()
+    from litellm.utils import custom_llm_setup
+
+    custom_llm_setup()
     litellm.register_model(
         {
             f"offline/{name}": {
@@ -209,6 +211,7 @@ class LiteLLMJudge:
         schema: dict[str, Any],
         strict: bool = False,
         max_tokens: int | None = None,
+        context: CallContext | None = None,
     ) -> Completion:
         litellm = bootstrap_litellm()
         cfg = self.config

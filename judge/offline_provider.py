@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from litellm import CustomLLM, CustomLLMError, ModelResponse, Usage
+from litellm import CustomLLM, ModelResponse, Usage
+from litellm.llms.custom_llm import CustomLLMError
 
 from judge.config import OFFLINE_MODELS
 

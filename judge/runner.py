@@ -12,13 +12,14 @@ import asyncio
 import signal
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from judge.config import JudgeConfig
 from judge.dataset import Dataset, Item
-from judge.judges import Judge, JudgeCallError
+from judge.hashing import content_hash
+from judge.judges import CallContext, Judge, JudgeCallError
 from judge.prompts import PromptLibrary
 from judge.rubrics import Rubric
 from judge.store import VerdictLog, now_iso
@@ -37,6 +38,7 @@ class Unit:
     prompt_hash: str
     messages: list[dict[str, str]]
     repeat: int
+    item_hash: str
 
 
 @dataclass
@@ -112,6 +114,7 @@ class Runner:
         self.on_row = on_row
         self.skip = skip
         self.parsers = {r.id: VerdictParser(r) for r in rubrics}
+        self.schema_hashes = {r.id: content_hash(r.schema) for r in rubrics}
         self.outcome = RunOutcome()
         self._stop = asyncio.Event()
 
@@ -163,6 +166,7 @@ class Runner:
             for index, item in enumerate(self.dataset.items()):
                 if self.limit is not None and index >= self.limit:
                     break
+                item_hash = item.content_hash
                 for rubric in self.rubrics:
                     if not rubric.applies_to(item.task, item.dimension):
                         continue
@@ -175,7 +179,7 @@ class Runner:
                             if self._stop.is_set():
                                 return
                             # Workers drain without calling once stopped, so this never blocks long.
-                            await queue.put(Unit(item, rubric, prompt_hash, messages, repeat))
+                            await queue.put(Unit(item, rubric, prompt_hash, messages, repeat, item_hash))
         finally:
             for queue, judge in zip(queues, self.judges, strict=True):
                 for _ in range(judge.config.max_concurrency):
@@ -212,6 +216,15 @@ class Runner:
         policy = rubric.on_invalid.get("policy", "none")
         reasks_left = int(rubric.on_invalid.get("max_reasks", 1)) if policy == "reask" else 0
         step = None
+        context = CallContext(
+            item_id=unit.item.id,
+            item_hash=unit.item_hash,
+            rubric_id=rubric.id,
+            rubric_hash=rubric.hash,
+            prompt_hash=unit.prompt_hash,
+            schema_hash=self.schema_hashes[rubric.id],
+            repeat=unit.repeat,
+        )
         while True:
             try:
                 completion = await judge.complete(
@@ -220,6 +233,7 @@ class Runner:
                     schema=rubric.schema,
                     strict=rubric.strict,
                     max_tokens=rubric.max_tokens,
+                    context=context,
                 )
             except JudgeCallError as exc:
                 row["attempts"] += exc.attempts
@@ -244,6 +258,7 @@ class Runner:
             if parsed.status == "ok" or reasks_left <= 0:
                 break
             reasks_left -= 1
+            context = replace(context, turn=context.turn + 1)
             step = f"reask-{int(rubric.on_invalid.get('max_reasks', 1)) - reasks_left}"
             messages = [
                 *unit.messages,
