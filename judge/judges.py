@@ -52,6 +52,21 @@ class JudgeCallError(Exception):
         self.fatal = fatal  # the judge itself is unusable (bad key): stop sending it work
 
 
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """What a call is for. Wrappers (cache, budget, rate limits) key and account by it; the
+    LiteLLM client itself ignores it. ``turn`` is 0 for the first call, n for the n-th re-ask."""
+
+    item_id: str
+    item_hash: str
+    rubric_id: str
+    rubric_hash: str
+    prompt_hash: str
+    schema_hash: str
+    repeat: int
+    turn: int = 0
+
+
 class Judge(Protocol):
     """Anything that can turn chat messages into a verdict text."""
 
@@ -65,6 +80,7 @@ class Judge(Protocol):
         schema: dict[str, Any],
         strict: bool = False,
         max_tokens: int | None = None,
+        context: CallContext | None = None,
     ) -> Completion: ...
 
 

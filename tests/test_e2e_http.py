@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from judge import paths
 from judge.cli import main
 from judge.rubrics import select
-from judge import paths
 from tests.fakeserver import FakeServer, Malformed, SchemaBreaking, Status, with_fields
 
 ITEMS = [
@@ -60,7 +60,7 @@ def graded_rubrics() -> list[str]:
 
 def test_counts_are_items_x_rubrics_x_judges(tmp_path: Path, fake_server: FakeServer) -> None:
     rubrics = graded_rubrics()
-    code, run_dir = run_cli(tmp_path, fake_server, *sum((["--rubric", r] for r in rubrics), []))
+    code, run_dir = run_cli(tmp_path, fake_server, *[arg for r in rubrics for arg in ("--rubric", r)])
     assert code == 0
     verdicts = pl.read_parquet(run_dir / "verdicts.parquet")
     assert verdicts.height == len(ITEMS) * len(rubrics) * 2
