@@ -227,8 +227,9 @@ ADJECTIVAL_ED = frozenset(
      "surprised", "frightened", "terrified", "ashamed", "embarrassed", "confused", "annoyed",
      "disappointed", "satisfied", "concerned", "exhausted", "relieved", "frustrated",
      "devastated", "stressed", "overwhelmed", "used", "supposed", "related", "needed",
-     "red", "bed", "shed", "sacred", "naked", "wicked", "rugged", "beloved", "aged", "sophisticated",
-     "complicated", "detailed", "experienced", "talented", "qualified", "isolated", "attached"}
+     "red", "bed", "shed", "sacred", "naked", "wicked", "rugged", "beloved", "aged",
+     "sophisticated", "complicated", "detailed", "experienced", "talented", "qualified",
+     "isolated", "attached"}
 )  # fmt: skip
 COMMON_VERBS = frozenset(
     {"say", "says", "said", "tell", "tells", "told", "feel", "feels", "felt", "think", "thinks",
@@ -277,7 +278,7 @@ CONCRETE_NOUNS = frozenset(
      "bag", "money", "coat", "shoes", "dress", "rope", "stone", "stones", "glass", "bottle",
      "rice", "bread", "tea", "rain", "snow", "mud", "tree", "trees", "dog", "horse", "ship",
      "boat", "plane", "tent", "camp", "cell", "prison", "ward", "ambulance", "coffin",
-     "grave", "tears", "scar", "scars", "bruise", "wound", "wounds", "boss", "desk", "screen"}
+     "grave", "tears", "scar", "scars", "bruise", "wound", "wounds", "boss", "screen"}
 )  # fmt: skip
 CLAUSE_OPENERS = frozenset(
     {"because", "when", "while", "although", "though", "if", "after", "before", "since",

@@ -14,7 +14,9 @@ from judge.text import cjk_share, split_sentences, token_spans, tokenize, window
         pytest.param("   \n\n ", [], id="whitespace-only"),
         pytest.param("One. Two! Three?", ["One.", "Two!", "Three?"], id="basic"),
         pytest.param("No final stop", ["No final stop"], id="no-terminator"),
-        pytest.param("Dr. Li arrived. She sat.", ["Dr. Li arrived.", "She sat."], id="title-abbrev"),
+        pytest.param(
+            "Dr. Li arrived. She sat.", ["Dr. Li arrived.", "She sat."], id="title-abbrev"
+        ),
         pytest.param("Mr. and Mrs. Smith left.", ["Mr. and Mrs. Smith left."], id="two-titles"),
         pytest.param(
             "Bring food, e.g. rice. Then go.", ["Bring food, e.g. rice.", "Then go."], id="e.g."
@@ -26,14 +28,21 @@ from judge.text import cjk_share, split_sentences, token_spans, tokenize, window
         pytest.param(
             'He said "stop!" Then he left.', ['He said "stop!"', "Then he left."], id="quote-close"
         ),
-        pytest.param("“I hate this.” She cried.", ["“I hate this.”", "She cried."], id="curly-quote"),
+        pytest.param(
+            "“I hate this.” She cried.", ["“I hate this.”", "She cried."], id="curly-quote"
+        ),
         pytest.param("Wait... What? No!", ["Wait...", "What?", "No!"], id="ellipsis"),
         pytest.param("Really?! Yes.", ["Really?!", "Yes."], id="mixed-terminators"),
         pytest.param("ends with etc. and more", ["ends with etc. and more"], id="lowercase-next"),
-        pytest.param("他走了。她哭了！真的吗？", ["他走了。", "她哭了！", "真的吗？"], id="chinese"),
+        pytest.param(
+            "他走了。她哭了！真的吗？", ["他走了。", "她哭了！", "真的吗？"], id="chinese"
+        ),
         pytest.param("“你好。”他说。", ["“你好。”", "他说。"], id="chinese-quote"),
-        pytest.param("Headline\nBody one. Body two.", ["Headline", "Body one.", "Body two."],
-                     id="newline-breaks"),
+        pytest.param(
+            "Headline\nBody one. Body two.",
+            ["Headline", "Body one.", "Body two."],
+            id="newline-breaks",
+        ),
         pytest.param("See www.example.com now.", ["See www.example.com now."], id="url-dots"),
     ],
 )
@@ -47,8 +56,9 @@ def test_split_sentences(text: str, expected: list[str]) -> None:
         pytest.param("", [], id="empty"),
         pytest.param("It's fine.", ["It's", "fine", "."], id="contraction"),
         pytest.param("well-being matters", ["well-being", "matters"], id="hyphen"),
-        pytest.param("3.5 km, 1,200 and 40%", ["3.5", "km", ",", "1,200", "and", "40%"],
-                     id="numbers"),
+        pytest.param(
+            "3.5 km, 1,200 and 40%", ["3.5", "km", ",", "1,200", "and", "40%"], id="numbers"
+        ),
         pytest.param("Wait!?", ["Wait", "!", "?"], id="punct-split"),
         pytest.param("他走了", ["他", "走", "了"], id="chinese-chars"),
         pytest.param("café naïve", ["café", "naïve"], id="accents"),
