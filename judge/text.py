@@ -40,6 +40,9 @@ _WORDLIKE = re.compile(rf"[{_CJK}\w]")
 _CJK_CHAR = re.compile(rf"[{_CJK}]")
 
 
+Hit = tuple[int, int]  # character offsets (start, end) of a span in the analysed text
+
+
 class Span(NamedTuple):
     """A token and its character offsets in the original text (text[start:end] == token)."""
 
@@ -125,3 +128,20 @@ def window(text: str, spans: list[Span], index: int, width: int = 4) -> str:
     lo = max(0, index - width)
     hi = min(len(spans) - 1, index + width)
     return text[spans[lo].start : spans[hi].end]
+
+
+def word_spans(text: str) -> list[Span]:
+    """The word and number tokens of text with their offsets."""
+    return [s for s in token_spans(text) if is_word(s.token)]
+
+
+def sentence_offsets(text: str) -> list[tuple[str, int]]:
+    """Sentences with their start offsets in text (split_sentences strips, so search forward)."""
+    out: list[tuple[str, int]] = []
+    pos = 0
+    for sent in split_sentences(text):
+        start = text.find(sent, pos)
+        start = pos if start < 0 else start
+        out.append((sent, start))
+        pos = start + len(sent)
+    return out
