@@ -24,6 +24,7 @@ from judge import lexicons as lx
 from judge.structure import (
     StructureProfile,
     aversive_counts_stems,
+    content_echo,
     ld_features,
     structural_intensity,
     structure_profile,
@@ -39,6 +40,7 @@ __all__ = [
     "aversive_counts_stems",
     "aversive_hits",
     "conflict_markers",
+    "content_echo",
     "intensity",
     "intensity_details",
     "ld_features",

@@ -23,6 +23,7 @@ LD_SCALES = {"passive_share": 0.5, "nominalisation_density": 0.15, "nonhuman_sub
 SA_EXPECTED_SHARE = {"counselling": 0.7, "workplace": 0.7, "education": 0.85}
 RELATIONAL = frozenset({"counselling", "workplace", "education"})
 MAX_EVIDENCE = 6
+ECHO_FULL = 0.3
 
 # --- Shared verdict pieces ---------------------------------------------------------------------
 
@@ -62,23 +63,32 @@ def _clamp(x: float) -> float:
     return max(0.0, min(1.0, x))
 
 
-def _quote(text: str, hit: Hit, pad: int = 3, max_tokens: int = 14) -> str:
-    """A verbatim span of text around hit: the hit plus `pad` tokens each side, capped."""
-    spans = token_spans(text)
-    idx = [i for i, s in enumerate(spans) if s.end > hit[0] and s.start < hit[1]]
+def _quote_range(text: str, hit: Hit, pad: int = 3, max_tokens: int = 14) -> Hit | None:
+    """Character range of a verbatim quote around hit: the hit plus `pad` tokens each side,
+    kept inside the hit's sentence and capped at `max_tokens` tokens."""
+    bounds = next(
+        ((st, st + len(se)) for se, st in sentence_offsets(text) if st <= hit[0] < st + len(se)),
+        (0, len(text)),
+    )
+    spans = [sp for sp in token_spans(text) if sp.start >= bounds[0] and sp.end <= bounds[1]]
+    idx = [i for i, sp in enumerate(spans) if sp.end > hit[0] and sp.start < hit[1]]
     if not idx:
-        return text[hit[0] : hit[1]].strip()
+        return None
     lo, hi = max(0, idx[0] - pad), min(len(spans) - 1, idx[-1] + pad)
     hi = min(hi, lo + max_tokens - 1)
-    return text[spans[lo].start : spans[hi].end]
+    return spans[lo].start, spans[hi].end
 
 
 def _evidence(side: str, text: str, hits: Sequence[Hit], limit: int) -> list[dict[str, str]]:
+    """Up to `limit` non-overlapping verbatim quotes from text around the hits, in hit order."""
     out: list[dict[str, str]] = []
+    taken: list[Hit] = []
     for hit in hits:
-        quote = _quote(text, hit)
-        if quote and all(e["quote"] != quote for e in out):
-            out.append({"side": side, "quote": quote})
+        rng = _quote_range(text, hit)
+        if rng is None or any(rng[0] < e and s < rng[1] for s, e in taken):
+            continue
+        taken.append(rng)
+        out.append({"side": side, "quote": text[rng[0] : rng[1]]})
         if len(out) >= limit:
             break
     return out
@@ -96,8 +106,12 @@ def _confidence(strength: float, case: Case) -> float:
 
 
 def graded_verdict(case: Case, m: Measure) -> dict[str, Any]:
+    evidence: list[dict[str, str]] = []
+    for item in m.evidence:  # measures gather quotes in several passes: drop repeats
+        if not any(e["side"] == item["side"] and item["quote"] in e["quote"] for e in evidence):
+            evidence.append(item)
     return {
-        "evidence": m.evidence[:MAX_EVIDENCE],
+        "evidence": evidence[:MAX_EVIDENCE],
         "rationale": m.rationale,
         "severity": _severity(m.loss),
         "overcorrection": m.overcorrection,
@@ -173,7 +187,8 @@ def _lex_egm(case: Case) -> Measure:
         ref_hits = [(s, e) for w, s, e in ri.hits if w >= 2]
         resp_hits = [(s, e) for w, s, e in si.hits if w >= 2]
         what, ref_n, resp_n = "specific emotion words (weight >= 2)", len(ref_hits), len(resp_hits)
-    loss = _relative_loss(ref_n, resp_n, floor=1)
+    # One or two elements are weak evidence: scale the loss by how much there was to lose.
+    loss = _relative_loss(ref_n, resp_n, floor=1) * min(1.0, ref_n / 3)
     vague = h.intensity_details(case.response).clinical_hits
     over = resp_n > 1.5 * ref_n + 2
     density_ref = ref_n / max(len(ref_sents), 1)
@@ -206,12 +221,12 @@ def _lex_ca(case: Case) -> Measure:
             loss = min(1.0, 0.5 + 0.15 * closing)
         else:
             loss = closing / (closing + 2 * exploring)
-        scope = "reply"
+        scope = "has"
     else:  # news/translation: only added closure or moralising counts
         ref = h.conflict_markers(case.ref)
         added = (resp.closure + resp.moralising) - (ref.closure + ref.moralising)
         loss = min(0.6, 0.2 * max(added, 0))
-        scope = f"added closure/moralising vs {case.ref_name}: {max(added, 0)};"
+        scope = f"adds {max(added, 0)} closure/moralising phrases over the {case.ref_name}; it has"
     over = resp.moralising > 0
     hits = resp.moralising_hits + resp.closure_hits + resp.advice_hits
     evidence = _evidence("response", case.response, hits, 4) + _evidence(
@@ -274,15 +289,23 @@ def _struct_sa(case: Case) -> Measure:
     ref_p, resp_p = h.structure_profile(case.ref), h.structure_profile(case.response)
     ref_i, resp_i = h.structural_intensity(case.ref), h.structural_intensity(case.response)
     target = _sa_target(case, ref_i)
-    loss = _relative_loss(target, resp_i, floor=0.1)
+    shortfall = _relative_loss(target, resp_i, floor=0.1)
+    echo, dropped = h.content_echo(case.ref, case.response)
+    # Re-using under ECHO_FULL of the reference's content words reads as a generic paraphrase.
+    # Only when the form is also flatter: a louder rewrite in new words is not attenuation.
+    echo_loss = _clamp(1.0 - echo / ECHO_FULL) if dropped and resp_i < ref_i else 0.0
+    loss = 0.5 * shortfall + 0.5 * echo_loss
     over = resp_i - ref_i > 0.25 and resp_i > 1.5 * ref_i
-    evidence = _evidence(
-        "source", case.ref, _sentence_hits(case.ref, _is_short_or_exclaimed), 3
-    ) + _evidence("response", case.response, _sentence_hits(case.response, _is_distanced), 3)
+    evidence = (
+        _evidence("source", case.ref, _sentence_hits(case.ref, _is_short_or_exclaimed), 2)
+        + _evidence("source", case.ref, dropped, 2)
+        + _evidence("response", case.response, _sentence_hits(case.response, _is_distanced), 2)
+    )
     rationale = (
         f"Structural intensity {case.ref_name} {fmt(ref_i)} vs response {fmt(resp_i)} "
         f"(expected at least {fmt(target)} for task {case.task or 'unknown'}; shortfall "
-        f"{loss:.0%}). Exclamatory sentences {ref_p.exclamation_share:.0%} vs "
+        f"{shortfall:.0%}); the response re-uses {echo:.0%} of the {case.ref_name}'s content "
+        f"words. Exclamatory sentences {ref_p.exclamation_share:.0%} vs "
         f"{resp_p.exclamation_share:.0%}, mean sentence length {ref_p.mean_sentence_length:.1f} "
         f"vs {resp_p.mean_sentence_length:.1f} words, first person "
         f"{ref_p.first_person_rate:.3f} vs {resp_p.first_person_rate:.3f}, present tense "
@@ -297,9 +320,10 @@ def _struct_egm(case: Case) -> Measure:
     resp_detail = resp_p.numbers + resp_p.proper_nouns + resp_p.concrete_nouns
     ref_av = total([h.aversive_counts_stems(s) for s in split_sentences(case.ref)])
     resp_av = total([h.aversive_counts_stems(s) for s in split_sentences(case.response)])
-    parts = [_relative_loss(ref_detail, resp_detail, 1)]
+    # Scale each loss by how much there was to lose: one dropped detail is weak evidence.
+    parts = [_relative_loss(ref_detail, resp_detail, 1) * min(1.0, ref_detail / 3)]
     if ref_av:
-        parts.append(_relative_loss(ref_av, resp_av, 1))
+        parts.append(_relative_loss(ref_av, resp_av, 1) * min(1.0, ref_av / 3))
     loss = sum(parts) / len(parts)
     over = resp_av > 1.5 * ref_av + 2
     # Details of the reference side that the response never mentions: specificity lost.

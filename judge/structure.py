@@ -387,3 +387,33 @@ def structural_intensity(text: str) -> float:
         - 0.3 * ld["passive_share"]
     )
     return round(_clamp(1.0 - math.exp(-max(z, 0.0) / 0.8)), 4)
+
+
+_FUNCTION_WORDS = frozenset(
+    {"about", "after", "again", "against", "because", "before", "being", "between", "could",
+     "during", "every", "their", "there", "these", "thing", "things", "those", "through",
+     "under", "until", "where", "which", "while", "would", "should", "other", "really",
+     "today", "still", "since", "right", "going", "yours", "myself", "yourself"}
+)  # fmt: skip
+
+
+def _content_stems(text: str) -> list[tuple[str, Span]]:
+    """Content words (5+ letters, not function words) with a crude 5-letter stem."""
+    return [
+        (s.token.lower()[:5], s)
+        for s in word_spans(text)
+        if len(s.token) >= 5 and s.token.isalpha() and s.token.lower() not in _FUNCTION_WORDS
+    ]
+
+
+def content_echo(reference: str, response: str) -> tuple[float, list[Hit]]:
+    """Share of the reference's distinct content stems that the response re-uses, and the
+    reference spans it dropped. Naming the reference's own concrete words (rather than generic
+    substitutes) is a form-level sign that affect was kept. Empty reference: (0.0, [])."""
+    ref = _content_stems(reference)
+    if not ref:
+        return 0.0, []
+    resp = {stem for stem, _ in _content_stems(response)}
+    distinct = {stem for stem, _ in ref}
+    dropped = [(s.start, s.end) for stem, s in ref if stem not in resp]
+    return round(len(distinct & resp) / len(distinct), 4), dropped
