@@ -143,12 +143,24 @@ def aversive_counts(sentence: str) -> dict[str, int]:
     return {cat: len(hits) for cat, hits in aversive_hits(sentence).items()}
 
 
-def _phrase_hits(low_text: str, phrases: tuple[str, ...]) -> list[Hit]:
-    hits: list[Hit] = []
-    for phrase in phrases:
-        for m in re.finditer(rf"(?<![\w']){re.escape(phrase)}(?![\w'])", low_text):
-            hits.append((m.start(), m.end()))
-    return sorted(hits)
+def _phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    # Longest first, so "it is important to remember" wins over "it is important to".
+    alternation = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+    return re.compile(rf"(?<![\w'])(?:{alternation})(?![\w'])")
+
+
+_ADVICE = _phrase_pattern(lx.ADVICE_PHRASES)
+_CLOSURE = _phrase_pattern(lx.CLOSURE_PHRASES)
+_MORALISING = _phrase_pattern(lx.MORALISING_PHRASES)
+_OPEN_START = re.compile(
+    r"^(?:\w+ )?(?:"
+    + "|".join(re.escape(w) for w in sorted(lx.OPEN_QUESTION_STARTS, key=len, reverse=True))
+    + r")\b"
+)
+
+
+def _phrase_hits(low_text: str, pattern: re.Pattern[str]) -> list[Hit]:
+    return [(m.start(), m.end()) for m in pattern.finditer(low_text)]
 
 
 @dataclass(frozen=True)
@@ -177,7 +189,7 @@ def conflict_markers(text: str) -> ConflictMarkers:
     low = text.lower().replace("’", "'")
     question_hits: list[Hit] = []
     open_q = 0
-    phrase_hits = _phrase_hits(low, lx.ADVICE_PHRASES)
+    phrase_hits = _phrase_hits(low, _ADVICE)
     advice_hits: list[Hit] = []
     advice_sentences = 0
     sentences = sentence_offsets(text)
@@ -189,7 +201,7 @@ def conflict_markers(text: str) -> ConflictMarkers:
         if is_question:
             question_hits.append((start, end))
             head = " ".join(first)
-            if any(re.match(rf"(\w+ )?{re.escape(w)}\b", head) for w in lx.OPEN_QUESTION_STARTS):
+            if _OPEN_START.match(head):
                 open_q += 1
         inside = [h for h in phrase_hits if start <= h[0] < end]
         imperative = not is_question and bool(first) and first[0] in lx.IMPERATIVE_VERBS
@@ -197,8 +209,8 @@ def conflict_markers(text: str) -> ConflictMarkers:
         if inside or imperative:
             advice_sentences += 1
             advice_hits.extend(inside or [(start, end)])
-    closure_hits = _phrase_hits(low, lx.CLOSURE_PHRASES)
-    moral_hits = _phrase_hits(low, lx.MORALISING_PHRASES)
+    closure_hits = _phrase_hits(low, _CLOSURE)
+    moral_hits = _phrase_hits(low, _MORALISING)
     return ConflictMarkers(
         questions=len(question_hits),
         open_questions=open_q,

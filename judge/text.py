@@ -12,6 +12,7 @@ common abbreviations, decimals, initials and closing quotes, which is what the j
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import NamedTuple
 
@@ -69,6 +70,13 @@ def split_sentences(text: str) -> list[str]:
     when the next character is lower case. Chinese 。！？ end a sentence without a following space.
     Returns stripped, non-empty sentences in order; empty text gives [].
     """
+    return list(_split_sentences(text))
+
+
+# The judges re-read the same short texts many times per verdict; caching keeps them pure-Python
+# fast without threading token lists through every signal function.
+@functools.lru_cache(maxsize=4096)
+def _split_sentences(text: str) -> tuple[str, ...]:
     sentences: list[str] = []
     for line in text.splitlines():
         start = 0
@@ -92,12 +100,17 @@ def split_sentences(text: str) -> list[str]:
         piece = line[start:].strip()
         if piece:
             sentences.append(piece)
-    return sentences
+    return tuple(sentences)
 
 
 def token_spans(text: str) -> list[Span]:
     """Tokens with their offsets, so evidence quotes can be cut verbatim from the text."""
-    return [Span(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    return list(_token_spans(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _token_spans(text: str) -> tuple[Span, ...]:
+    return tuple(Span(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text))
 
 
 def tokenize(text: str) -> list[str]:
@@ -132,7 +145,12 @@ def window(text: str, spans: list[Span], index: int, width: int = 4) -> str:
 
 def word_spans(text: str) -> list[Span]:
     """The word and number tokens of text with their offsets."""
-    return [s for s in token_spans(text) if is_word(s.token)]
+    return list(_word_spans(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _word_spans(text: str) -> tuple[Span, ...]:
+    return tuple(s for s in _token_spans(text) if is_word(s.token))
 
 
 def sentence_offsets(text: str) -> list[tuple[str, int]]:

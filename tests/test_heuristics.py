@@ -209,3 +209,18 @@ def test_signals_are_fast() -> None:
         h.structure_profile(text)
     per_text = (time.perf_counter() - start) / 20
     assert per_text < 0.02  # generous bound for slow CI; measured well under 5 ms
+
+
+@pytest.mark.parametrize(
+    ("reference", "response", "echo"),
+    [
+        pytest.param("", "anything", 0.0, id="empty-reference"),
+        pytest.param("My manager screamed.", "Your manager screamed?", 1.0, id="full-echo"),
+        pytest.param("My manager screamed.", "That sounds difficult.", 0.0, id="no-echo"),
+        pytest.param("Humiliated and worthless.", "You felt humiliated.", 0.5, id="stem-half"),
+    ],
+)
+def test_content_echo(reference: str, response: str, echo: float) -> None:
+    share, dropped = h.content_echo(reference, response)
+    assert share == echo
+    assert all(reference[s:e] for s, e in dropped)
