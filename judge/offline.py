@@ -13,6 +13,11 @@ These are baselines for smoke runs and for measuring how much an LLM judge adds;
 understand paraphrase, irony or context. The reference side of every comparison is the
 REFERENCE block when present, else SOURCE; a Chinese source with no English reference is
 reported as not comparable rather than scored with English word lists.
+
+Known weaknesses: word lists miss paraphrase, sarcasm and rare vocabulary; negation is a
+three-word window; the structural parse approximations (subjects, passives, nouns by suffix)
+are rough; severity cut points are set by hand on a few worked examples, not fitted to gold
+labels. Quotes from a REFERENCE block are labelled side "source" (the contract's reference side).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -33,7 +34,9 @@ def _counts(**kw: int) -> dict[str, int]:
         pytest.param("Dead, dead, dead.", _counts(death=3), id="one-point-per-word"),
     ],
 )
-def test_aversive_counts(count, sentence: str, expected: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+def test_aversive_counts(
+    count: Callable[[str], dict[str, int]], sentence: str, expected: dict[str, int]
+) -> None:
     assert count(sentence) == expected
 
 
@@ -110,7 +113,7 @@ CLINICAL = (
 
 
 @pytest.mark.parametrize("measure", [h.intensity, h.structural_intensity], ids=["lex", "struct"])
-def test_intensity_monotonic_raw_above_clinical(measure) -> None:  # type: ignore[no-untyped-def]
+def test_intensity_monotonic_raw_above_clinical(measure: Callable[[str], float]) -> None:
     assert measure(RAW) > measure(CLINICAL) + 0.3
     assert measure("") == 0.0
     assert 0.0 <= measure(RAW) <= 1.0
