@@ -51,9 +51,7 @@ def grouped_indices(rng: np.random.Generator, n_boot: int, sizes: np.ndarray) ->
     return offsets + np.minimum((u * width).astype(np.int64), width - 1)
 
 
-def percentile_ci(
-    samples: np.ndarray, ci: float, axis: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+def percentile_ci(samples: np.ndarray, ci: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval along ``axis``, ignoring NaN resamples (NaN if all are NaN)."""
     lo, hi = (1 - ci) / 2, 1 - (1 - ci) / 2
     with warnings.catch_warnings():
