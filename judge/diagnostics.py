@@ -19,7 +19,7 @@ from judge.agreement import (
     pearson_rows,
     weight_matrix,
 )
-from judge.bootstrap import chunk_sizes, draw_indices, percentile_ci
+from judge.bootstrap import chunk_sizes, draw_indices, percentile_ci, resampled_ranks
 from judge.scores import Aggregate, check_verdict_columns, item_panel, judge_item_scores
 
 _QUADRATIC5 = weight_matrix(5, "quadratic")
@@ -59,7 +59,7 @@ def calibration_metrics(
         flat = (code[idx] + 25 * np.arange(b)[:, None]).ravel()
         tables = np.bincount(flat, minlength=25 * b).reshape(b, 5, 5)
         kappa = kappa_from_tables(tables, _QUADRATIC5)
-        rho = pearson_rows(average_ranks(pred[idx]), average_ranks(gold[idx]))
+        rho = pearson_rows(resampled_ranks(pred, idx), resampled_ranks(gold, idx))
         return np.stack([kappa, rho, err[idx].mean(1)], axis=1)
 
     n = len(pred)

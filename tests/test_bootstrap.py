@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from judge.bootstrap import bootstrap, draw_indices, grouped_indices, index_weights
+from judge.agreement import average_ranks
+from judge.bootstrap import (
+    bootstrap,
+    draw_indices,
+    grouped_indices,
+    index_weights,
+    resampled_ranks,
+)
 
 
 def test_index_weights_are_counts() -> None:
@@ -42,3 +49,10 @@ def test_undefined_everywhere_gives_none() -> None:
         return np.full(idx.shape[0], np.nan)
 
     assert bootstrap(undefined, 10, n_boot=50, seed=0, ci=0.9) is None
+
+
+def test_resampled_ranks_match_direct_ranking() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 6, 40).astype(float)
+    idx = draw_indices(rng, 25, 40)
+    np.testing.assert_allclose(resampled_ranks(x, idx), average_ranks(x[idx]))
