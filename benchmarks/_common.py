@@ -150,7 +150,7 @@ _RESPONSES = [
     "That sounds really painful. It makes sense that you feel this way; what happened when you found out?",
     "Try to stay positive and talk to HR about it when you get a chance.",
     "Several individuals were affected by the event, according to officials.",
-    "I'm so sorry. Losing a parent is devastating, and waking at 4am with your heart pounding is a common grief response.",
+    "I am so sorry. Losing a parent is devastating; waking at 4am with a pounding heart is a common grief response.",
 ]
 
 

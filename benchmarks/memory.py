@@ -20,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import PYTHON, fake_server, measure, write_dataset, write_judge_config  # noqa: E402
+from benchmarks._common import PYTHON, fake_server, measure, write_dataset, write_judge_config
 
 
 def main(argv: list[str] | None = None) -> int:

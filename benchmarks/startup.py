@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import PYTHON, ROOT, measure, write_dataset  # noqa: E402
+from benchmarks._common import PYTHON, measure, write_dataset
 
 HEAVY = ("litellm", "polars", "numpy", "openai", "jsonschema", "tenacity", "aiohttp", "httpx")
 
