@@ -135,29 +135,66 @@ def run_command(args: argparse.Namespace) -> int:
         log=log,
         limit=plan.limit,
     )
+    progress = None
     if not args.quiet:
+        from judge.progress import Progress
+
+        planned = runner.planned()
         print(
-            f"empathy-judge: run {run_id}: {runner.planned()} verdicts "
+            f"empathy-judge: run {run_id}: {planned} verdicts "
             f"({len(plan.rubrics)} rubrics x {len(clients)} judges x {plan.repeats} repeats) -> {run_dir}",
             file=sys.stderr,
         )
+        progress = Progress(planned, stream=sys.stderr, budget_usd=getattr(args, "budget_usd", None))
+        runner.on_row = progress.update
     try:
         outcome = asyncio.run(runner.run())
     finally:
         log.close()
+        if progress is not None:
+            progress.close()
     for reason in outcome.stopped_judges.values():
         print(f"empathy-judge: warning: {reason}", file=sys.stderr)
     compact(run_dir)
     verdicts = load_verdicts(run_dir)
     manifest.update(status="interrupted" if outcome.interrupted else "completed", finished_at=now_iso())
-    summary = summarise(verdicts, manifest)
+    summary = summarise(verdicts, manifest, lengths=response_lengths(plan.dataset, plan.limit))
     write_json(run_dir / SUMMARY, summary)
     write_json(run_dir / MANIFEST, manifest)
+    write_html_report(run_dir)
     print_table(summary, run_dir)
     if outcome.interrupted:
         print(f"empathy-judge: interrupted; {run_dir} holds the verdicts so far", file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def response_lengths(dataset: Dataset, limit: int | None) -> Any:
+    """item_id, length (words of the response) for the judged items: the judge cards' length bias."""
+    import polars as pl
+
+    ids, lengths = [], []
+    for index, item in enumerate(dataset.items()):
+        if limit is not None and index >= limit:
+            break
+        ids.append(item.id)
+        lengths.append(len(item.response.split()))
+    return pl.DataFrame({"item_id": ids, "length": lengths}, schema={"item_id": pl.String, "length": pl.Int64})
+
+
+def write_html_report(run_dir: Path) -> None:
+    """report.html beside the verdicts. The page is derived data: if drawing it fails, the run
+    (already saved) still succeeds, and the warning says how to draw it again."""
+    from judge.html_report import write_report
+
+    try:
+        write_report(run_dir)
+    except Exception as exc:  # a broken chart must not fail a finished, saved run
+        print(
+            f"empathy-judge: warning: report.html not written ({type(exc).__name__}: {exc}); "
+            f"retry with: empathy-judge report {run_dir} --html {run_dir / 'report.html'}",
+            file=sys.stderr,
+        )
 
 
 def rubrics_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

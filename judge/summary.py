@@ -1,7 +1,8 @@
 """summary.json: the run's verdicts aggregated late, in polars.
 
 Stable top-level keys (CI jobs read them; see README "summary.json"):
-    format_version, run_id, status, counts, cost_usd, scores, scores_by_model, agreement
+    format_version, run_id, status, counts, cost_usd, scores, scores_by_model, agreement,
+    judge_cards (judge/cards.py)
 """
 
 from __future__ import annotations
@@ -54,7 +55,12 @@ def agreement(verdicts: pl.DataFrame) -> dict[str, Any]:
     return out
 
 
-def summarise(verdicts: pl.DataFrame, manifest: dict[str, Any]) -> dict[str, Any]:
+def summarise(
+    verdicts: pl.DataFrame, manifest: dict[str, Any], *, lengths: pl.DataFrame | None = None
+) -> dict[str, Any]:
+    """``lengths`` (item_id, length in words of the response) enables the judge cards' length bias."""
+    from judge.cards import judge_cards
+
     counts = {status: 0 for status in STATUSES}
     for status, n in verdicts.group_by("status").len().iter_rows():
         counts[status] = n
@@ -69,4 +75,5 @@ def summarise(verdicts: pl.DataFrame, manifest: dict[str, Any]) -> dict[str, Any
         "scores": _records(mean_scores(verdicts, ["rubric_id", "family", "mechanism", "dimension"])),
         "scores_by_model": _records(mean_scores(verdicts, ["model", "rubric_id", "family", "mechanism", "dimension"])),
         "agreement": agreement(verdicts),
+        "judge_cards": judge_cards(verdicts, lengths) if verdicts.height else [],
     }

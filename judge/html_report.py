@@ -1,0 +1,528 @@
+"""report.html: one self-contained page per run for the researcher.
+
+Everything is inline (styles, a few lines of script for sortable tables, charts as SVG), and a
+Content-Security-Policy forbids the page any network request, so it opens from a file on an
+offline laptop and can be mailed as an attachment. Sections follow whatever data the run has;
+a section without data says so instead of drawing an empty chart.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from judge import plots
+from judge.report_assets import CSS, JS
+from judge.report_data import (
+    DIMENSIONS,
+    RunData,
+    agreement_table,
+    calibration_table,
+    disputed_items,
+    load_run,
+    ok_rows,
+    problem_rows,
+    severity_cells,
+    severity_overall,
+)
+from judge.store import atomic_write_text
+
+REPORT_HTML = "report.html"
+# Keys of summary.json this page renders in their own sections; any other key is shown raw at
+# the end, so numbers added by newer code are never hidden.
+KNOWN_KEYS = {
+    "format_version",
+    "run_id",
+    "status",
+    "counts",
+    "cost_usd",
+    "scores",
+    "scores_by_model",
+    "agreement",
+    "paper_metrics",
+    "judge_cards",
+    "judges",
+    "calibration",
+    "disagreement",
+}
+TEXT_LIMIT = 1200
+
+def esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}" if abs(value) >= 10**-digits or value == 0 else f"{value:.2g}"
+    return str(value)
+
+
+def ci_text(value: float | None, lo: float | None, hi: float | None) -> str:
+    if value is None:
+        return "–"
+    if lo is None or hi is None:
+        return fmt(value)
+    return f"{fmt(value)} [{fmt(lo)}, {fmt(hi)}]"
+
+
+def cell(value: Any, display: str | None = None) -> str:
+    """A <td>; numbers right-aligned and sortable by value."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f'<td class="num" data-v="{value}">{esc(display if display is not None else fmt(value))}</td>'
+    return f"<td>{display if display is not None else esc(fmt(value))}</td>"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, sortable: bool = True, cls: str = "") -> str:
+    """``rows`` hold ready-made <td> strings (see :func:`cell`)."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(r) + "</tr>" for r in rows)
+    classes = " ".join(c for c in ("sortable" if sortable else "", cls) if c)
+    return (
+        f'<div class="wrap"><table class="{classes}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    )
+
+
+def records_table(records: list[dict[str, Any]], *, sortable: bool = True) -> str:
+    columns: list[str] = []
+    for record in records:
+        columns.extend(k for k in record if k not in columns)
+    rows = [[cell(_plain(r.get(c))) for c in columns] for r in records]
+    return table(columns, rows, sortable=sortable)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def generic(value: Any) -> str:
+    """Render JSON data of unknown shape: records as a table, mappings as nested tables."""
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return records_table(value)
+    if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+        flat = [v for v in value.values()]
+        if all(not any(isinstance(x, dict) for x in v.values()) for v in flat):
+            return records_table([{"key": k, **v} for k, v in value.items()])
+        return "".join(f"<h3>{esc(k)}</h3>{generic(v)}" for k, v in value.items())
+    if isinstance(value, dict) and value:
+        return table(["key", "value"], [[cell(k), cell(_plain(v))] for k, v in value.items()], sortable=False, cls="kv")
+    if value in (None, [], {}):
+        return no_data("empty")
+    return f"<p>{esc(fmt(value))}</p>"
+
+
+def no_data(reason: str) -> str:
+    return f'<p class="nodata">No data: {esc(reason)}.</p>'
+
+
+def section(anchor: str, title: str, body: str) -> tuple[str, str, str]:
+    return anchor, title, f'<section id="{anchor}"><h2>{esc(title)}</h2>{body}</section>'
+
+
+def text_block(text: str | None, limit: int = TEXT_LIMIT) -> str:
+    """Escaped text; beyond ``limit`` characters the rest folds into a <details>."""
+    if not text:
+        return '<span class="muted">–</span>'
+    if len(text) <= limit:
+        return f'<div class="text">{esc(text)}</div>'
+    return (
+        f'<div class="text">{esc(text[:limit])}…</div>'
+        f'<details><summary>full text ({len(text)} characters)</summary><div class="text">{esc(text)}</div></details>'
+    )
+
+
+# ------------------------------------------------------------------------------- sections
+
+
+def header_section(data: RunData) -> tuple[str, str, str]:
+    m, s, v = data.manifest, data.summary, data.verdicts
+    counts = s.get("counts") or {st: int((v["status"] == st).sum()) for st in ("ok", "invalid", "error", "skipped")}
+    cost = s.get("cost_usd", float(v["cost_usd"].fill_null(0).sum()) if v.height else 0.0)
+    ds = m.get("dataset") or {}
+    facts = {
+        "status": m.get("status"),
+        "started": m.get("started_at"),
+        "finished": m.get("finished_at"),
+        "tool": f"{m.get('tool', 'empathy-judge')} {m.get('version', '')}",
+        "command": " ".join(m.get("argv") or []),
+        "config file": m.get("config_file") or "none (command-line options)",
+        "repeats": m.get("repeats"),
+        "item limit": m.get("limit") or "none",
+        "dataset": f"{ds.get('path')} ({ds.get('format')}, {ds.get('items')} items)",
+        "dataset sha256": ds.get("hash"),
+        "gold columns": ", ".join(ds.get("gold_columns") or []) or "none",
+        "cost": f"${cost:.4f}",
+    }
+    parts = [table(["", ""], [[cell(k), cell(val)] for k, val in facts.items()], sortable=False, cls="kv")]
+    parts.append("<h3>Verdicts by status</h3>")
+    parts.append(table(list(counts), [[cell(counts[k]) for k in counts]], sortable=False))
+    rubrics = m.get("rubrics") or []
+    parts.append("<h3>Rubrics</h3>")
+    parts.append(
+        table(
+            ["rubric", "version", "mechanism", "family", "rubric hash", "prompt", "prompt hash"],
+            [
+                [
+                    cell(r.get("id")),
+                    cell(r.get("version")),
+                    cell(r.get("mechanism")),
+                    cell(r.get("family")),
+                    f"<td><code>{esc(str(r.get('hash'))[:12])}</code></td>",
+                    cell(r.get("prompt")),
+                    f"<td><code>{esc(str(r.get('prompt_hash'))[:12])}</code></td>",
+                ]
+                for r in rubrics
+            ],
+        )
+        if rubrics
+        else no_data("the manifest lists no rubrics")
+    )
+    judges = m.get("judges") or []
+    parts.append("<h3>Judges</h3>")
+    parts.append(
+        table(
+            ["judge", "model", "api base", "concurrency", "params", "hash"],
+            [
+                [
+                    cell(j.get("label")),
+                    cell(j.get("model")),
+                    cell(j.get("api_base") or "–"),
+                    cell(j.get("max_concurrency")),
+                    cell(_plain(j.get("params") or {})),
+                    f"<td><code>{esc(str(j.get('hash'))[:12])}</code></td>",
+                ]
+                for j in judges
+            ],
+        )
+        if judges
+        else no_data("the manifest lists no judges")
+    )
+    return section("run", "Run", "".join(parts))
+
+
+def _rubric_label(rubric_id: str, mechanism: str) -> str:
+    return f"{rubric_id} ({mechanism.replace('_', ' ')})"
+
+
+def heatmap_section(cells: pl.DataFrame) -> tuple[str, str, str]:
+    title = "Severity: mechanism × dimension, per model under test"
+    if cells.is_empty():
+        return section("heatmap", title, no_data("no valid verdicts"))
+    parts = [
+        '<p class="muted">Mean panel severity (0 = faithful, 1 = severe); (n) items. '
+        "Grey cells: no items of that dimension.</p>"
+    ]
+    charts: list[str] = []
+    rubric_rows = cells.select("rubric_id", "mechanism").unique().sort("rubric_id").rows()
+    dims = [d for d in DIMENSIONS if d in set(cells["dimension"])] + sorted(set(cells["dimension"]) - set(DIMENSIONS))
+    for model in sorted(set(cells["model"])):
+        sub = {
+            (r["rubric_id"], r["dimension"]): r for r in cells.filter(pl.col("model") == model).iter_rows(named=True)
+        }
+        values = [[(sub.get((rid, d)) or {}).get("mean") for d in dims] for rid, _ in rubric_rows]
+        notes = [
+            [
+                f"{fmt(c['mean'])} ({c['n_scored']})" if (c := sub.get((rid, d))) and c["mean"] is not None else ""
+                for d in dims
+            ]
+            for rid, _ in rubric_rows
+        ]
+        labels = [_rubric_label(rid, mech) for rid, mech in rubric_rows]
+        charts.append(plots.heatmap(labels, dims, values, notes, f"model: {model}"))
+    return section("heatmap", title, "".join(parts) + f'<div class="charts">{"".join(charts)}</div>')
+
+
+def severity_section(overall: pl.DataFrame) -> tuple[str, str, str]:
+    title = "Severity per mechanism, per model (95% CI)"
+    if overall.is_empty():
+        return section("severity", title, no_data("no valid verdicts"))
+    rubric_rows = overall.select("rubric_id", "mechanism").unique().sort("rubric_id").rows()
+    labels = [_rubric_label(rid, mech) for rid, mech in rubric_rows]
+    models = sorted(set(overall["model"]))
+    values = {
+        (_rubric_label(r["rubric_id"], r["mechanism"]), r["model"]): (r["mean"], r["ci_low"], r["ci_high"])
+        for r in overall.iter_rows(named=True)
+    }
+    chart = plots.interval_bars(
+        labels,
+        models,
+        values,
+        title="mean panel severity by rubric and model",
+        xlabel="mean severity (0 = faithful, 1 = severe)",
+    )
+    rows = [
+        [
+            cell(r["rubric_id"]),
+            cell(r["model"]),
+            cell(r["mean"], ci_text(r["mean"], r["ci_low"], r["ci_high"])),
+            cell(r["n_scored"]),
+            cell(r["n_below_quorum"]),
+        ]
+        for r in overall.iter_rows(named=True)
+    ]
+    note = '<p class="muted">CIs: percentile bootstrap over items (judges and repeats of an item move together).</p>'
+    return section(
+        "severity", title, chart + note + table(["rubric", "model", "mean [95% CI]", "items", "below quorum"], rows)
+    )
+
+
+def paper_section(summary: dict[str, Any]) -> tuple[str, str, str]:
+    title = "Paper metrics"
+    metrics = summary.get("paper_metrics")
+    if not metrics:
+        return section("paper", title, no_data("this run has no paper-faithful rubric results in summary.json"))
+    return section("paper", title, generic(metrics))
+
+
+def agreement_section(agree: pl.DataFrame, summary: dict[str, Any], n_judges: int) -> tuple[str, str, str]:
+    title = "Inter-judge agreement per rubric"
+    if agree.is_empty():
+        if n_judges < 2:
+            return section("agreement", title, no_data("agreement needs at least two judges; this run has one"))
+        return section(
+            "agreement",
+            title,
+            generic(summary.get("agreement")) if summary.get("agreement") else no_data("no valid verdicts"),
+        )
+    values = {(r["rubric_id"], "alpha"): (r["alpha"], r["ci_low"], r["ci_high"]) for r in agree.iter_rows(named=True)}
+    labels = agree["rubric_id"].to_list()
+    plotted = [k for k, v in values.items() if v[0] is not None]
+    chart = (
+        plots.interval_bars(
+            labels,
+            ["alpha"],
+            values,
+            title="Krippendorff's alpha with 95% CI",
+            xlabel="alpha (1 = perfect, 0 = chance)",
+            xlim=None,
+        )
+        if plotted
+        else no_data("alpha is undefined for every rubric (no variation or no pairable units)")
+    )
+    rows = [
+        [
+            cell(r["rubric_id"]),
+            cell(r["level"]),
+            cell(r["alpha"], ci_text(r["alpha"], r["ci_low"], r["ci_high"])),
+            cell(r["percent_agreement"]),
+            cell(r["fleiss_kappa"]),
+            cell(r["gwet_ac1"]),
+            cell(r["n_items"]),
+            cell(r["n_judges"]),
+            cell(r["reason"] or ""),
+        ]
+        for r in agree.iter_rows(named=True)
+    ]
+    headers = ["rubric", "level", "alpha [95% CI]", "% agree (0-4)", "Fleiss κ", "Gwet AC1", "items", "judges", "note"]
+    return section("agreement", title, chart + table(headers, rows))
+
+
+def cards_section(cards: list[dict[str, Any]] | None) -> tuple[str, str, str]:
+    title = "Judge cards"
+    if not cards:
+        return section("cards", title, no_data("no verdicts"))
+    out = []
+    for c in cards:
+        lb = c.get("length_bias") or {}
+        facts = {
+            "verdicts": c.get("n_verdicts"),
+            "validity": f"{fmt(100 * c['validity_rate'], 1)}%" if c.get("validity_rate") is not None else "–",
+            "mean latency": f"{fmt(c.get('mean_latency_ms'), 0)} ms" if c.get("mean_latency_ms") is not None else "–",
+            "cost / verdict": f"${c['cost_per_verdict_usd']:.5f}" if c.get("cost_per_verdict_usd") is not None else "–",
+            "agreement with panel": f"α {fmt(c.get('panel_alpha'))}, MAE {fmt(c.get('panel_mae'))}"
+            if c.get("panel_n")
+            else "– (no other judge)",
+            "length bias": f"{ci_text(lb.get('slope'), lb.get('ci_low'), lb.get('ci_high'))} {lb.get('unit', '')}"
+            if lb.get("slope") is not None
+            else "– (no response texts)",
+            "consistency (repeats)": fmt(c.get("retest_alpha"))
+            if c.get("retest_alpha") is not None
+            else f"– ({c.get('retest_reason') or 'undefined'})",
+        }
+        dl = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts.items())
+        out.append(f'<div class="card"><h3>{esc(c["judge"])}</h3><dl>{dl}</dl></div>')
+    return section("cards", title, f'<div class="cards">{"".join(out)}</div>')
+
+
+def distribution_section(verdicts: pl.DataFrame) -> tuple[str, str, str]:
+    title = "Score distributions per judge"
+    ok = ok_rows(verdicts)
+    if ok.is_empty():
+        return section("distributions", title, no_data("no valid verdicts"))
+    panels: dict[str, dict[str, list[float]]] = {}
+    for (rubric_id, judge), frame in ok.sort("rubric_id", "judge").group_by("rubric_id", "judge", maintain_order=True):
+        panels.setdefault(str(rubric_id), {})[str(judge)] = frame["score"].to_list()
+    return section(
+        "distributions", title, plots.histograms(panels, title="normalised severity, share of each judge's verdicts")
+    )
+
+
+def calibration_section(calib: pl.DataFrame, summary: dict[str, Any], note: str | None) -> tuple[str, str, str]:
+    title = "Calibration against gold labels"
+    if summary.get("calibration"):
+        return section("calibration", title, generic(summary["calibration"]))
+    if calib.is_empty():
+        reason = note or "the dataset has no gold labels for the graded rubrics in this run"
+        return section("calibration", title, no_data(reason))
+    labels = sorted(set(calib["rubric_id"]))
+    judges = list(dict.fromkeys(calib["judge"].to_list()))
+    values = {(r["rubric_id"], r["judge"]): (r["kappa_w"], None, None) for r in calib.iter_rows(named=True)}
+    chart = plots.interval_bars(
+        labels,
+        judges,
+        values,
+        title="quadratic weighted kappa against gold (0-4 scale)",
+        xlabel="weighted kappa",
+        xlim=(-0.2, 1.0),
+    )
+    rows = [
+        [cell(r["rubric_id"]), cell(r["judge"]), cell(r["n"]), cell(r["mae"]), cell(r["spearman"]), cell(r["kappa_w"])]
+        for r in calib.iter_rows(named=True)
+    ]
+    return section(
+        "calibration", title, chart + table(["rubric", "judge", "items", "MAE (0-4)", "Spearman", "weighted κ"], rows)
+    )
+
+
+def disputed_section(data: RunData, disputed: pl.DataFrame) -> tuple[str, str, str]:
+    title = "Most disputed items"
+    if disputed.is_empty():
+        reason = "needs at least two judges" if data.verdicts["judge"].n_unique() < 2 else "the judges never disagreed"
+        return section("disputed", title, no_data(reason))
+    texts = {r["id"]: r for r in data.items.iter_rows(named=True)} if data.items is not None else {}
+    keys = disputed.select("rubric_id", "item_id")
+    rows_by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    detail = data.verdicts.join(keys, on=["rubric_id", "item_id"], how="inner").sort("judge", "repeat")
+    for r in detail.iter_rows(named=True):
+        rows_by_key.setdefault((r["rubric_id"], r["item_id"]), []).append(r)
+    rows = []
+    for d in disputed.iter_rows(named=True):
+        verdicts = rows_by_key.get((d["rubric_id"], d["item_id"]), [])
+        judged = "".join(
+            f"<p><b>{esc(v['judge'])}</b>{' #' + str(v['repeat']) if v['repeat'] else ''}: "
+            f"{esc(fmt(v['score']) if v['status'] == 'ok' else v['status'])}<br>"
+            f"{esc(v['rationale'] or v['error'] or '')}</p>"
+            for v in verdicts
+        )
+        item = texts.get(d["item_id"], {})
+        model = verdicts[0]["model"] if verdicts else ""
+        rows.append(
+            [
+                cell(d["range"]),
+                cell(d["rubric_id"]),
+                cell(f"{d['item_id']} ({model})"),
+                f"<td>{text_block(item.get('reference') or item.get('source'), 300)}</td>",
+                f"<td>{text_block(item.get('response'), 600)}</td>",
+                f"<td>{judged}</td>",
+            ]
+        )
+    note = f'<p class="muted">Texts unavailable: {esc(data.items_note)}.</p>' if data.items is None else ""
+    head = [
+        "score range",
+        "rubric",
+        "item (model)",
+        "source / reference",
+        "response",
+        "each judge: score and rationale",
+    ]
+    return section("disputed", title, note + table(head, rows))
+
+
+def problems_section(verdicts: pl.DataFrame) -> tuple[str, str, str]:
+    title = "Invalid and error verdicts"
+    bad = problem_rows(verdicts)
+    if bad.is_empty():
+        return section("problems", title, no_data("every verdict was valid"))
+    totals = (
+        verdicts.filter(pl.col("status").is_in(["invalid", "error"]))
+        .group_by("status", "judge")
+        .len()
+        .sort("status", "judge")
+    )
+    summary_table = table(
+        ["status", "judge", "verdicts"], [[cell(s), cell(j), cell(n)] for s, j, n in totals.iter_rows()]
+    )
+    rows = [
+        [
+            cell(r["status"]),
+            cell(r["judge"]),
+            cell(r["rubric_id"]),
+            cell(r["item_id"]),
+            cell(r["attempts"]),
+            f"<td>{text_block(r['error'])}</td>",
+            f"<td>{text_block(r['raw_text'])}</td>",
+        ]
+        for r in bad.iter_rows(named=True)
+    ]
+    examples = table(["status", "judge", "rubric", "item", "attempts", "error", "raw reply"], rows)
+    return section("problems", title, summary_table + "<h3>Examples</h3>" + examples)
+
+
+def extra_section(summary: dict[str, Any]) -> tuple[str, str, str] | None:
+    extra = {k: v for k, v in summary.items() if k not in KNOWN_KEYS}
+    if not extra:
+        return None
+    body = "".join(f"<h3>{esc(k)}</h3>{generic(v)}" for k, v in sorted(extra.items()))
+    return section("more", "More from summary.json", body)
+
+
+# ----------------------------------------------------------------------------------- page
+
+
+def render(data: RunData, *, n_boot: int = 1000) -> str:
+    from judge.cards import judge_cards, response_lengths
+
+    v = data.verdicts
+    cards = data.summary.get("judge_cards")
+    if cards is None:
+        lengths = response_lengths(data.items) if data.items is not None else None
+        cards = judge_cards(v, lengths, n_boot=n_boot) if v.height else []
+    sections = [
+        header_section(data),
+        heatmap_section(severity_cells(v, n_boot=n_boot)),
+        severity_section(severity_overall(v, n_boot=n_boot)),
+        paper_section(data.summary),
+        agreement_section(agreement_table(v, n_boot=n_boot), data.summary, v["judge"].n_unique() if v.height else 0),
+        cards_section(cards),
+        distribution_section(v),
+        calibration_section(calibration_table(v, data.items), data.summary, data.items_note),
+        disputed_section(data, disputed_items(v)),
+        problems_section(v),
+    ]
+    extra = extra_section(data.summary)
+    if extra:
+        sections.append(extra)
+    run_id = data.manifest.get("run_id") or data.run_dir.name
+    nav = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t, _ in sections)
+    body = "".join(s for _, _, s in sections)
+    # The CSP is the guarantee behind "offline": the browser refuses any fetch the page might try.
+    csp = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
+        f"<title>empathy-judge run {esc(run_id)}</title><style>{CSS}</style></head><body>"
+        f"<h1>empathy-judge run <code>{esc(run_id)}</code></h1><nav>{nav}</nav>{body}"
+        f'<p class="muted">Written by empathy-judge from {esc(data.run_dir)}.</p>'
+        f"<script>{JS}</script></body></html>\n"
+    )
+
+
+def write_report(run_dir: Path, path: Path | None = None, *, n_boot: int = 1000) -> Path:
+    """Render the run's report and write it atomically; returns the path written."""
+    target = path or run_dir / REPORT_HTML
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(target, render(load_run(run_dir), n_boot=n_boot))
+    return target
