@@ -8,7 +8,8 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:v
 h1{font-size:1.5rem;margin:.5rem 0}h2{font-size:1.2rem;margin:2.2rem 0 .6rem;border-bottom:2px solid var(--line);
  padding-bottom:.2rem}h3{font-size:1rem;margin:1.2rem 0 .4rem}
 nav{position:sticky;top:0;background:var(--bg);padding:.4rem 0;border-bottom:1px solid var(--line);z-index:2;
- font-size:.85rem}nav a{margin-right:.9rem;color:var(--accent);text-decoration:none;white-space:nowrap}
+ font-size:.85rem;display:flex;flex-wrap:wrap;gap:.15rem .9rem}
+nav a{color:var(--accent);text-decoration:none;white-space:nowrap}
 .wrap{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;margin:.4rem 0 1rem;font-size:.85rem}
 th,td{border-bottom:1px solid var(--line);padding:.25rem .55rem;text-align:left;vertical-align:top}
