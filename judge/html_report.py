@@ -376,7 +376,9 @@ def calibration_section(calib: pl.DataFrame, summary: dict[str, Any], note: str 
         return section("calibration", title, no_data(reason))
     labels = sorted(set(calib["rubric_id"]))
     judges = list(dict.fromkeys(calib["judge"].to_list()))
-    values = {(r["rubric_id"], r["judge"]): (r["kappa_w"], None, None) for r in calib.iter_rows(named=True)}
+    values: dict[tuple[str, str], tuple[float | None, float | None, float | None]] = {
+        (r["rubric_id"], r["judge"]): (r["kappa_w"], None, None) for r in calib.iter_rows(named=True)
+    }
     chart = plots.interval_bars(
         labels,
         judges,
