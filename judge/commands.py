@@ -158,7 +158,7 @@ def run_command(args: argparse.Namespace) -> int:
     compact(run_dir)
     verdicts = load_verdicts(run_dir)
     manifest.update(status="interrupted" if outcome.interrupted else "completed", finished_at=now_iso())
-    summary = summarise(verdicts, manifest, lengths=response_lengths(plan.dataset, plan.limit))
+    summary = summarise(verdicts, manifest, dataset=plan.dataset, run_dir=run_dir)
     write_json(run_dir / SUMMARY, summary)
     write_json(run_dir / MANIFEST, manifest)
     write_html_report(run_dir)
@@ -167,19 +167,6 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"empathy-judge: interrupted; {run_dir} holds the verdicts so far", file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_OK
-
-
-def response_lengths(dataset: Dataset, limit: int | None) -> Any:
-    """item_id, length (words of the response) for the judged items: the judge cards' length bias."""
-    import polars as pl
-
-    ids, lengths = [], []
-    for index, item in enumerate(dataset.items()):
-        if limit is not None and index >= limit:
-            break
-        ids.append(item.id)
-        lengths.append(len(item.response.split()))
-    return pl.DataFrame({"item_id": ids, "length": lengths}, schema={"item_id": pl.String, "length": pl.Int64})
 
 
 def write_html_report(run_dir: Path) -> None:

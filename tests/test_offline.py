@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import jsonschema
@@ -355,13 +354,3 @@ def test_translation_is_compared_with_the_reference() -> None:
     for judge in JUDGES:
         verdict = json.loads(respond(judge, "egm-graded", msgs))
         assert verdict["severity"] >= 3
-
-
-def test_respond_is_fast() -> None:
-    msgs = _messages(CLIENT * 4, ATTENUATED * 4)  # about 150 words each side
-    start = time.perf_counter()
-    for judge in JUDGES:
-        for rubric_id in RUBRIC_IDS:
-            respond(judge, rubric_id, msgs)
-    per_call = (time.perf_counter() - start) / (len(JUDGES) * len(RUBRIC_IDS))
-    assert per_call < 0.05  # generous for slow CI; measured about 2-3 ms
