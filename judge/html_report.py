@@ -52,6 +52,7 @@ KNOWN_KEYS = {
 }
 TEXT_LIMIT = 1200
 
+
 def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value))
 
@@ -162,6 +163,7 @@ def header_section(data: RunData) -> tuple[str, str, str]:
         "dataset sha256": ds.get("hash"),
         "gold columns": ", ".join(ds.get("gold_columns") or []) or "none",
         "cost": f"${cost:.4f}",
+        "statistics": ", ".join(f"{k} {val}" for k, val in (s.get("settings") or {}).items()) or "defaults",
     }
     parts = [table(["", ""], [[cell(k), cell(val)] for k, val in facts.items()], sortable=False, cls="kv")]
     parts.append("<h3>Verdicts by status</h3>")
@@ -327,7 +329,24 @@ def agreement_section(agree: pl.DataFrame, summary: dict[str, Any], n_judges: in
     return section("agreement", title, chart + table(headers, rows))
 
 
-def cards_section(cards: list[dict[str, Any]] | None) -> tuple[str, str, str]:
+DIAGNOSTIC_COLUMNS = {
+    "rubric_id": "rubric", "judge": "judge", "n_rows": "verdicts", "invalid_rate": "invalid rate",
+    "loo_alpha": "α vs rest of panel", "loo_spearman": "ρ vs rest of panel", "retest_alpha": "retest α",
+    "flagged": "flagged", "mean_error_corr": "mean error corr.", "n_eff": "effective judges",
+    "error_basis": "error basis",
+}  # fmt: skip
+
+
+def diagnostics_table(diagnostics: Any) -> str:
+    """summary.json ``judges``: per rubric x judge diagnostics from judge/diagnostics.py."""
+    if not isinstance(diagnostics, list) or not diagnostics:
+        return ""
+    columns = [c for c in DIAGNOSTIC_COLUMNS if any(c in r for r in diagnostics)]
+    rows = [[cell(_plain(r.get(c))) for c in columns] for r in diagnostics]
+    return "<h3>Per rubric diagnostics</h3>" + table([DIAGNOSTIC_COLUMNS[c] for c in columns], rows)
+
+
+def cards_section(cards: list[dict[str, Any]] | None, diagnostics: Any = None) -> tuple[str, str, str]:
     title = "Judge cards"
     if not cards:
         return section("cards", title, no_data("no verdicts"))
@@ -351,7 +370,7 @@ def cards_section(cards: list[dict[str, Any]] | None) -> tuple[str, str, str]:
         }
         dl = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts.items())
         out.append(f'<div class="card"><h3>{esc(c["judge"])}</h3><dl>{dl}</dl></div>')
-    return section("cards", title, f'<div class="cards">{"".join(out)}</div>')
+    return section("cards", title, f'<div class="cards">{"".join(out)}</div>' + diagnostics_table(diagnostics))
 
 
 def distribution_section(verdicts: pl.DataFrame) -> tuple[str, str, str]:
@@ -367,33 +386,34 @@ def distribution_section(verdicts: pl.DataFrame) -> tuple[str, str, str]:
     )
 
 
-def calibration_section(calib: pl.DataFrame, summary: dict[str, Any], note: str | None) -> tuple[str, str, str]:
+def calibration_section(calib: pl.DataFrame, note: str | None) -> tuple[str, str, str]:
+    """``calib``: rubric_id, kind, rater, n, and mae / spearman / kappa_w each with _low/_high."""
     title = "Calibration against gold labels"
-    if summary.get("calibration"):
-        return section("calibration", title, generic(summary["calibration"]))
     if calib.is_empty():
         reason = note or "the dataset has no gold labels for the graded rubrics in this run"
         return section("calibration", title, no_data(reason))
+
+    def get(r: dict[str, Any], key: str) -> Any:
+        return r.get(key)
+
     labels = sorted(set(calib["rubric_id"]))
-    judges = list(dict.fromkeys(calib["judge"].to_list()))
+    raters = list(dict.fromkeys(calib.sort("kind", "rater")["rater"].to_list()))
     values: dict[tuple[str, str], tuple[float | None, float | None, float | None]] = {
-        (r["rubric_id"], r["judge"]): (r["kappa_w"], None, None) for r in calib.iter_rows(named=True)
+        (r["rubric_id"], r["rater"]): (r["kappa_w"], get(r, "kappa_w_low"), get(r, "kappa_w_high"))
+        for r in calib.iter_rows(named=True)
     }
     chart = plots.interval_bars(
-        labels,
-        judges,
-        values,
-        title="quadratic weighted kappa against gold (0-4 scale)",
-        xlabel="weighted kappa",
-        xlim=(-0.2, 1.0),
-    )
+        labels, raters, values, title="quadratic weighted kappa against gold (0-4 scale), 95% CI",
+        xlabel="weighted kappa", xlim=(-0.2, 1.0),
+    )  # fmt: skip
     rows = [
-        [cell(r["rubric_id"]), cell(r["judge"]), cell(r["n"]), cell(r["mae"]), cell(r["spearman"]), cell(r["kappa_w"])]
+        [cell(r["rubric_id"]), cell(r.get("kind")), cell(r["rater"]), cell(r["n"])]
+        + [cell(r[m], ci_text(r[m], get(r, f"{m}_low"), get(r, f"{m}_high"))) for m in ("mae", "spearman", "kappa_w")]
         for r in calib.iter_rows(named=True)
     ]
-    return section(
-        "calibration", title, chart + table(["rubric", "judge", "items", "MAE (0-4)", "Spearman", "weighted κ"], rows)
-    )
+    head = ["rubric", "kind", "rater", "items", "MAE (0-4)", "Spearman", "weighted κ"]
+    note_text = '<p class="muted">Severity on the 0-4 scale; kappa on rounded severities. [95% CI] when given.</p>'
+    return section("calibration", title, chart + note_text + table(head, rows))
 
 
 def disputed_section(data: RunData, disputed: pl.DataFrame) -> tuple[str, str, str]:
@@ -481,23 +501,48 @@ def extra_section(summary: dict[str, Any]) -> tuple[str, str, str] | None:
 # ----------------------------------------------------------------------------------- page
 
 
+AGREE_COLUMNS = ("rubric_id", "level", "alpha", "ci_low", "ci_high", "percent_agreement", "fleiss_kappa",
+                 "gwet_ac1", "n_items", "n_judges", "reason")  # fmt: skip
+
+
+def _records_frame(records: Any, *, needs: Sequence[str]) -> pl.DataFrame | None:
+    """A summary.json list of records as a frame, if it has every needed key; else None."""
+    if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
+        return None
+    if not all(all(k in r for k in needs) for r in records):
+        return None
+    return pl.DataFrame(records, infer_schema_length=None)
+
+
 def render(data: RunData, *, n_boot: int = 1000) -> str:
     from judge.cards import judge_cards, response_lengths
 
-    v = data.verdicts
-    cards = data.summary.get("judge_cards")
+    v, summary = data.verdicts, data.summary
+    cards = summary.get("judge_cards")
     if cards is None:
         lengths = response_lengths(data.items) if data.items is not None else None
         cards = judge_cards(v, lengths, n_boot=n_boot) if v.height else []
+    # Numbers already in summary.json are shown as they are (same settings, same CIs); only
+    # what is missing there is computed from the verdicts.
+    cells = _records_frame(summary.get("scores_by_model"), needs=("model", "dimension", "mean", "n_scored"))
+    if cells is None:
+        cells = severity_cells(v, n_boot=n_boot)
+    agreement = summary.get("agreement")
+    agree = _records_frame(list(agreement.values()) if isinstance(agreement, dict) else None, needs=AGREE_COLUMNS)
+    if agree is None:
+        agree = agreement_table(v, n_boot=n_boot)
+    calib = _records_frame(summary.get("calibration"), needs=("rubric_id", "kind", "rater", "n", "kappa_w"))
+    if calib is None:
+        calib = calibration_table(v, data.items)
     sections = [
         header_section(data),
-        heatmap_section(severity_cells(v, n_boot=n_boot)),
+        heatmap_section(cells),
         severity_section(severity_overall(v, n_boot=n_boot)),
-        paper_section(data.summary),
-        agreement_section(agreement_table(v, n_boot=n_boot), data.summary, v["judge"].n_unique() if v.height else 0),
-        cards_section(cards),
+        paper_section(summary),
+        agreement_section(agree, summary, v["judge"].n_unique() if v.height else 0),
+        cards_section(cards, summary.get("judges")),
         distribution_section(v),
-        calibration_section(calibration_table(v, data.items), data.summary, data.items_note),
+        calibration_section(calib, data.items_note),
         disputed_section(data, disputed_items(v)),
         problems_section(v),
     ]

@@ -143,7 +143,8 @@ def calibration_table(verdicts: pl.DataFrame, items: pl.DataFrame | None) -> pl.
         rows.append(
             {
                 "rubric_id": rubric_id,
-                "judge": judge,
+                "kind": "panel" if judge == "panel" else "judge",
+                "rater": judge,
                 "n": pairs.height,
                 "mae": float(abs(pred - truth).mean()),
                 "spearman": spearman_rho(pred, truth).value,
@@ -152,7 +153,7 @@ def calibration_table(verdicts: pl.DataFrame, items: pl.DataFrame | None) -> pl.
         )
     if not rows:
         return pl.DataFrame()
-    return pl.DataFrame(rows).sort("rubric_id", pl.col("judge") == "panel", "judge")
+    return pl.DataFrame(rows).sort("rubric_id", "kind", "rater")
 
 
 def disputed_items(verdicts: pl.DataFrame, *, top: int = 16) -> pl.DataFrame:
