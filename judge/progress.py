@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -37,6 +37,7 @@ class Progress:
         interval_s: float = 10.0,
         redraw_s: float = 0.1,
         width: int = 24,
+        window_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.total = max(0, total)
@@ -51,6 +52,11 @@ class Progress:
         self.done = 0
         self.calls = 0  # rows that needed a judge call (not cached, not skipped)
         self.spent_usd = 0.0
+        self.window_s = window_s
+        # (time, rows done, calls) at each finished row, over the last window_s seconds: rate and
+        # ETA follow the recent pace, not the start-up (imports, first connections) or an early
+        # burst of rate limiting.
+        self._samples: deque[tuple[float, int, int]] = deque()
         self.started = clock()
         self._last_emit = self.started
         self._closed = False
@@ -64,21 +70,32 @@ class Progress:
         if cost:
             self.spent_usd += float(cost)
         now = self.clock()
+        self._samples.append((now, self.done, self.calls))
+        while len(self._samples) > 2 and now - self._samples[0][0] > self.window_s:
+            self._samples.popleft()
         if now - self._last_emit >= self.every_s:
             self._last_emit = now
             self._emit()
 
     __call__ = update
 
+    def _pace(self, index: int) -> float | None:
+        """Rows (index 1) or calls (index 2) per second over the recent window."""
+        if len(self._samples) < 2:
+            return None
+        first, last = self._samples[0], self._samples[-1]
+        span = last[0] - first[0]
+        return (last[index] - first[index]) / span if span > 0 else None
+
     def rate(self) -> float:
-        elapsed = self.clock() - self.started
-        return self.calls / elapsed if elapsed > 0 else 0.0
+        """Judge calls per second (cached and skipped rows are not calls)."""
+        return self._pace(2) or 0.0
 
     def eta_s(self) -> float | None:
-        elapsed = self.clock() - self.started
-        if self.done == 0 or elapsed <= 0:
-            return None
-        return (self.total - self.done) * elapsed / self.done
+        if self.done >= self.total:
+            return 0.0
+        pace = self._pace(1)
+        return (self.total - self.done) / pace if pace else None
 
     def spend(self) -> str:
         if self.budget_usd is None:

@@ -51,7 +51,7 @@ def test_terminal_line_is_redrawn_with_a_bar_and_budget() -> None:
     assert final.startswith("[########] 4/4 (100%)")
     assert "ok 2 error 1 skipped 1" in final
     assert "$0.5000/$1.00 (50%)" in final
-    assert "0.8 calls/s" in final  # skipped rows made no call: 3 calls in 4 s
+    assert "0.7 calls/s" in final  # the skipped row made no call: 2 calls between the 1st and 4th rows, 3 s
     assert "ETA 0s" in final
 
 
@@ -62,3 +62,14 @@ def test_cached_rows_are_not_calls_and_empty_plan_is_done() -> None:
     p.update({"status": "ok", "cached": True})
     assert p.calls == 0 and p.rate() == 0.0
     assert "(100%)" in p.line() and p.bar() == "[" + "#" * p.width + "]"
+
+
+def test_rate_follows_the_recent_window_not_the_start_up() -> None:
+    out, clock = io.StringIO(), Clock()
+    p = Progress(1000, stream=out, clock=clock, window_s=10)
+    clock.t += 30  # slow start-up: imports, first connection
+    for _ in range(100):
+        clock.t += 0.5  # then two rows a second
+        p.update({"status": "ok"})
+    assert p.rate() == 2.0
+    assert p.eta_s() == 450.0  # 900 rows left at 2 per second
