@@ -137,3 +137,45 @@ def test_report_command_writes_html(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_write_report_default_path(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, [verdict("i1", "a")])
     assert write_report(run_dir, n_boot=10) == run_dir / "report.html"
+
+
+def _tiny_dataset(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.jsonl"
+    rows = [
+        {"id": "n1", "task": "news", "source": "Three workers were killed when the scaffold fell.",
+         "response": "An incident occurred at a site.", "model": "m1"},
+        {"id": "c1", "task": "counselling", "source": "My manager mocks me and I dread Mondays.",
+         "response": "Stay positive and talk to HR!", "model": "m2"},
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_every_run_writes_report_html(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    code = main(["run", "--dataset", str(_tiny_dataset(tmp_path)), "--run-dir", str(run_dir), "--quiet",
+                 "--rubric", "sa-graded"])  # fmt: skip
+    assert code == 0
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert '<section id="heatmap">' in page and "<svg" in section(page, "heatmap")
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert [c["judge"] for c in summary["judge_cards"]] == ["offline/lexicon", "offline/structure"]
+
+
+def test_a_failing_report_does_not_fail_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import judge.html_report
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("chart exploded")
+
+    monkeypatch.setattr(judge.html_report, "write_report", broken)
+    run_dir = tmp_path / "run"
+    code = main(["run", "--dataset", str(_tiny_dataset(tmp_path)), "--run-dir", str(run_dir), "--quiet",
+                 "--rubric", "ca-graded"])  # fmt: skip
+    assert code == 0
+    assert (run_dir / "summary.json").is_file() and not (run_dir / "report.html").exists()
+    err = capsys.readouterr().err
+    assert "report.html not written (RuntimeError: chart exploded)" in err
+    assert f"empathy-judge report {run_dir} --html" in err
