@@ -378,9 +378,9 @@ def distribution_section(verdicts: pl.DataFrame) -> tuple[str, str, str]:
     ok = ok_rows(verdicts)
     if ok.is_empty():
         return section("distributions", title, no_data("no valid verdicts"))
-    panels: dict[str, dict[str, list[float]]] = {}
+    panels: dict[str, dict[str, Any]] = {}
     for (rubric_id, judge), frame in ok.sort("rubric_id", "judge").group_by("rubric_id", "judge", maintain_order=True):
-        panels.setdefault(str(rubric_id), {})[str(judge)] = frame["score"].to_list()
+        panels.setdefault(str(rubric_id), {})[str(judge)] = frame["score"].to_numpy()
     return section(
         "distributions", title, plots.histograms(panels, title="normalised severity, share of each judge's verdicts")
     )

@@ -118,8 +118,8 @@ def interval_bars(
     return to_svg(fig, title)
 
 
-def histograms(panels: dict[str, dict[str, list[float]]], *, title: str, bins: int = 10) -> str:
-    """Small multiples: one panel per key, overlaid step histograms of scores per judge."""
+def histograms(panels: dict[str, dict[str, Any]], *, title: str, bins: int = 10) -> str:
+    """Small multiples: one panel per key, overlaid step histograms of scores (arrays) per judge."""
     import numpy as np
 
     names = list(panels)
@@ -133,7 +133,7 @@ def histograms(panels: dict[str, dict[str, list[float]]], *, title: str, bins: i
         ax = axes[k // ncols][k % ncols]
         for j, judge in enumerate(judges):
             scores = panels[name].get(judge)
-            if not scores:
+            if scores is None or len(scores) == 0:
                 continue
             counts, _ = np.histogram(np.clip(scores, 0, 1), bins=edges)
             share = counts / counts.sum()

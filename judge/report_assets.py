@@ -29,6 +29,7 @@ svg.chart{max-width:100%;height:auto;display:block;margin:.3rem 0 1rem}
 .text{white-space:pre-wrap;max-width:60ch;font-size:.82rem}
 details{margin:.2rem 0}summary{cursor:pointer;color:var(--accent)}
 .kv td:first-child{color:var(--muted)}
+section{scroll-margin-top:3.5rem}
 """
 
 # Click a header to sort; numeric cells carry data-v so "0.35 [0.30, 0.41]" sorts by 0.35.
