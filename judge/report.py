@@ -42,7 +42,29 @@ def table(summary: dict[str, Any]) -> str:
             parts.append(f"{_fmt(alpha):>9}")
             lines.append("".join(parts))
         lines.append("(n) = items with at least one valid verdict; alpha = Krippendorff, interval, across judges")
+    lines += paper_table(summary.get("paper_metrics") or {})
     return "\n".join(lines)
+
+
+def paper_table(section: dict[str, Any]) -> list[str]:
+    """The paper's metrics (panel of judges), over all models and per model under test."""
+    rows = [r for r in section.get("rows") or [] if r.get("scope") == "panel"]
+    if not rows:
+        return []
+    ci = (section.get("settings") or {}).get("ci", 0.95)
+    lines = ["", f"paper metrics (You, Huang, Yu 2026), panel mean over judges, {ci:.0%} CI over items"]
+    header = f"{'metric':<30}{'model':<18}{'value':>9}  {'ci':<19}{'n':>5}"
+    lines += [header, "-" * len(header)]
+    for r in rows:
+        model = "all" if r.get("model") is None else str(r["model"])
+        interval = f"[{_fmt(r['ci_low'], 3)}, {_fmt(r['ci_high'], 3)}]" if r.get("ci_low") is not None else ""
+        note = f"  ({r['reason']})" if r.get("reason") else ""
+        if r.get("dropped"):
+            note += f"  (dropped: {', '.join(r['dropped'])})"
+        value = _fmt(r["value"], 3)
+        lines.append(f"{r['metric']:<30}{model[:17]:<18}{value:>9}  {interval:<19}{r['n_items']:>5}{note}")
+    lines.append("sa/egm compression: share of reference intensity or aversive detail lost (negative = amplified)")
+    return lines
 
 
 def print_table(summary: dict[str, Any], run_dir: Path | None = None) -> None:

@@ -1,7 +1,8 @@
 """summary.json: the run's verdicts aggregated late, in polars.
 
 Stable top-level keys (CI jobs read them; see README "summary.json"):
-    format_version, run_id, status, counts, cost_usd, scores, scores_by_model, agreement
+    format_version, run_id, status, counts, cost_usd, scores, scores_by_model, agreement,
+    paper_metrics (the authors' metrics from paper-family verdicts; see judge/paper_metrics.py)
 """
 
 from __future__ import annotations
@@ -69,4 +70,11 @@ def summarise(verdicts: pl.DataFrame, manifest: dict[str, Any]) -> dict[str, Any
         "scores": _records(mean_scores(verdicts, ["rubric_id", "family", "mechanism", "dimension"])),
         "scores_by_model": _records(mean_scores(verdicts, ["model", "rubric_id", "family", "mechanism", "dimension"])),
         "agreement": agreement(verdicts),
+        "paper_metrics": _paper_metrics(verdicts),
     }
+
+
+def _paper_metrics(verdicts: pl.DataFrame) -> dict[str, Any]:
+    from judge.paper_metrics import summary_section
+
+    return summary_section(verdicts)
