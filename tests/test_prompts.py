@@ -100,7 +100,9 @@ def check_run(run_dir: Path, judges: int) -> pl.DataFrame:
     return verdicts
 
 
-def test_eight_rubrics_end_to_end_through_the_offline_judges(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_eight_rubrics_end_to_end_through_the_offline_judges(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run_dir = tmp_path / "run"
     code = main(["run", "--dataset", str(write_dataset(tmp_path)), "--run-dir", str(run_dir), "--quiet",
                  *rubric_args()])  # fmt: skip
@@ -116,9 +118,8 @@ def test_eight_rubrics_end_to_end_through_the_offline_judges(tmp_path: Path, cap
 
 def test_eight_rubrics_end_to_end_through_the_loopback_server(tmp_path: Path, fake_server: FakeServer) -> None:
     config = tmp_path / "judges.yaml"
-    config.write_text(
-        f"judges:\n  - model: openai/judge-a\n    api_base: {fake_server.base_url}\n    timeout_s: 5\n", encoding="utf-8"
-    )
+    judge = f"  - model: openai/judge-a\n    api_base: {fake_server.base_url}\n    timeout_s: 5\n"
+    config.write_text("judges:\n" + judge, encoding="utf-8")
     run_dir = tmp_path / "run"
     code = main(["run", "--config", str(config), "--dataset", str(write_dataset(tmp_path)), "--run-dir",
                  str(run_dir), "--quiet", *rubric_args()])  # fmt: skip
