@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-from panels import has_nan, synth, truth
 
 from judge.diagnostics import calibration, disagreement, judge_diagnostics
+from tests.panels import has_nan, synth, truth
 
 GOOD3_ADV = {"a": "identical", "b": "identical", "c": "identical", "adv": "adversarial"}
 

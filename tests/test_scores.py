@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-from panels import SCHEMA, has_nan, synth
 from polars.testing import assert_frame_equal
 
 from judge.agreement import alpha_data, krippendorff_alpha
 from judge.scores import item_panel, panel_scores, rubric_agreement
+from tests.panels import SCHEMA, has_nan, synth
 
 RUBRIC = ("sa-graded", "graded", "sentiment_attenuation")
 
