@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from judge.bootstrap import bootstrap
+from judge.bootstrap import chunk_sizes, draw_indices, index_weights, percentile_ci
 
 FEATURES = ("passive_share", "nominalisation_density", "nonhuman_subject_share")
 CATEGORIES = ("death", "violence", "injury", "graphic", "abuse")
@@ -172,16 +172,30 @@ def _ld_distance(ref: np.ndarray, gen: np.ndarray) -> Stat:
 Estimate = tuple[float | None, float | None, float | None]
 
 
-def _estimate(stat: Stat, n: int, *, n_boot: int, seed: int, ci: float) -> Estimate:
+def _estimate(stats: list[Stat], n: int, *, n_boot: int, seed: int, ci: float) -> list[Estimate]:
+    """Point estimate and percentile CI of each statistic; one set of resamples serves them all."""
     if n == 0:
-        return None, None, None
-    point = float(stat(np.ones((1, n)))[0])
-    if not np.isfinite(point):
-        return None, None, None
+        return [(None, None, None)] * len(stats)
+    points = [float(stat(np.ones((1, n)))[0]) for stat in stats]
     if n < 2 or n_boot <= 0:
-        return point, None, None
-    got = bootstrap(stat, n, n_boot=n_boot, seed=seed, ci=ci, weights=True)
-    return (point, *got) if got else (point, None, None)
+        return [(p, None, None) if np.isfinite(p) else (None, None, None) for p in points]
+    rng = np.random.default_rng(seed)
+    samples: list[list[np.ndarray]] = [[] for _ in stats]
+    for b in chunk_sizes(n_boot, n):
+        w = index_weights(draw_indices(rng, b, n), n)
+        for out, stat in zip(samples, stats, strict=True):
+            out.append(stat(w))
+    results: list[Estimate] = []
+    for point, chunks in zip(points, samples, strict=True):
+        values = np.concatenate(chunks)
+        if not np.isfinite(point):
+            results.append((None, None, None))
+        elif not np.isfinite(values).any():
+            results.append((point, None, None))
+        else:
+            lo, hi = percentile_ci(values, ci)
+            results.append((point, float(lo), float(hi)))
+    return results
 
 
 def _metrics_for(mechanism: str, frame: pl.DataFrame) -> list[tuple[str, Stat, int, str, list[str]]]:
@@ -227,8 +241,9 @@ def _rows_for(
     *, n_boot: int, seed: int, ci: float,
 ) -> list[dict[str, Any]]:  # fmt: skip
     rows = []
-    for metric, stat, n_defined, why, dropped in _metrics_for(mechanism, frame):
-        value, lo, hi = _estimate(stat, frame.height, n_boot=n_boot, seed=seed, ci=ci)
+    metrics = _metrics_for(mechanism, frame)
+    estimates = _estimate([m[1] for m in metrics], frame.height, n_boot=n_boot, seed=seed, ci=ci)
+    for (metric, _, n_defined, why, dropped), (value, lo, hi) in zip(metrics, estimates, strict=True):
         reason = None
         if frame.height == 0:
             reason = "no valid verdicts"
