@@ -93,7 +93,7 @@ def summarise(
         "counts": counts(verdicts),
         "cost_usd": float(cost or 0.0),
         "scores": [], "scores_by_model": [], "agreement": {}, "calibration": [], "judges": [],
-        "disagreement": [], "paper_metrics": {"settings": boot, "rows": []},
+        "disagreement": [], "paper_metrics": _paper_metrics(verdicts, boot),
     }  # fmt: skip
     if verdicts.height == 0:
         return summary
@@ -101,7 +101,6 @@ def summarise(
     summary["scores"] = _records(panel_scores(pooled, **panel).drop("model"))
     summary["scores_by_model"] = _records(panel_scores(verdicts, **panel))
     summary["agreement"] = {row["rubric_id"]: row for row in _records(rubric_agreement(verdicts, **boot))}
-    summary["paper_metrics"] = _paper_metrics(verdicts, boot)
     gold = gold_frame(dataset)
     if gold is not None:
         summary["calibration"] = _records(calibration(verdicts, gold, **panel))
