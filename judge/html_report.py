@@ -518,6 +518,9 @@ def render(data: RunData, *, n_boot: int = 1000) -> str:
     from judge.cards import judge_cards, response_lengths
 
     v, summary = data.verdicts, data.summary
+    settings = summary.get("settings")
+    if isinstance(settings, dict) and isinstance(settings.get("n_boot"), int):
+        n_boot = settings["n_boot"]  # the CIs computed here match those summary.json carries
     cards = summary.get("judge_cards")
     if cards is None:
         lengths = response_lengths(data.items) if data.items is not None else None
