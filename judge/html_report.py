@@ -281,9 +281,47 @@ def severity_section(overall: pl.DataFrame) -> tuple[str, str, str]:
 def paper_section(summary: dict[str, Any]) -> tuple[str, str, str]:
     title = "Paper metrics"
     metrics = summary.get("paper_metrics")
-    if not metrics:
+    if not metrics or (isinstance(metrics, dict) and "rows" in metrics and not metrics["rows"]):
         return section("paper", title, no_data("this run has no paper-faithful rubric results in summary.json"))
-    return section("paper", title, generic(metrics))
+    rows = metrics.get("rows") if isinstance(metrics, dict) else None
+    needed = ("metric", "scope", "value", "ci_low", "ci_high")
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and all(k in r for k in needed) for r in rows):
+        return section("paper", title, generic(metrics))  # a shape this page does not know yet
+
+    def model(r: dict[str, Any]) -> str:
+        return r.get("model") or "all models"
+
+    panel = [r for r in rows if r["scope"] == "panel"]
+    # The compression rates share one scale (share lost; negative = amplified): one chart.
+    compress = [r for r in panel if "compression" in r["metric"]]
+    chart = ""
+    if any(r["value"] is not None for r in compress):
+        labels = list(dict.fromkeys(r["metric"] for r in compress))
+        models = sorted({model(r) for r in compress}, key=lambda m: (m != "all models", m))
+        values = {(r["metric"], model(r)): (r["value"], r["ci_low"], r["ci_high"]) for r in compress}
+        chart = plots.interval_bars(
+            labels, models, values, title="compression rates, panel (95% CI)",
+            xlabel="share of reference intensity / aversive detail lost (negative = amplified)", xlim=None,
+        )  # fmt: skip
+
+    def table_of(subset: list[dict[str, Any]]) -> str:
+        body = [
+            [cell(r["metric"]), cell(r.get("rubric_id")), cell(r.get("judge") or "panel"), cell(model(r)),
+             cell(r["value"], ci_text(r["value"], r["ci_low"], r["ci_high"])), cell(r.get("n_defined")),
+             cell(r.get("n_items")), cell(", ".join(r.get("dropped") or []) or (r.get("reason") or ""))]
+            for r in subset
+        ]  # fmt: skip
+        head = ["metric", "rubric", "judge", "model", "value [95% CI]", "defined", "items", "note"]
+        return table(head, body)
+
+    judges = [r for r in rows if r["scope"] != "panel"]
+    parts = [chart, "<h3>Panel</h3>", table_of(panel) if panel else no_data("no panel-level paper metrics")]
+    if judges:
+        parts.append(f"<details><summary>per judge ({len(judges)} rows)</summary>{table_of(judges)}</details>")
+    settings = metrics.get("settings")
+    if isinstance(settings, dict):
+        parts.append(f'<p class="muted">{esc(", ".join(f"{k}: {v}" for k, v in settings.items()))}</p>')
+    return section("paper", title, "".join(parts))
 
 
 def agreement_section(agree: pl.DataFrame, summary: dict[str, Any], n_judges: int) -> tuple[str, str, str]:

@@ -209,7 +209,7 @@ def test_report_in_headless_chromium(browser: DevTools, report: Path) -> None:
     for title in SECTIONS[1:3] + SECTIONS[4:8]:
         assert by_title[title]["nodata"] == 0, f"{title}: expected data in this run"
     if not GIVEN_REPORT:
-        assert by_title["Paper metrics"]["nodata"] == 1  # graded rubrics only: says so, draws nothing
+        assert by_title["Paper metrics"]["nodata"] == 0 and by_title["Paper metrics"]["charts"] == 1
         assert by_title["Invalid and error verdicts"]["nodata"] == 1  # offline judges never fail
 
     # 2. Plots exist and are non-empty: a heatmap per model (2), severity, agreement, histograms,
