@@ -59,6 +59,7 @@ KNOWN_KEYS = {
     "judges",
     "calibration",
     "disagreement",
+    "settings",
 }
 
 

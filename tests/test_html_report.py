@@ -179,3 +179,10 @@ def test_a_failing_report_does_not_fail_the_run(
     err = capsys.readouterr().err
     assert "report.html not written (RuntimeError: chart exploded)" in err
     assert f"empathy-judge report {run_dir} --html" in err
+
+
+def test_settings_show_in_the_header_not_as_an_unknown_key(tmp_path: Path) -> None:
+    summary = {"settings": {"n_boot": 20, "quorum": 2}}
+    page = render(load_run(make_run(tmp_path, [verdict("i1", "a")], summary=summary)))
+    assert "n_boot 20, quorum 2" in section(page, "run")
+    assert 'id="more"' not in page
