@@ -113,7 +113,8 @@ def interval_bars(
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=10, loc="left")
     if len(groups) > 1:
-        ax.legend(fontsize=8, loc="lower right", frameon=False)
+        # outside the axes, so it never hides a bar or a whisker
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(axis="x", alpha=0.3)
     return to_svg(fig, title)
 
