@@ -85,8 +85,8 @@ def summarise(
     from judge.scores import panel_scores, rubric_agreement
 
     s = settings or SummarySettings()
-    boot = {"n_boot": s.n_boot, "seed": s.seed, "ci": s.ci}
-    panel = {"aggregate": s.aggregate, "quorum": s.quorum, **boot}
+    boot: dict[str, Any] = {"n_boot": s.n_boot, "seed": s.seed, "ci": s.ci}
+    panel: dict[str, Any] = {"aggregate": s.aggregate, "quorum": s.quorum, **boot}
     cost = verdicts["cost_usd"].sum() if verdicts.height else 0.0
     summary: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
@@ -103,7 +103,8 @@ def summarise(
     pooled = verdicts.with_columns(pl.lit("all").alias("model"))
     summary["scores"] = _records(panel_scores(pooled, **panel).drop("model"))
     summary["scores_by_model"] = _records(panel_scores(verdicts, **panel))
-    summary["agreement"] = {row["rubric_id"]: row for row in _records(rubric_agreement(verdicts, **boot))}
+    agreement = rubric_agreement(verdicts, n_boot=s.n_boot, seed=s.seed, ci=s.ci)
+    summary["agreement"] = {row["rubric_id"]: row for row in _records(agreement)}
     gold = gold_frame(dataset)
     if gold is not None:
         summary["calibration"] = _records(calibration(verdicts, gold, **panel))
