@@ -98,13 +98,17 @@ def _check_keys(path: Path, where: str, data: dict[str, Any], allowed: tuple[str
             raise _fail(path, where, f"unknown key '{key}'{hint}; allowed: {', '.join(allowed)}")
 
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise _fail(path, "", f"not valid UTF-8 (byte {exc.start}); save it as UTF-8") from None
     try:
-        return yaml.safe_load(text)
+        # libyaml's loader when present: same safe tags, about 10x faster (rubrics list, every run).
+        return yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
