@@ -1,0 +1,202 @@
+"""Render the figures in benchmarks/results.json as Markdown tables, into benchmarks/RESULTS.md.
+
+The tables go between the ``<!-- figures:begin -->`` and ``<!-- figures:end -->`` markers, so
+the prose around them (profiles, explanations) stays as written and every number in the tables
+comes from the results file.
+
+    python benchmarks/results_md.py [--results benchmarks/results.json] [--md benchmarks/RESULTS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
+
+
+def _f(value: Any, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def machine(results: dict[str, Any]) -> list[str]:
+    m = results["machine"]
+    p = m["packages"]
+    return [
+        f"Machine: {m.get('cpu_model')}, {m.get('cpu_count')} cores, {m.get('ram_gib')} GiB RAM; Python "
+        f"{m['python']}; litellm {p.get('litellm')}, openai {p.get('openai')}, polars {p.get('polars')}, numpy "
+        f"{p.get('numpy')}, aiohttp {p.get('aiohttp')}, krippendorff {p.get('krippendorff')}. Commit "
+        f"`{(m.get('git_commit') or '?')[:12]}`.",
+        "",
+    ]
+
+
+def throughput(entry: dict[str, Any]) -> list[str]:
+    r = entry["result"]
+    lines = [
+        f"### Throughput: {r['n']:,} calls, concurrency {r['concurrency']}, server latency {r['latency_ms']:g} ms",
+        "",
+        f"`{entry['command']}`; median of {r['reps']} interleaved reps per client (wall times of every rep "
+        f"in the last column); load average before/after: {_load(entry)}.",
+        "",
+        "| client | calls/s (whole process) | calls/s (in the loop) | wall s | CPU s | CPU ms/call | peak RSS MiB "
+        "| ok | all reps, wall s |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| floor: N x latency / C | {_f(r['floor']['calls_per_s'], 0)} | - | {_f(r['floor']['wall_s'])} | - | - | - "
+        "| - | - |",
+    ]
+    for name, c in r["clients"].items():
+        lines.append(
+            f"| {name} | {_f(c['calls_per_s'], 1)} | {_f(c.get('loop_calls_per_s'), 1)} | {_f(c['wall_s'])} "
+            f"| {_f(c['cpu_s'])} | {_f(c['cpu_ms_per_call'])} | {_f(c['peak_rss_mib'], 0)} | {c.get('ok')} "
+            f"| {', '.join(str(w) for w in c['all_wall_s'])} |"
+        )
+    lines += ["", "| ratio of calls/s (whole process) | value |", "|---|---|"]
+    lines += [f"| {k} | {_f(v)} |" for k, v in r["ratios_calls_per_s"].items()]
+    cpu = {k: c["cpu_s"] for k, c in r["clients"].items()}
+    if "empathy-judge" in cpu and "litellm" in cpu:
+        lines.append(f"| CPU s, litellm / empathy-judge | {_f(cpu['litellm'] / cpu['empathy-judge'])} |")
+    return [*lines, ""]
+
+
+def switches(entry: dict[str, Any]) -> list[str]:
+    r = entry["result"]
+    lines = [
+        f"### LiteLLM switches: CPU per call, {r['n']:,} calls at concurrency {r['concurrency']}",
+        "",
+        f"`{entry['command']}`; median of {r['reps']} reps; load average before/after: {_load(entry)}.",
+        "",
+        "| variant | what | CPU ms/call | vs default | loop calls/s | every call costed |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, v in r["variants"].items():
+        lines.append(
+            f"| {name} | {v['what']} | {_f(v['cpu_ms_per_call'])} ({', '.join(map(str, v['all_cpu_ms_per_call']))}) "
+            f"| {_f(v['cpu_vs_default'])} | {_f(v['loop_calls_per_s'], 0)} | {v['every_call_costed']} |"
+        )
+    return [*lines, ""]
+
+
+def startup(entry: dict[str, Any]) -> list[str]:
+    r = entry["result"]
+    lines = [
+        f"### Start-up: median of {r['reps']} fresh processes each",
+        "",
+        f"`{entry['command']}`; load average before/after: {_load(entry)}.",
+        "",
+        "| command | wall ms | fastest ms | over bare python ms | CPU ms | peak RSS MiB | modules | heavy imports |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, c in r["commands"].items():
+        lines.append(
+            f"| `{name}` | {_f(c['wall_ms'], 0)} | {_f(c['min_wall_ms'], 0)} | {_f(c['over_bare_python_ms'], 0)} "
+            f"| {_f(c['cpu_ms'], 0)} | {_f(c['peak_rss_mib'], 1)} | {c['modules']} "
+            f"| {', '.join(c['heavy']) or 'none'} |"
+        )
+    return [*lines, ""]
+
+
+def cached(entry: dict[str, Any]) -> list[str]:
+    r = entry["result"]
+    lines = ["### Cached re-run of a 10,000-verdict run", ""]
+    if r.get("status") == "pending":
+        return [*lines, f"Pending: {r['reason']}.", ""]
+    lines += [
+        f"`{entry['command']}`; {r['items']:,} items x {len(r['rubrics'])} rubrics; load average before/after: "
+        f"{_load(entry)}. LiteLLM imported by the --replay run: {r.get('replay_imports_litellm')}.",
+        "",
+        "| run | wall s | CPU s | peak RSS MiB | verdicts | ok | served from cache |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in ("first_run", "cached", "replay"):
+        if name in r:
+            c = r[name]
+            lines.append(
+                f"| {name} | {_f(c['wall_s'])} | {_f(c['cpu_s'])} | {_f(c['peak_rss_mib'], 0)} | {c['verdicts']} "
+                f"| {c['ok']} | {c['cached_rows']} |"
+            )
+    return [*lines, ""]
+
+
+def aggregation(entry: dict[str, Any]) -> list[str]:
+    r = entry["result"]
+    lines = [
+        f"### Aggregation: {r['rows']:,} verdict rows ({r['items']:,} items), {r['n_boot']} bootstrap resamples",
+        "",
+        f"`{entry['command']}` (benchmarks/aggregate.py, from the stats branch); whole process {entry['wall_s']} s; "
+        f"load average before/after: {_load(entry)}.",
+        "",
+        "| step | seconds |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {_f(v, 3)} |" for k, v in r["timings"].items()]
+    lines += ["", "| Krippendorff alpha | ours s | krippendorff pkg s | pivot for pkg s | ours | theirs |",
+              "|---|---|---|---|---|---|"]
+    for k, v in r.get("krippendorff_comparison", {}).items():
+        if isinstance(v, dict) and "ours_s" in v:
+            lines.append(
+                f"| {k} | {_f(v['ours_s'], 4)} | {_f(v['theirs_s'], 4)} | {_f(v['pivot_for_theirs_s'], 4)} "
+                f"| {_f(v['ours'], 6)} | {_f(v['theirs'], 6)} |"
+            )
+    return [*lines, ""]
+
+
+def memory(entry: dict[str, Any]) -> list[str]:
+    r = entry["result"]
+    lines = [
+        "### Memory: peak RSS of `empathy-judge run` by item count (server with no added latency)",
+        "",
+        f"`{entry['command']}`; load average before/after: {_load(entry)}.",
+        "",
+        "| items | verdicts | peak RSS MiB | wall s | CPU s | calls/s | log MiB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in r["runs"].values():
+        lines.append(
+            f"| {c['items']:,} | {c['verdicts']:,} | {_f(c['peak_rss_mib'], 0)} | {_f(c['wall_s'], 1)} "
+            f"| {_f(c['cpu_s'], 1)} | {_f(c['calls_per_s'], 0)} | {_f(c['log_mib'], 1)} |"
+        )
+    lines += ["", f"RSS ratio, largest / smallest run: {_f(r.get('rss_ratio_largest_to_smallest'))}."]
+    return [*lines, ""]
+
+
+def _load(entry: dict[str, Any]) -> str:
+    b, a = entry.get("loadavg_before"), entry.get("loadavg_after")
+    return f"{b[0]:.1f} / {a[0]:.1f}" if b and a else "-"
+
+
+RENDER = {"throughput": throughput, "litellm_switches": switches, "startup": startup, "cached_rerun": cached,
+          "aggregation": aggregation, "memory": memory}
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = machine(results)
+    for name, fn in RENDER.items():
+        entry = results["benchmarks"].get(name)
+        if entry is None:
+            lines += [f"### {name}", "", "Not run.", ""]
+        elif "result" not in entry:
+            lines += [f"### {name}", "", f"Failed (exit {entry['rc']}); see results.json.", ""]
+        else:
+            lines += fn(entry)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=HERE / "results.json")
+    parser.add_argument("--md", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args(argv)
+    figures = render(json.loads(args.results.read_text(encoding="utf-8")))
+    text = args.md.read_text(encoding="utf-8") if args.md.exists() else f"# Benchmark results\n\n{BEGIN}\n{END}\n"
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    args.md.write_text(f"{head}{BEGIN}\n{figures}\n{END}{tail}", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
