@@ -31,6 +31,7 @@ VARIANTS: dict[str, str] = {
     "httpx_transport": "litellm.disable_aiohttp_transport = True (httpx instead of aiohttp)",
     "disable_token_counter": "litellm.disable_token_counter = True",
     "per_call_prices": "input_cost_per_token/output_cost_per_token passed on every call",
+    "gc_freeze": "gc.freeze() after the import: the ~1M objects LiteLLM creates are not rescanned by the GC",
 }
 SCHEMA = {"type": "object", "properties": {"severity": {"type": "integer", "minimum": 0, "maximum": 4},
                                            "rationale": {"type": "string"}},
@@ -46,6 +47,10 @@ def child(variant: str, base_url: str, n: int, concurrency: int) -> dict[str, An
         import litellm
 
         litellm.suppress_debug_info = True
+    if variant == "gc_freeze":
+        import gc
+
+        gc.freeze()
     if variant == "turn_off_message_logging":
         litellm.turn_off_message_logging = True
     if variant == "httpx_transport":
