@@ -13,6 +13,7 @@ append-only; a line cut short by a crash is detected and dropped when the log is
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -175,20 +176,47 @@ def _scan_log(path: Path) -> Any:
     return pl.scan_ndjson(path, schema=polars_schema())
 
 
+# Bytes of log converted to Parquet at a time by compact(): bounds its memory, whatever the run size.
+COMPACT_CHUNK_BYTES = 16 << 20
+
+
 def compact(run_dir: Path) -> Path:
-    """Write verdicts.parquet from the log: one row per key (the last one wins), sorted."""
+    """Write verdicts.parquet from the log: one row per key (the last one wins), sorted.
+
+    Memory stays near the size of the compacted table, not several times the log: the log is
+    parsed a chunk at a time into temporary Parquet parts, and the de-duplication (which costs
+    about as much memory again) runs only when a key really repeats (resumed or retried runs).
+    """
+    import shutil
+
+    import polars as pl
+
     log = run_dir / VERDICTS_LOG
-    list(read_log(log, repair=True))  # drop a crash-torn tail so the scan sees whole lines only
-    frame = (
-        _scan_log(log)
-        .unique(subset=list(KEY_COLUMNS), keep="last", maintain_order=True)
-        .sort(list(KEY_COLUMNS))
-        .collect()
-    )
-    target = run_dir / VERDICTS_PARQUET
-    tmp = target.with_name(f".{target.name}.tmp")
-    frame.write_parquet(tmp)
-    os.replace(tmp, target)
+    for _ in read_log(log, repair=True):  # drop a crash-torn tail so parsing sees whole lines only
+        pass
+    schema = polars_schema()
+    keys = list(KEY_COLUMNS)
+    parts_dir = run_dir / f".compact.{os.getpid()}"
+    parts_dir.mkdir(exist_ok=True)
+    try:
+        parts = []
+        if log.exists():
+            with log.open("rb") as fh:
+                while chunk := fh.read(COMPACT_CHUNK_BYTES):
+                    chunk += fh.readline()  # end on a line boundary
+                    part = parts_dir / f"{len(parts):06d}.parquet"
+                    pl.read_ndjson(io.BytesIO(chunk), schema=schema).write_parquet(part)
+                    parts.append(part)
+        frame = pl.scan_parquet(parts) if parts else pl.LazyFrame(schema=schema)
+        repeated = frame.select(keys).collect().is_duplicated().any()
+        if repeated:
+            frame = frame.unique(subset=keys, keep="last", maintain_order=True)
+        target = run_dir / VERDICTS_PARQUET
+        tmp = target.with_name(f".{target.name}.tmp")
+        frame.sort(keys).sink_parquet(tmp)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(parts_dir, ignore_errors=True)
     return target
 
 

@@ -86,3 +86,17 @@ def test_atomic_json_and_run_dir_guard(tmp_path: Path) -> None:
 def test_load_verdicts_missing(tmp_path: Path) -> None:
     with pytest.raises(RunDirError, match="no verdicts"):
         load_verdicts(tmp_path)
+
+
+def test_compaction_in_chunks_keeps_the_last_row_per_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A chunk of a few hundred bytes puts every row in its own Parquet part, so the repeated key
+    # spans parts; the later row must win, and the temporary parts must be gone afterwards.
+    monkeypatch.setattr("judge.store.COMPACT_CHUNK_BYTES", 64)
+    log = VerdictLog(tmp_path / VERDICTS_LOG)
+    for item, status in [("b", "error"), ("a", "ok"), ("b", "ok"), ("c", "invalid")]:
+        log.append(row(item, status=status))
+    log.close()
+    compact(tmp_path)
+    frame = pl.read_parquet(tmp_path / "verdicts.parquet")
+    assert frame.select("item_id", "status").rows() == [("a", "ok"), ("b", "ok"), ("c", "invalid")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [VERDICTS_LOG, "verdicts.parquet"]
