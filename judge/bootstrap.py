@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-# about 32 MB of float64 per chunk
-CHUNK_CELLS = 4_000_000
+# about 8 MB of float64 per chunk. A chunk's working set is several such matrices (draws, indices,
+# gathered values): at 4M cells it added ~240 MiB to a 100,000-item run's peak RSS, at 1M about 60,
+# for ~6% more time (benchmarks/RESULTS.md, memory).
+CHUNK_CELLS = 1_000_000
 
 
 def chunk_sizes(n_boot: int, width: int) -> Iterator[int]:
