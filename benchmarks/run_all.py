@@ -5,7 +5,7 @@
     python benchmarks/run_all.py --only throughput startup
 
 Each benchmark is its own script (throughput.py, litellm_switches.py, startup.py,
-cached_rerun.py, aggregate.py, memory.py), run here as a child process; each of those runs the
+cached_replay.py, aggregate.py, memory.py), run here as a child process; each of those runs the
 things it measures in child processes of their own, reaped with ``os.wait4``, so CPU seconds
 and peak RSS are per process.
 Everything talks to the loopback fake server only; every loop is bounded in count and time.
@@ -39,7 +39,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], float]] = {
                    ["--n", "300", "--concurrency", "64", "--latency-ms", "50", "--reps", "1"], 1200),
     "litellm_switches": ("litellm_switches.py", ["--n", "1000", "--reps", "2"], ["--n", "200", "--reps", "1"], 900),
     "startup": ("startup.py", ["--reps", "9"], ["--reps", "2"], 300),
-    "cached_rerun": ("cached_rerun.py", ["--items", "2500"], ["--items", "100"], 1200),
+    "cached_rerun": ("cached_replay.py", ["--items", "2500"], ["--items", "100"], 1200),
     "aggregation": ("aggregate.py", ["--rows", "1000000", "--boot", "1000"], ["--rows", "50000", "--boot", "100"],
                     900),
     "memory": ("memory.py", ["--items", "1000", "10000", "100000"], ["--items", "200", "1000"], 3600),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -147,8 +148,6 @@ def run_command(args: argparse.Namespace) -> int:
         progress = Progress(planned, stream=sys.stderr, budget_usd=getattr(args, "budget_usd", None))
         runner.on_row = progress.update
     try:
-        import asyncio  # here, not at module level: `rubrics list` never needs it (30 ms)
-
         outcome = asyncio.run(runner.run())
     finally:
         log.close()

@@ -6,7 +6,7 @@ filling a fresh cache, then measures wall time, CPU and peak RSS of the two re-r
 new run directory, and checks that they made no calls and wrote every verdict. The target is
 under 3 s; a cache hit should not even import LiteLLM (checked with ``-X importtime``).
 
-    python benchmarks/cached_rerun.py --items 2500 --out cached.json
+    python benchmarks/cached_replay.py --items 2500 --out cached.json
 
 Needs the response cache (``--cache-dir``, ``--replay``); without it the result says "pending".
 """
