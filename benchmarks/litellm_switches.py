@@ -31,7 +31,7 @@ VARIANTS: dict[str, str] = {
     "httpx_transport": "litellm.disable_aiohttp_transport = True (httpx instead of aiohttp)",
     "disable_token_counter": "litellm.disable_token_counter = True",
     "per_call_prices": "input_cost_per_token/output_cost_per_token passed on every call",
-    "gc_freeze": "gc.freeze() after the import: the ~1M objects LiteLLM creates are not rescanned by the GC",
+    "gc_freeze": "gc.freeze() after the import: the ~370k objects LiteLLM leaves are not rescanned by the GC",
 }
 SCHEMA = {"type": "object", "properties": {"severity": {"type": "integer", "minimum": 0, "maximum": 4},
                                            "rationale": {"type": "string"}},
