@@ -35,7 +35,7 @@ PACKAGES = ("litellm", "openai", "polars", "numpy", "tenacity", "jsonschema", "a
 
 # name -> (script, full-size arguments, --quick arguments, time limit in seconds)
 BENCHMARKS: dict[str, tuple[str, list[str], list[str], float]] = {
-    "throughput": ("throughput.py", ["--n", "2000", "--concurrency", "64", "--latency-ms", "50", "--reps", "3"],
+    "throughput": ("throughput.py", ["--n", "2000", "--concurrency", "64", "--latency-ms", "50", "--reps", "5"],
                    ["--n", "300", "--concurrency", "64", "--latency-ms", "50", "--reps", "1"], 1200),
     "litellm_switches": ("litellm_switches.py", ["--n", "1000", "--reps", "2"], ["--n", "200", "--reps", "1"], 900),
     "startup": ("startup.py", ["--reps", "9"], ["--reps", "2"], 300),
