@@ -15,18 +15,32 @@ import asyncio
 import logging
 import os
 import random
+import re
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from judge.config import OFFLINE_MODELS, JudgeConfig
 from judge.errors import ConfigError
 
+if TYPE_CHECKING:
+    from judge.limits import JudgeLimiter
+
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 FATAL_STATUS = frozenset({401, 403})
 MAX_RETRY_AFTER_S = 120.0
+# Providers accepted without importing LiteLLM (3 s), so a fully cached re-run never loads it;
+# any other prefix is checked against LiteLLM's own list.
+COMMON_PROVIDERS = frozenset(
+    {
+        "openai", "azure", "anthropic", "gemini", "vertex_ai", "bedrock", "mistral", "groq", "cohere",
+        "together_ai", "openrouter", "deepseek", "fireworks_ai", "ollama", "ollama_chat", "hosted_vllm",
+        "vllm", "xai", "perplexity", "databricks", "huggingface", "lm_studio", "cerebras", "sambanova",
+    }
+)
+_SECRET_LIKE = re.compile(r"\b(sk|pk|rk|key|api)[-_][A-Za-z0-9_\-]{12,}", re.IGNORECASE)
 _LOOPBACK = ("http://127.", "http://localhost", "https://127.", "https://localhost", "http://[::1]")
 
 
@@ -40,6 +54,7 @@ class Completion:
     cost_usd: float | None
     latency_ms: float
     attempts: int
+    cached: bool = False  # served from the response cache: no call made, nothing billed
 
 
 class JudgeCallError(Exception):
@@ -170,22 +185,36 @@ def backoff_s(attempt: int, *, base: float = 0.5, cap: float = 30.0) -> float:
     return random.uniform(0, min(cap, base * (2 ** max(attempt - 1, 0))))
 
 
-def describe(exc: BaseException) -> str:
+def redact(text: str, secret: str | None = None) -> str:
+    """Remove ``secret`` and anything shaped like an API key from ``text``.
+
+    Providers echo (part of) a rejected key in 401 bodies, and error text ends up in verdicts,
+    logs and reports, so it is scrubbed before it leaves the client.
+    """
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "***")
+    return _SECRET_LIKE.sub("***", text)
+
+
+def describe(exc: BaseException, secret: str | None = None) -> str:
     """A one-line description of a call failure, free of request bodies and keys."""
     status = status_of(exc)
     name = type(exc).__name__
     message = str(exc).splitlines()[0] if str(exc) else ""
-    message = message.replace("litellm.", "")[:300]
+    message = redact(message.replace("litellm.", ""), secret)[:300]
     return f"{name} ({status}): {message}" if status else f"{name}: {message}"
 
 
 class LiteLLMJudge:
     """A judge reached through ``litellm.acompletion``, with tenacity owning retries."""
 
-    def __init__(self, config: JudgeConfig, *, api_key: str | None = None) -> None:
+    def __init__(
+        self, config: JudgeConfig, *, api_key: str | None = None, limiter: JudgeLimiter | None = None
+    ) -> None:
         self.config = config
         self._api_key = api_key
         self._format_mode: str | None = None
+        self.limiter = limiter
 
     @property
     def label(self) -> str:
@@ -261,20 +290,23 @@ class LiteLLMJudge:
             async for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    # LiteLLM does not enforce `timeout` for custom providers; this does, for all.
-                    async with asyncio.timeout(cfg.timeout_s + 1.0):
-                        response = await litellm.acompletion(**kwargs)
+                    response = await self._attempt(litellm, kwargs, messages, max_tokens)
+            text = response.choices[0].message.content or ""
         except BaseException as exc:
-            if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
+            if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
                 raise
             status = status_of(exc)
             fatal = status in FATAL_STATUS
-            raise JudgeCallError(describe(exc), attempts=attempts, status=status, fatal=fatal) from exc
+            message = describe(exc, self._api_key)
+            raise JudgeCallError(message, attempts=attempts, status=status, fatal=fatal) from None
         latency_ms = (time.perf_counter() - start) * 1000.0
-        text = response.choices[0].message.content or ""
         usage = getattr(response, "usage", None)
         prompt_tokens = getattr(usage, "prompt_tokens", None)
         completion_tokens = getattr(usage, "completion_tokens", None)
+        if self.limiter is not None and prompt_tokens is not None:
+            self.limiter.settle(
+                _estimate_tokens(messages, max_tokens), prompt_tokens + (completion_tokens or 0)
+            )
         return Completion(
             text=text,
             prompt_tokens=prompt_tokens,
@@ -283,6 +315,26 @@ class LiteLLMJudge:
             latency_ms=latency_ms,
             attempts=attempts,
         )
+
+    async def _attempt(
+        self, litellm: Any, kwargs: dict[str, Any], messages: list[dict[str, str]], max_tokens: int | None
+    ) -> Any:
+        """One HTTP request, inside the judge's rate limits; tells the limiter how it went."""
+        cfg = self.config
+        limiter = self.limiter
+        if limiter is None:
+            # LiteLLM does not enforce `timeout` for custom providers; this does, for all.
+            async with asyncio.timeout(cfg.timeout_s + 1.0):
+                return await litellm.acompletion(**kwargs)
+        async with limiter.slot(_estimate_tokens(messages, max_tokens)):
+            try:
+                async with asyncio.timeout(cfg.timeout_s + 1.0):
+                    response = await litellm.acompletion(**kwargs)
+            except BaseException as exc:
+                limiter.record(rate_limited=status_of(exc) == 429, retry_after=retry_after_s(exc))
+                raise
+            limiter.record(rate_limited=False)
+            return response
 
     def _cost(self, response: Any, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
         cfg = self.config
@@ -299,14 +351,24 @@ class LiteLLMJudge:
         return float(cost) if cost is not None else None
 
 
+def _estimate_tokens(messages: list[dict[str, str]], max_tokens: int | None) -> int:
+    # About four characters a token, plus the reply budget: enough to pace a tpm limit; the real
+    # usage corrects the bucket once the reply comes (JudgeLimiter.settle).
+    return sum(len(m.get("content") or "") for m in messages) // 4 + (max_tokens or 512)
+
+
 class _stop_after_waiting:
-    """Stop once the time spent waiting between attempts would pass the cap."""
+    """Stop when the next wait would take the total time spent waiting past the cap.
+
+    Tenacity computes the upcoming sleep before it asks the stop condition, so a long
+    Retry-After is refused up front instead of being slept and then given up on.
+    """
 
     def __init__(self, max_wait_s: float) -> None:
         self.max_wait_s = max_wait_s
 
     def __call__(self, state: RetryCallState) -> bool:
-        return (state.idle_for or 0.0) >= self.max_wait_s
+        return (state.idle_for or 0.0) + (state.upcoming_sleep or 0.0) > self.max_wait_s
 
 
 def resolve_api_key(cfg: JudgeConfig) -> str | None:
@@ -340,20 +402,25 @@ def resolve_api_key(cfg: JudgeConfig) -> str | None:
 
 
 def build_judges(configs: list[JudgeConfig]) -> list[LiteLLMJudge]:
-    """Check every judge can be called (known provider, key present), then build clients."""
+    """Check every judge can be called (known provider, key present), then build clients.
+
+    Common providers are accepted without importing LiteLLM, so building clients is cheap and a
+    run whose every reply comes from the cache never loads it (clients import it on first call).
+    """
+    from judge.limits import JudgeLimiter
+
     judges = []
     litellm = None
     for cfg in configs:
-        if not cfg.is_offline:
-            litellm = litellm or bootstrap_litellm()
-            _check_provider(litellm, cfg)
-        else:
+        if cfg.is_offline:
             name = cfg.model.split("/", 1)[1]
             if name not in OFFLINE_MODELS:
-                raise ConfigError(
-                    f"judge '{cfg.label}': unknown offline judge '{name}'; available: {', '.join('offline/' + m for m in OFFLINE_MODELS)}"
-                )
-        judges.append(LiteLLMJudge(cfg, api_key=resolve_api_key(cfg)))
+                available = ", ".join("offline/" + m for m in OFFLINE_MODELS)
+                raise ConfigError(f"judge '{cfg.label}': unknown offline judge '{name}'; available: {available}")
+        elif cfg.provider not in COMMON_PROVIDERS:
+            litellm = litellm or bootstrap_litellm()
+            _check_provider(litellm, cfg)
+        judges.append(LiteLLMJudge(cfg, api_key=resolve_api_key(cfg), limiter=JudgeLimiter.for_config(cfg)))
     return judges
 
 
@@ -371,5 +438,6 @@ def _check_provider(litellm: Any, cfg: JudgeConfig) -> None:
             litellm.get_llm_provider(cfg.model)
         except Exception:
             raise ConfigError(
-                f"judge '{cfg.label}': LiteLLM cannot tell the provider of '{cfg.model}'; prefix it, as in openai/{cfg.model}"
+                f"judge '{cfg.label}': LiteLLM cannot tell the provider of '{cfg.model}'; "
+                f"prefix it, as in openai/{cfg.model}"
             ) from None
