@@ -69,4 +69,26 @@ def summarise(verdicts: pl.DataFrame, manifest: dict[str, Any]) -> dict[str, Any
         "scores": _records(mean_scores(verdicts, ["rubric_id", "family", "mechanism", "dimension"])),
         "scores_by_model": _records(mean_scores(verdicts, ["model", "rubric_id", "family", "mechanism", "dimension"])),
         "agreement": agreement(verdicts),
+        "invalid_rate": invalid_rates(verdicts),
     }
+
+
+def invalid_rates(verdicts: pl.DataFrame) -> list[dict[str, Any]]:
+    """Per judge x rubric: of the replies received (ok + invalid), the share still invalid after
+    the rubric's on_invalid policy, and how many each rescue step saved."""
+    replied = verdicts.filter(pl.col("status").is_in(["ok", "invalid"]))
+    out = []
+    for (judge, rubric_id), rows in sorted(replied.group_by("judge", "rubric_id"), key=lambda g: g[0]):  # type: ignore[arg-type,return-value]
+        invalid = rows.filter(pl.col("status") == "invalid").height
+        rescued = rows.filter(pl.col("rescued_by").is_not_null())["rescued_by"].value_counts(sort=True)
+        out.append(
+            {
+                "judge": judge,
+                "rubric_id": rubric_id,
+                "replies": rows.height,
+                "invalid": invalid,
+                "rate": invalid / rows.height,
+                "rescued": {str(k): int(n) for k, n in rescued.iter_rows()},
+            }
+        )
+    return out
