@@ -244,9 +244,13 @@ class LiteLLMJudge:
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        wait = backoff_s(state.attempt_number)
         hinted = retry_after_s(exc)
-        return max(wait, hinted) if hinted is not None else wait
+        if hinted is not None:
+            # The server said when: wait that long, plus a little jitter so the requests it turned
+            # away together do not all come back in the same millisecond. Sustained 429s also
+            # shrink the judge's concurrency (judge/limits.py), so this cannot hammer.
+            return hinted + random.uniform(0, min(1.0, 0.1 + hinted * 0.1))
+        return backoff_s(state.attempt_number)
 
     async def complete(
         self,

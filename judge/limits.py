@@ -2,8 +2,9 @@
 
 Every HTTP request a judge makes (retries included) passes through its ``JudgeLimiter``:
 
-- ``max_concurrency`` bounds requests in flight. Under sustained 429s the bound is halved (at most
-  once per cool-down window, so one burst of concurrent 429s counts once), then raised by one
+- ``max_concurrency`` bounds requests in flight. Under sustained 429s (several with no success
+  between them) the bound is halved, at most once per cool-down window so one burst of
+  concurrent 429s counts once; it is then raised by one
   after every ``limit`` successes in a row: additive increase, multiplicative decrease, so a run
   against a busy provider converges on what it accepts instead of hammering it.
 - ``rpm`` and ``tpm`` are token buckets of our own (LiteLLM's Router limits were measured as
@@ -25,7 +26,9 @@ from typing import Any
 
 # Token buckets hold this many seconds of their rate, so a run may start with a short burst.
 BURST_S = 5.0
-# Concurrency is halved at most once per this many seconds (or the server's Retry-After).
+# Concurrency is halved after this many 429s with no success between them ("sustained": one
+# random 429 in a busy minute is noise), and at most once per cool-down (or the Retry-After).
+SUSTAINED_429 = 3
 DECREASE_COOLDOWN_S = 1.0
 
 
@@ -78,6 +81,7 @@ class AdaptiveConcurrency:
         self.decreases = 0
         self._clock = clock
         self._successes = 0
+        self._streak = 0
         self._quiet_until = 0.0
         self._waiters: deque[asyncio.Future[None]] = deque()
 
@@ -105,14 +109,17 @@ class AdaptiveConcurrency:
     def rate_limited(self, retry_after: float | None = None) -> None:
         now = self._clock()
         self._successes = 0
-        if now < self._quiet_until:
-            return  # part of the same burst: already halved for it
+        self._streak += 1
+        if self._streak < SUSTAINED_429 or now < self._quiet_until:
+            return  # noise, or part of a burst already halved for
+        self._streak = 0
         self.limit = max(1, self.limit // 2)
         self.decreases += 1
         self._quiet_until = now + max(DECREASE_COOLDOWN_S, retry_after or 0.0)
 
     def succeeded(self) -> bool:
         """Count a success; True when the limit grew by one."""
+        self._streak = 0
         if self.limit >= self.maximum:
             return False
         self._successes += 1
