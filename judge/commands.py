@@ -244,7 +244,7 @@ def _execute(
     compact(run_dir)
     verdicts = load_verdicts(run_dir)
     manifest.update(status="interrupted" if outcome.interrupted else "completed", finished_at=now_iso())
-    summary = summarise(verdicts, manifest)
+    summary = summarise(verdicts, manifest, dataset=plan.dataset, run_dir=run_dir)
     write_json(run_dir / SUMMARY, summary)
     write_json(run_dir / MANIFEST, manifest)
     print_table(summary, run_dir)

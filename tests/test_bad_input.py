@@ -77,26 +77,46 @@ def _no_options_run(d: Path) -> list[str]:
 
 HUGE = "x" * 1_000_001
 CASES = [
-    Case("malformed-jsonl-line", lambda d: _jsonl(d, GOOD, '{"id": "b", "task": '), ("data.jsonl", "line 2", "malformed JSON")),
-    Case("missing-required-field", lambda d: _jsonl(d, {k: v for k, v in GOOD.items() if k != "response"}),
-         ("line 1", "missing required field 'response'")),
+    Case(
+        "malformed-jsonl-line",
+        lambda d: _jsonl(d, GOOD, '{"id": "b", "task": '),
+        ("data.jsonl", "line 2", "malformed JSON"),
+    ),
+    Case(
+        "missing-required-field",
+        lambda d: _jsonl(d, {k: v for k, v in GOOD.items() if k != "response"}),
+        ("line 1", "missing required field 'response'"),
+    ),
     Case("duplicate-id", lambda d: _jsonl(d, GOOD, GOOD), ("line 2", "duplicate id 'a'", "line 1")),
-    Case("non-utf8-bytes", lambda d: _raw(d, json.dumps(GOOD).encode()[:-2] + b'\xff"}\n'), ("line 1", "not valid UTF-8")),
+    Case(
+        "non-utf8-bytes", lambda d: _raw(d, json.dumps(GOOD).encode()[:-2] + b'\xff"}\n'), ("line 1", "not valid UTF-8")
+    ),
     Case("empty-dataset", lambda d: _raw(d, b"\n\n"), ("no rows",)),
     Case("line-not-an-object", lambda d: _jsonl(d, "[1, 2]"), ("line 1", "expected a JSON object")),
     Case("source-not-text", lambda d: _jsonl(d, {**GOOD, "source": 5}), ("field 'source' must be text",)),
     Case("unknown-task", lambda d: _jsonl(d, {**GOOD, "task": "newz"}), ("unknown task 'newz'", "did you mean 'news'")),
     Case("gold-out-of-range", lambda d: _jsonl(d, {**GOOD, "gold_sentiment_attenuation": 7}), ("gold label",)),
     Case("huge-text-over-limit", lambda d: _jsonl(d, {**GOOD, "response": HUGE}), ("'response'", "--max-text-chars")),
-    Case("csv-extra-fields", lambda d: _raw(d, b"id,task,source,response\na,news,x,y,z\n", "data.csv"),
-         ("line 2", "more fields than the header")),
+    Case(
+        "csv-extra-fields",
+        lambda d: _raw(d, b"id,task,source,response\na,news,x,y,z\n", "data.csv"),
+        ("line 2", "more fields than the header"),
+    ),
     Case("unknown-dataset-format", lambda d: _raw(d, b"x", "data.txt"), ("unknown dataset format",)),
     Case("dataset-not-found", lambda d: ["--dataset", str(d / "nope.jsonl")], ("nope.jsonl", "not found")),
-    Case("unknown-rubric", lambda d: ["--rubric", "sa-gradd", *_jsonl(d, GOOD)], ("unknown rubric 'sa-gradd'", "sa-graded")),
-    Case("unknown-rubric-version", lambda d: ["--rubric", "sa-graded@9", *_jsonl(d, GOOD)], ("sa-graded@9", "available")),
+    Case(
+        "unknown-rubric",
+        lambda d: ["--rubric", "sa-gradd", *_jsonl(d, GOOD)],
+        ("unknown rubric 'sa-gradd'", "sa-graded"),
+    ),
+    Case(
+        "unknown-rubric-version", lambda d: ["--rubric", "sa-graded@9", *_jsonl(d, GOOD)], ("sa-graded@9", "available")
+    ),
     Case("rubric-unknown-key", _rubric_edit, ("v1.yaml", "unknown key 'scal'", "scale")),
     Case("bad-template-variable", _template_edit, ("graded-v1.yaml", "respnse", "response")),
-    Case("unknown-provider", lambda d: ["--judge", "openaii/gpt-4o", *_jsonl(d, GOOD)], ("unknown provider 'openaii'",)),
+    Case(
+        "unknown-provider", lambda d: ["--judge", "openaii/gpt-4o", *_jsonl(d, GOOD)], ("unknown provider 'openaii'",)
+    ),
     Case("missing-env-var", _judge(api_key_env="EJ_MISSING_KEY"), ("EJ_MISSING_KEY", "export")),
     Case("zero-concurrency", _judge(max_concurrency=0), ("judges.yaml", "max_concurrency", "> 0")),
     Case("negative-timeout", _judge(timeout_s=-1), ("timeout_s", "-1")),
@@ -105,13 +125,24 @@ CASES = [
     Case("param-typo", _judge(params={"temprature": 0}), ("temprature", "temperature")),
     Case("key-in-key-env", _judge(api_key_env="sk_live_1234567890abcdef"), ("api_key_env", "looks like a key")),
     Case("judge-key-typo", _judge(max_concurency=2), ("max_concurency", "max_concurrency")),
-    Case("config-unknown-key", lambda d: _config(d, {"judges": [JUDGE], "repeat": 2}), ("unknown key 'repeat'", "repeats")),
+    Case(
+        "config-unknown-key",
+        lambda d: _config(d, {"judges": [JUDGE], "repeat": 2}),
+        ("unknown key 'repeat'", "repeats"),
+    ),
     Case("config-zero-repeats", lambda d: _config(d, {"judges": [JUDGE], "repeats": 0}), ("repeats", "0")),
-    Case("config-invalid-yaml", lambda d: _config(d, None, "judges: [\n  - model: x\n bad"), ("judges.yaml", "invalid YAML")),
+    Case(
+        "config-invalid-yaml",
+        lambda d: _config(d, None, "judges: [\n  - model: x\n bad"),
+        ("judges.yaml", "invalid YAML"),
+    ),
     Case("cli-zero-repeats", lambda d: ["--repeats", "0", *_jsonl(d, GOOD)], ("--repeats", "positive")),
     Case("cli-negative-limit", lambda d: ["--limit", "-1", *_jsonl(d, GOOD)], ("--limit", "positive")),
-    Case("run-dir-not-empty", lambda d: ["--run-dir", str(d / "runs" / "old"), *_jsonl(d, GOOD)],
-         ("already holds files", "--resume")),
+    Case(
+        "run-dir-not-empty",
+        lambda d: ["--run-dir", str(d / "runs" / "old"), *_jsonl(d, GOOD)],
+        ("already holds files", "--resume"),
+    ),
     Case("resume-missing-dir", lambda d: ["--resume", str(d / "runs" / "gone")], ("gone", "no such run directory")),
     Case("resume-without-options", _no_options_run, ("cannot be resumed",)),
     Case("retry-errors-without-resume", lambda d: ["--retry-errors", *_jsonl(d, GOOD)], ("--retry-errors", "--resume")),
@@ -119,8 +150,11 @@ CASES = [
 
 
 def _snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _run_case(base: Path, case: Case) -> tuple[int, str, dict[str, str], dict[str, str]]:
@@ -134,8 +168,14 @@ def _run_case(base: Path, case: Case) -> tuple[int, str, dict[str, str], dict[st
     env = {k: v for k, v in os.environ.items() if not k.upper().endswith("_API_KEY")}
     env.update(LITELLM_SAFE_ENV, PYTHONPATH=str(ROOT))
     env.pop("EJ_MISSING_KEY", None)
-    proc = subprocess.run([sys.executable, "-m", "judge", "run", "--runs-dir", str(folder / "runs"), "--quiet", *extra],
-                          cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "judge", "run", "--runs-dir", str(folder / "runs"), "--quiet", *extra],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return proc.returncode, proc.stdout + proc.stderr, before, _snapshot(folder)
 
 
@@ -151,7 +191,9 @@ def test_there_are_at_least_25_cases() -> None:
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
-def test_bad_input_fails_cleanly(case: Case, results: dict[str, tuple[int, str, dict[str, str], dict[str, str]]]) -> None:
+def test_bad_input_fails_cleanly(
+    case: Case, results: dict[str, tuple[int, str, dict[str, str], dict[str, str]]]
+) -> None:
     code, output, before, after = results[case.id]
     assert code == 2, output
     assert "Traceback" not in output

@@ -20,10 +20,27 @@ SAME = ["item_id", "rubric_id", "judge", "repeat", "status", "score", "raw_score
 
 def _run(tmp_path: Path, server: FakeServer, name: str, rubrics: Path, *extra: str) -> tuple[int, Path]:
     run_dir = tmp_path / "runs" / name
-    code = main(["run", "--config", str(write_config(tmp_path / "judges.yaml", server.base_url)),
-                 "--dataset", str(write_dataset(tmp_path / "d.jsonl", items(6))), "--rubrics-dir", str(rubrics),
-                 "--rubric", "sa-graded", "--rubric", "ca-graded", "--repeats", "2", "--run-dir", str(run_dir),
-                 "--quiet", *extra])
+    code = main(
+        [
+            "run",
+            "--config",
+            str(write_config(tmp_path / "judges.yaml", server.base_url)),
+            "--dataset",
+            str(write_dataset(tmp_path / "d.jsonl", items(6))),
+            "--rubrics-dir",
+            str(rubrics),
+            "--rubric",
+            "sa-graded",
+            "--rubric",
+            "ca-graded",
+            "--repeats",
+            "2",
+            "--run-dir",
+            str(run_dir),
+            "--quiet",
+            *extra,
+        ]
+    )
     return code, run_dir
 
 
@@ -50,7 +67,9 @@ def test_second_identical_run_makes_no_calls(tmp_path: Path, fake_server: FakeSe
     assert len(list((tmp_path / "runs" / ".cache").glob("*/*.json"))) == a.height
 
 
-def test_replay_fails_on_an_edited_rubric(tmp_path: Path, fake_server: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_replay_fails_on_an_edited_rubric(
+    tmp_path: Path, fake_server: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     rubrics = rubrics_with_policy(tmp_path / "rubrics", "none")
     assert _run(tmp_path, fake_server, "first", rubrics)[0] == 0
     calls = fake_server.count()
@@ -74,7 +93,9 @@ def test_replay_fails_on_an_edited_rubric(tmp_path: Path, fake_server: FakeServe
 
 
 def test_replay_and_no_cache_conflict(tmp_path: Path, fake_server: FakeServer) -> None:
-    code, _ = _run(tmp_path, fake_server, "x", rubrics_with_policy(tmp_path / "rubrics", "none"), "--replay", "--no-cache")
+    code, _ = _run(
+        tmp_path, fake_server, "x", rubrics_with_policy(tmp_path / "rubrics", "none"), "--replay", "--no-cache"
+    )
     assert code == 2 and fake_server.count() == 0
 
 

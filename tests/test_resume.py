@@ -41,13 +41,21 @@ def _log_rows(run_dir: Path) -> int:
 
 
 def _start(args: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "judge", "run", *args, "--quiet", "--no-cache"], cwd=ROOT,
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "judge", "run", *args, "--quiet", "--no-cache"],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _unit_requests(server: object) -> Counter[tuple[str, str]]:
-    return Counter((r.model, r.body["messages"][-1]["content"]) for r in server.requests  # type: ignore[attr-defined]
-                   if isinstance(r.body, dict))
+    return Counter(
+        (r.model, r.body["messages"][-1]["content"])
+        for r in server.requests  # type: ignore[attr-defined]
+        if isinstance(r.body, dict)
+    )
 
 
 class WarmJudge:
@@ -55,8 +63,14 @@ class WarmJudge:
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.warm_judge"], cwd=ROOT, env=_env(),
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.warm_judge"],
+            cwd=ROOT,
+            env=_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
 
     def _ask(self, request: list[object]) -> int:
@@ -66,7 +80,9 @@ class WarmJudge:
         return int(self.proc.stdout.readline())
 
     def start(self, argv: list[str]) -> int:
-        return self._ask([["run", *argv, "--quiet", "--no-cache"], str(self.tmp / "out.txt"), str(self.tmp / "err.txt")])
+        return self._ask(
+            [["run", *argv, "--quiet", "--no-cache"], str(self.tmp / "out.txt"), str(self.tmp / "err.txt")]
+        )
 
     def wait(self, pid: int) -> int:
         return self._ask(["wait", pid])
@@ -153,8 +169,16 @@ def test_sigterm_marks_interrupted_and_exits_130_then_resume_finishes(tmp_path: 
     try:
         config = write_config(tmp_path / "judges.yaml", server.base_url, max_concurrency=2)
         run_dir = tmp_path / "run"
-        proc = _start(["--config", str(config), "--dataset", str(write_dataset(tmp_path / "d.jsonl", items(20))),
-                       "--run-dir", str(run_dir)])
+        proc = _start(
+            [
+                "--config",
+                str(config),
+                "--dataset",
+                str(write_dataset(tmp_path / "d.jsonl", items(20))),
+                "--run-dir",
+                str(run_dir),
+            ]
+        )
         deadline = time.monotonic() + 30
         while _log_rows(run_dir) < 5 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.01)

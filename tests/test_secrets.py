@@ -28,20 +28,52 @@ def test_canary_key_never_leaves_the_request(
     fake_server.script(Status(500, body=echo), Status(429, body=echo, retry_after=0.01), model="judge-a", strict=False)
     fake_server.script(Status(401, body={"error": {"message": f"bad key {canary_b}"}}), model="judge-b", strict=False)
     config = tmp_path / "judges.yaml"
-    config.write_text(yaml.safe_dump({"judges": [
-        {"model": "openai/judge-a", "api_base": fake_server.base_url, "api_key_env": "EJ_CANARY_A", "max_concurrency": 1},
-        {"model": "openai/judge-b", "api_base": fake_server.base_url, "api_key_env": "EJ_CANARY_B", "max_concurrency": 1},
-    ]}), encoding="utf-8")
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "judges": [
+                    {
+                        "model": "openai/judge-a",
+                        "api_base": fake_server.base_url,
+                        "api_key_env": "EJ_CANARY_A",
+                        "max_concurrency": 1,
+                    },
+                    {
+                        "model": "openai/judge-b",
+                        "api_base": fake_server.base_url,
+                        "api_key_env": "EJ_CANARY_B",
+                        "max_concurrency": 1,
+                    },
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
     run_dir = tmp_path / "runs" / "r"
-    code = main(["run", "--config", str(config), "--dataset", str(write_dataset(tmp_path / "d.jsonl", items(3))),
-                 "--rubric", "sa-graded", "--run-dir", str(run_dir)])
+    code = main(
+        [
+            "run",
+            "--config",
+            str(config),
+            "--dataset",
+            str(write_dataset(tmp_path / "d.jsonl", items(3))),
+            "--rubric",
+            "sa-graded",
+            "--run-dir",
+            str(run_dir),
+        ]
+    )
     out, err = capfd.readouterr()
     assert code == 0
     # The keys were really used: the server saw them.
     auth = {r.headers.get("authorization") for r in fake_server.requests}
     assert f"Bearer {canary_a}" in auth and f"Bearer {canary_b}" in auth
     verdicts = pl.read_parquet(run_dir / "verdicts.parquet")
-    assert verdicts.filter(pl.col("judge") == "openai/judge-b")["status"].sort().to_list() == ["error", "skipped", "skipped"]
+    assert verdicts.filter(pl.col("judge") == "openai/judge-b")["status"].sort().to_list() == [
+        "error",
+        "skipped",
+        "skipped",
+    ]
     assert "stopped" in err  # the bad key stopped judge-b at once, with a clear warning
     texts = {"stdout": out, "stderr": err}
     files = [p for p in tmp_path.rglob("*") if p.is_file() and p.name not in ("judges.yaml", "d.jsonl")]

@@ -22,15 +22,29 @@ N_ITEMS = 25
 
 @pytest.mark.slow
 def test_fault_soak_converges(tmp_path: Path) -> None:
-    plan = FaultPlan(p429=0.20, p500=0.05, p503=0.05, p_malformed=0.05, p_schema=0.05, p_stall=0.01,
-                     retry_after=0.05, seed=7)
+    plan = FaultPlan(
+        p429=0.20, p500=0.05, p503=0.05, p_malformed=0.05, p_schema=0.05, p_stall=0.01, retry_after=0.05, seed=7
+    )
     server = started_server(latency_ms=5, fault_plan=plan)
     try:
         config = write_config(tmp_path / "judges.yaml", server.base_url, timeout_s=1, max_attempts=8, max_wait_s=30)
         rubrics = rubrics_with_policy(tmp_path / "rubrics", "reask", max_reasks=2)
         run_dir = tmp_path / "run"
-        code = main(["run", "--config", str(config), "--dataset", str(write_dataset(tmp_path / "d.jsonl", items(N_ITEMS))),
-                     "--rubrics-dir", str(rubrics), "--run-dir", str(run_dir), "--quiet", "--no-cache"])
+        code = main(
+            [
+                "run",
+                "--config",
+                str(config),
+                "--dataset",
+                str(write_dataset(tmp_path / "d.jsonl", items(N_ITEMS))),
+                "--rubrics-dir",
+                str(rubrics),
+                "--run-dir",
+                str(run_dir),
+                "--quiet",
+                "--no-cache",
+            ]
+        )
         calls = server.count()
         outcomes = [r.outcome for r in server.requests]
     finally:
