@@ -111,7 +111,7 @@ class VerdictLog:
     ``sync_every`` rows are pending or ``sync_interval_s`` has passed, and always on ``close``.
     """
 
-    def __init__(self, path: Path, *, sync_every: int = 64, sync_interval_s: float = 0.5) -> None:
+    def __init__(self, path: Path, *, sync_every: int = 1024, sync_interval_s: float = 0.5) -> None:
         self.path = path
         self._fh = path.open("ab")
         self._pending = 0
