@@ -55,6 +55,7 @@ class Completion:
     latency_ms: float
     attempts: int
     cached: bool = False  # served from the response cache: no call made, nothing billed
+    last_error: str | None = None  # the last transient failure before this reply, if it took retries
 
 
 class JudgeCallError(Exception):
@@ -283,6 +284,7 @@ class LiteLLMJudge:
             kwargs["api_key"] = self._api_key
 
         attempts = 0
+        last_error: str | None = None
         start = time.perf_counter()
         retrying = AsyncRetrying(
             stop=stop_after_attempt(cfg.max_attempts) | _stop_after_waiting(cfg.max_wait_s),
@@ -294,7 +296,11 @@ class LiteLLMJudge:
             async for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    response = await self._attempt(litellm, kwargs, messages, max_tokens)
+                    try:
+                        response = await self._attempt(litellm, kwargs, messages, max_tokens)
+                    except Exception as exc:
+                        last_error = describe(exc, self._api_key)
+                        raise
             text = response.choices[0].message.content or ""
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
@@ -318,6 +324,7 @@ class LiteLLMJudge:
             cost_usd=self._cost(response, prompt_tokens, completion_tokens),
             latency_ms=latency_ms,
             attempts=attempts,
+            last_error=last_error,
         )
 
     async def _attempt(

@@ -295,6 +295,9 @@ class Runner:
                 {"role": "user", "content": REASK_TEMPLATE.format(error=parsed.error)},
             ]
         _fill(row, parsed, step if parsed.status == "ok" else None)
+        if row["error"] is None and completion.last_error is not None:
+            # An ok verdict that needed retries keeps the last transient error, for diagnosis.
+            row["error"] = f"recovered after {row['attempts']} attempts; last error: {completion.last_error}"
 
 
 def _fill(row: dict[str, Any], parsed: Parsed, rescued_by: str | None) -> None:

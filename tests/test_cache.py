@@ -15,7 +15,7 @@ from judge.judges import CallContext
 from tests.fakeserver import FakeServer, Malformed, Status
 from tests.reliability_helpers import item_responder, items, rubrics_with_policy, write_config, write_dataset
 
-SAME = ["item_id", "rubric_id", "judge", "repeat", "status", "score", "raw_score", "verdict", "raw_text", "error"]
+SAME = ["item_id", "rubric_id", "judge", "repeat", "status", "score", "raw_score", "verdict", "raw_text"]
 
 
 def _run(tmp_path: Path, server: FakeServer, name: str, rubrics: Path, *extra: str) -> tuple[int, Path]:

@@ -64,6 +64,9 @@ def test_fault_soak_converges(tmp_path: Path) -> None:
     for kind in ("status:429", "status:500", "status:503", "malformed", "schema-breaking", "stall"):
         assert kind in outcomes, kind
     assert verdicts["attempts"].max() > 1
+    # An ok verdict that took retries keeps its attempts and the last transient error.
+    retried = verdicts.filter((pl.col("status") == "ok") & (pl.col("attempts") > 1) & pl.col("rescued_by").is_null())
+    assert retried.height and retried["error"].str.contains("last error: ").all()
     assert verdicts["rescued_by"].drop_nulls().str.starts_with("reask").any()
     summary = json.loads((run_dir / "summary.json").read_text())
     rates = {(r["judge"], r["rubric_id"]): r for r in summary["invalid_rate"]}
