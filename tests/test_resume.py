@@ -200,3 +200,30 @@ def test_sigterm_marks_interrupted_and_exits_130_then_resume_finishes(tmp_path: 
     final = pl.read_parquet(run_dir / "verdicts.parquet")
     assert final.height == 20 * 4 * 2 and final.select(KEY).is_unique().all()
     assert json.loads((run_dir / "manifest.json").read_text())["status"] == "completed"
+
+
+def test_resume_retry_errors_rejudges_only_errors(tmp_path: Path) -> None:
+    from tests.fakeserver import Status
+
+    server = started_server()
+    try:
+        config = write_config(tmp_path / "judges.yaml", server.base_url, max_concurrency=1)
+        dataset = write_dataset(tmp_path / "d.jsonl", items(4))
+        server.script(Status(400), Status(400), model="judge-a", strict=False)  # final: not retried
+        run_dir = tmp_path / "run"
+        args = ["--config", str(config), "--dataset", str(dataset), "--rubric", "sa-graded", "--quiet", "--no-cache"]
+        assert main(["run", *args, "--run-dir", str(run_dir)]) == 0
+        first = pl.read_parquet(run_dir / "verdicts.parquet")
+        assert first["status"].to_list().count("error") == 2
+        calls = server.count()
+        # A plain resume of a finished run judges nothing.
+        assert main(["run", "--resume", str(run_dir), "--no-cache", "--quiet"]) == 0
+        assert server.count() == calls
+        # --retry-errors re-judges exactly the two errors.
+        assert main(["run", "--resume", str(run_dir), "--retry-errors", "--no-cache", "--quiet"]) == 0
+        assert server.count() == calls + 2
+    finally:
+        server.stop()
+    final = pl.read_parquet(run_dir / "verdicts.parquet")
+    assert final.height == first.height and final.select(KEY).is_unique().all()
+    assert set(final["status"]) == {"ok"}
