@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import signal
 import sys
 from dataclasses import dataclass, replace
@@ -118,6 +119,10 @@ def _sigterm_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
+def _same(client: Any) -> Any:
+    return client
+
+
 def _wrap_with_cache(args: argparse.Namespace, clients: list[Any], run_dir: Path) -> tuple[list[Any], Any]:
     from judge.cache import CachedJudge, ResponseCache
 
@@ -126,7 +131,7 @@ def _wrap_with_cache(args: argparse.Namespace, clients: list[Any], run_dir: Path
             raise ConfigError("--replay answers only from the cache; it cannot be combined with --no-cache")
         return clients, None
     cache = ResponseCache(args.cache_dir or run_dir.parent / ".cache")
-    wrapped = [CachedJudge(c.config, (lambda c=c: c), cache, replay=args.replay) for c in clients]
+    wrapped = [CachedJudge(c.config, functools.partial(_same, c), cache, replay=args.replay) for c in clients]
     return wrapped, cache
 
 

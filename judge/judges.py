@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
 from judge.config import OFFLINE_MODELS, JudgeConfig
 from judge.errors import ConfigError
@@ -368,7 +369,7 @@ def _estimate_tokens(messages: list[dict[str, str]], max_tokens: int | None) -> 
     return sum(len(m.get("content") or "") for m in messages) // 4 + (max_tokens or 512)
 
 
-class _stop_after_waiting:
+class _stop_after_waiting(stop_base):
     """Stop when the next wait would take the total time spent waiting past the cap.
 
     Tenacity computes the upcoming sleep before it asks the stop condition, so a long

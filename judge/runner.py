@@ -156,7 +156,8 @@ class Runner:
         everything = asyncio.gather(producer, *workers)
         stopped = asyncio.create_task(self._stop.wait())
         try:
-            await asyncio.wait([everything, stopped], return_when=asyncio.FIRST_COMPLETED)
+            first: list[asyncio.Future[Any]] = [everything, stopped]
+            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
             # Interrupted: calls already in flight get a short grace to land (they are billed),
             # then are cancelled; their units are simply missing, and --resume redoes them.
             deadline = loop.time() + self.interrupt_grace_s
