@@ -430,21 +430,53 @@ def build_judges(configs: list[JudgeConfig]) -> list[LiteLLMJudge]:
                 available = ", ".join("offline/" + m for m in OFFLINE_MODELS)
                 raise ConfigError(f"judge '{cfg.label}': unknown offline judge '{name}'; available: {available}")
         elif cfg.provider not in COMMON_PROVIDERS:
-            litellm = litellm or bootstrap_litellm()
-            _check_provider(litellm, cfg)
+            known = _providers_from_source()
+            if known is not None and cfg.provider:
+                _check_provider_name(cfg, known)
+            else:
+                litellm = litellm or bootstrap_litellm()
+                _check_provider(litellm, cfg)
         judges.append(LiteLLMJudge(cfg, api_key=resolve_api_key(cfg), limiter=JudgeLimiter.for_config(cfg)))
     return judges
 
 
-def _check_provider(litellm: Any, cfg: JudgeConfig) -> None:
+def _providers_from_source() -> list[str] | None:
+    """LiteLLM's provider names, read from its source instead of importing it (5 s), so a typo in a
+    provider fails fast. The version is pinned; if the enum moves, this returns None and the
+    caller imports LiteLLM and asks it."""
+    import importlib.util
+    from pathlib import Path
+
+    try:
+        spec = importlib.util.find_spec("litellm")  # finds the package without running it
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        text = (Path(next(iter(spec.submodule_search_locations))) / "types" / "utils.py").read_text("utf-8")
+    except (OSError, ImportError, ValueError, StopIteration):
+        return None
+    start = text.find("class LlmProviders(")
+    if start < 0:
+        return None
+    end = re.search(r"\n(?=\S)", text[start + 1 :])
+    body = text[start : start + 1 + end.start()] if end else text[start:]
+    names = re.findall(r'^\s+[A-Za-z0-9_]+\s*=\s*"([^"]+)"', body, re.M)
+    return names if len(names) > 20 else None
+
+
+def _check_provider_name(cfg: JudgeConfig, providers: list[str]) -> None:
     from judge.errors import did_you_mean
 
-    providers = [str(getattr(p, "value", p)) for p in litellm.provider_list]
-    if cfg.provider and cfg.provider not in providers:
+    if cfg.provider not in providers:
         raise ConfigError(
             f"judge '{cfg.label}': unknown provider '{cfg.provider}'{did_you_mean(cfg.provider, providers)}; "
             "use a LiteLLM model string such as openai/NAME, anthropic/NAME or offline/lexicon"
         )
+
+
+def _check_provider(litellm: Any, cfg: JudgeConfig) -> None:
+    providers = [str(getattr(p, "value", p)) for p in litellm.provider_list]
+    if cfg.provider:
+        _check_provider_name(cfg, providers)
     if not cfg.provider:
         try:
             litellm.get_llm_provider(cfg.model)
