@@ -238,6 +238,7 @@ def _execute(
         raise
     finally:
         log.close()
+    _sigterm_as_interrupt()  # asyncio put the default (kill) back when its loop closed
     for reason in outcome.stopped_judges.values():
         print(f"empathy-judge: warning: {reason}", file=sys.stderr)
     if cache is not None and not args.quiet:
@@ -246,11 +247,16 @@ def _execute(
         manifest.update(status="failed", finished_at=now_iso(), failure=str(outcome.failure))
         write_json(run_dir / MANIFEST, manifest)
         raise outcome.failure
-    compact(run_dir)
-    verdicts = load_verdicts(run_dir)
-    manifest.update(status="interrupted" if outcome.interrupted else "completed", finished_at=now_iso())
-    summary = summarise(verdicts, manifest, dataset=plan.dataset, run_dir=run_dir)
-    write_json(run_dir / SUMMARY, summary)
+    try:
+        compact(run_dir)
+        verdicts = load_verdicts(run_dir)
+        manifest.update(status="interrupted" if outcome.interrupted else "completed", finished_at=now_iso())
+        summary = summarise(verdicts, manifest, dataset=plan.dataset, run_dir=run_dir)
+        write_json(run_dir / SUMMARY, summary)
+    except KeyboardInterrupt:  # every verdict is in the log; only the summary is missing
+        manifest.update(status="interrupted", finished_at=now_iso())
+        write_json(run_dir / MANIFEST, manifest)
+        raise
     write_json(run_dir / MANIFEST, manifest)
     print_table(summary, run_dir)
     if outcome.interrupted:

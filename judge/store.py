@@ -250,6 +250,7 @@ def prepare_run_dir(path: Path) -> None:
     """Create a fresh run directory; refuse one that already holds a run (use --resume)."""
     if path.exists() and not path.is_dir():
         raise RunDirError(f"{path}: exists and is not a directory; choose another --run-dir")
-    if path.is_dir() and any(path.iterdir()):
+    # A lone lock file is what a run killed before writing its manifest leaves: nothing to keep.
+    if path.is_dir() and any(p.name != ".lock" for p in path.iterdir()):
         raise RunDirError(f"{path}: already holds files; choose a new --run-dir (or resume it with --resume {path})")
     path.mkdir(parents=True, exist_ok=True)
