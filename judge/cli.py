@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(run)
     run.add_argument("--run-dir", type=Path, help="where to write the run (default: runs/<run-id>)")
     run.add_argument("--runs-dir", type=Path, help="parent folder for new run directories (default: runs/)")
-    run.add_argument("--quiet", action="store_true", help="print nothing but errors and the final table")
+    run.add_argument(
+        "--quiet", action="store_true", help="no progress display; print only errors and the final table"
+    )
     run.add_argument(
         "--resume",
         type=Path,
@@ -74,13 +76,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache-dir", type=Path, help="response cache folder (default: .cache next to the run directories)"
     )
 
-    report = sub.add_parser("report", help="print a finished run's summary table again")
+    report = sub.add_parser("report", help="print a finished run's summary table again, or write its HTML page")
     report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    report.add_argument("--html", type=Path, metavar="PATH", help="write the self-contained HTML report to PATH")
+
+    export = sub.add_parser("export", help="write a run's verdicts, one row per verdict, for analysis elsewhere")
+    export.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    export.add_argument("--format", choices=("csv", "jsonl", "parquet"), default="csv", help="default csv")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: RUN_DIR/verdicts-export.FORMAT)")
 
     rubrics = sub.add_parser("rubrics", help="list, show or validate rubrics")
     rsub = rubrics.add_subparsers(dest="rubrics_command", metavar="ACTION")
-    rlist = rsub.add_parser("list", help="every rubric version with its hash")
-    rlist.add_argument("--rubrics-dir", type=Path)
+    rlist = rsub.add_parser("list", help="every rubric version with its family, hash and prompt")
+    rlist.add_argument("--rubrics-dir", type=Path, help="folder of rubric files (default: the project's rubrics/)")
+    rshow = rsub.add_parser("show", help="one rubric's fields, hashes and its prompt rendered for a sample item")
+    rshow.add_argument("rubric", metavar="ID[@VERSION]", help="rubric id, optionally with a version (latest if not)")
+    rshow.add_argument("--rubrics-dir", type=Path, help="folder of rubric files (default: the project's rubrics/)")
+    rshow.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")
+    rshow.add_argument(
+        "--task", default="news", help="task of the sample item the prompt is rendered for (default: news)"
+    )
+    rshow.add_argument("--no-render", action="store_true", help="show the rubric without rendering its prompt")
+    rcheck = rsub.add_parser("validate", help="check rubric files and render each against sample items")
+    rcheck.add_argument(
+        "path", nargs="?", type=Path, metavar="PATH", help="a rubrics folder or one rubric file (default: rubrics/)"
+    )
+    rcheck.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")
     return parser
 
 
@@ -109,6 +130,10 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from judge.report import report_command
 
         return report_command(args)
+    if args.command == "export":
+        from judge.export import export_command
+
+        return export_command(args)
     if args.command == "rubrics":
         from judge.commands import rubrics_command
 

@@ -15,7 +15,7 @@ from typing import Any
 from judge import __version__, paths
 from judge.config import JudgeConfig, RunConfig, load_config, resolve_judges
 from judge.dataset import DEFAULT_MAX_CHARS, Dataset, open_dataset
-from judge.errors import EXIT_INTERRUPTED, EXIT_OK, ConfigError, InputError
+from judge.errors import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, ConfigError, InputError
 from judge.prompts import PromptLibrary
 from judge.rubrics import Rubric, load_all, select
 from judge.store import (
@@ -222,14 +222,20 @@ def _execute(
         limit=plan.limit,
         skip=skip,
     )
+    progress = None
     if not args.quiet:
+        from judge.progress import Progress
+
         planned = runner.planned()
-        left = f", {planned - len(done)} left to judge" if skip is not None else ""
+        todo = planned - len(done) if skip is not None else planned
+        left = f", {todo} left to judge" if skip is not None else ""
         print(
             f"empathy-judge: run {run_id}: {planned} verdicts{left} "
             f"({len(plan.rubrics)} rubrics x {len(judges)} judges x {plan.repeats} repeats) -> {run_dir}",
             file=sys.stderr,
         )
+        progress = Progress(todo, stream=sys.stderr, budget_usd=getattr(args, "budget_usd", None))
+        runner.on_row = progress.update
     try:
         outcome = asyncio.run(runner.run())
     except KeyboardInterrupt:  # a signal before the loop took over: the log holds what finished
@@ -238,6 +244,8 @@ def _execute(
         raise
     finally:
         log.close()
+        if progress is not None:
+            progress.close()
     _sigterm_as_interrupt()  # asyncio put the default (kill) back when its loop closed
     for reason in outcome.stopped_judges.values():
         print(f"empathy-judge: warning: {reason}", file=sys.stderr)
@@ -258,6 +266,7 @@ def _execute(
         write_json(run_dir / MANIFEST, manifest)
         raise
     write_json(run_dir / MANIFEST, manifest)
+    write_html_report(run_dir)
     print_table(summary, run_dir)
     if outcome.interrupted:
         print(
@@ -269,10 +278,70 @@ def _execute(
     return EXIT_OK
 
 
+def write_html_report(run_dir: Path) -> None:
+    """report.html beside the verdicts. The page is derived data: if drawing it fails, the run
+    (already saved) still succeeds, and the warning says how to draw it again."""
+    from judge.html_report import write_report
+
+    try:
+        write_report(run_dir)
+    except Exception as exc:  # a broken chart must not fail a finished, saved run
+        print(
+            f"empathy-judge: warning: report.html not written ({type(exc).__name__}: {exc}); "
+            f"retry with: empathy-judge report {run_dir} --html {run_dir / 'report.html'}",
+            file=sys.stderr,
+        )
+
+
 def rubrics_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``rubrics list``, ``rubrics show ID[@VERSION]`` and ``rubrics validate [PATH]``."""
     action = args.rubrics_command
     if action == "list":
-        for rubric in sorted(load_all(args.rubrics_dir or paths.rubrics_dir()), key=lambda r: (r.id, r.version)):
-            print(f"{rubric.ref:<22} {rubric.mechanism:<24} {rubric.family:<7} {rubric.hash[:12]}  {rubric.title}")
+        rubrics = sorted(load_all(args.rubrics_dir or paths.rubrics_dir()), key=lambda r: (r.id, r.version))
+        for rubric in rubrics:
+            print(
+                f"{rubric.ref:<14} {rubric.mechanism:<24} {rubric.family:<7} {rubric.hash[:12]}  "
+                f"{rubric.prompt:<14} {rubric.title}"
+            )
         return EXIT_OK
-    raise InputError("rubrics: choose an action: list")
+    if action == "show":
+        return _show_rubric(args)
+    if action == "validate":
+        from judge.rubric_check import validate
+
+        target = args.path or paths.rubrics_dir()
+        count, problems = validate(target, args.prompts_dir or paths.prompts_dir())
+        for problem in problems:
+            print(problem)
+        verdict = f"{len(problems)} problem(s)" if problems else "all valid"
+        print(f"{count} rubric file(s) checked in {target}: {verdict}")
+        return EXIT_INPUT if problems else EXIT_OK
+    raise InputError("rubrics: choose an action: list, show ID[@VERSION] or validate [PATH]")
+
+
+def _show_rubric(args: argparse.Namespace) -> int:
+    import json
+
+    from judge.dataset import TASK_DIMENSIONS
+    from judge.rubric_check import sample_items
+
+    (rubric,) = select(args.rubrics_dir or paths.rubrics_dir(), [args.rubric])
+    prompts = PromptLibrary(args.prompts_dir or paths.prompts_dir())
+    print(f"rubric:      {rubric.ref}  ({rubric.path})")
+    print(f"hash:        {rubric.hash}")
+    print(f"prompt:      {rubric.prompt}  (hash {prompts.prompt_hash(rubric)})")
+    print(f"mechanism:   {rubric.mechanism}   family: {rubric.family}   dimensions: {', '.join(rubric.dimensions)}")
+    print(f"title:       {rubric.title}")
+    print(f"severity:    {json.dumps(rubric.severity, sort_keys=True)}")
+    print(f"\ndefinition:\n{rubric.definition.strip()}")
+    if rubric.description:
+        print(f"\ndescription:\n{rubric.description.strip()}")
+    print(f"\nverdict schema:\n{json.dumps(rubric.schema, indent=1, sort_keys=True)}")
+    if args.no_render:
+        return EXIT_OK
+    if args.task not in TASK_DIMENSIONS:
+        raise InputError(f"--task: unknown task '{args.task}'; use one of {', '.join(TASK_DIMENSIONS)}")
+    item = next(i for i in sample_items() if i.task == args.task)
+    for message in prompts.render(rubric, item):
+        print(f"\n----- {message['role']} (sample {args.task} item) -----\n{message['content']}")
+    return EXIT_OK
