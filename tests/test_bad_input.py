@@ -58,15 +58,16 @@ def _rubric_edit(d: Path) -> list[str]:
     shutil.copytree(paths.rubrics_dir(), d / "rubrics")
     file = d / "rubrics" / "sa-graded" / "v1.yaml"
     file.write_text(file.read_text(encoding="utf-8") + "scal: 3\n", encoding="utf-8")
-    return ["--rubrics-dir", str(d / "rubrics"), "--rubric", "sa-graded", *_jsonl(d, GOOD)]
+    return ["--rubrics-dir", str(d / "rubrics"), "--rubric", "sa-graded@1", *_jsonl(d, GOOD)]
 
 
 def _template_edit(d: Path) -> list[str]:
     shutil.copytree(paths.prompts_dir(), d / "prompts")
-    file = d / "prompts" / "graded-v1.yaml"
-    data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    data["user"] += "\n{{ respnse }}\n"
-    file.write_text(yaml.safe_dump(data), encoding="utf-8")
+    for file in (d / "prompts").glob("*.yaml"):
+        if file.stem != "task_norms":
+            data = yaml.safe_load(file.read_text(encoding="utf-8"))
+            data["user"] += "\n{{ respnse }}\n"
+            file.write_text(yaml.safe_dump(data), encoding="utf-8")
     return ["--prompts-dir", str(d / "prompts"), *_jsonl(d, GOOD)]
 
 
@@ -113,7 +114,7 @@ CASES = [
         "unknown-rubric-version", lambda d: ["--rubric", "sa-graded@9", *_jsonl(d, GOOD)], ("sa-graded@9", "available")
     ),
     Case("rubric-unknown-key", _rubric_edit, ("v1.yaml", "unknown key 'scal'", "scale")),
-    Case("bad-template-variable", _template_edit, ("graded-v1.yaml", "respnse", "response")),
+    Case("bad-template-variable", _template_edit, (".yaml", "respnse", "response")),
     Case(
         "unknown-provider", lambda d: ["--judge", "openaii/gpt-4o", *_jsonl(d, GOOD)], ("unknown provider 'openaii'",)
     ),
