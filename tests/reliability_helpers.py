@@ -15,6 +15,8 @@ from judge import paths
 from tests.fakeserver import FakeServer, minimal_instance, request_schema
 
 TASKS = ("news", "counselling", "workplace", "education", "translation")
+# The four graded rubrics (latest versions): every task's dimension is covered by all four.
+GRADED = ["--rubric", "sa-graded", "--rubric", "ca-graded", "--rubric", "egm-graded", "--rubric", "ld-graded"]
 
 
 def items(n: int) -> list[dict[str, Any]]:
@@ -69,3 +71,12 @@ def started_server(**kwargs: Any) -> FakeServer:
     server = FakeServer(responder=item_responder, **kwargs)
     server.start()
     return server
+
+
+def edit_rubric(rubrics: Path, rubric_id: str, key: str, value: Any) -> Path:
+    """Change one field of the latest version of a rubric in a copied rubrics folder."""
+    file = max((rubrics / rubric_id).glob("v*.yaml"), key=lambda f: int(f.stem[1:]))
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    data[key] = value
+    file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return file

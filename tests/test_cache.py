@@ -13,7 +13,14 @@ from judge.cache import ResponseCache, cache_key
 from judge.cli import main
 from judge.judges import CallContext
 from tests.fakeserver import FakeServer, Malformed, Status
-from tests.reliability_helpers import item_responder, items, rubrics_with_policy, write_config, write_dataset
+from tests.reliability_helpers import (
+    edit_rubric,
+    item_responder,
+    items,
+    rubrics_with_policy,
+    write_config,
+    write_dataset,
+)
 
 SAME = ["item_id", "rubric_id", "judge", "repeat", "status", "score", "raw_score", "verdict", "raw_text"]
 
@@ -75,8 +82,7 @@ def test_replay_fails_on_an_edited_rubric(
     calls = fake_server.count()
     assert _run(tmp_path, fake_server, "replayed", rubrics, "--replay")[0] == 0
     assert fake_server.count() == calls
-    rubric = rubrics / "sa-graded" / "v1.yaml"
-    rubric.write_text(rubric.read_text(encoding="utf-8").replace("Score how much", "Rate how much"), encoding="utf-8")
+    edit_rubric(rubrics, "sa-graded", "instructions", "Rate how much intensity is lost.")
     capsys.readouterr()
     code, run_dir = _run(tmp_path, fake_server, "edited", rubrics, "--replay")
     err = capsys.readouterr().err

@@ -19,7 +19,7 @@ import pytest
 
 from judge.cli import main
 from tests.conftest import LITELLM_SAFE_ENV
-from tests.reliability_helpers import items, started_server, write_config, write_dataset
+from tests.reliability_helpers import GRADED, items, started_server, write_config, write_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 SAME = ["item_id", "rubric_id", "judge", "repeat", "status", "score", "raw_score", "verdict", "raw_text"]
@@ -114,7 +114,7 @@ def test_kill_9_and_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     try:
         config = write_config(tmp_path / "judges.yaml", server.base_url, max_concurrency=CONCURRENCY)
         dataset = write_dataset(tmp_path / "d.jsonl", items(22))
-        common = ["--config", str(config), "--dataset", str(dataset)]
+        common = ["--config", str(config), "--dataset", str(dataset), *GRADED]
         baseline_dir = tmp_path / "baseline"
         assert main(["run", *common, "--run-dir", str(baseline_dir), "--quiet", "--no-cache"]) == 0
         baseline = pl.read_parquet(baseline_dir / "verdicts.parquet")
@@ -170,6 +170,7 @@ def test_sigterm_marks_interrupted_and_exits_130_then_resume_finishes(tmp_path: 
         run_dir = tmp_path / "run"
         proc = _start(
             [
+                *GRADED,
                 "--config",
                 str(config),
                 "--dataset",

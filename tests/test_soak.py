@@ -15,7 +15,7 @@ import pytest
 
 from judge.cli import main
 from tests.fakeserver import FaultPlan
-from tests.reliability_helpers import items, rubrics_with_policy, started_server, write_config, write_dataset
+from tests.reliability_helpers import GRADED, items, rubrics_with_policy, started_server, write_config, write_dataset
 
 N_ITEMS = 25
 
@@ -37,6 +37,7 @@ def test_fault_soak_converges(tmp_path: Path) -> None:
                 str(config),
                 "--dataset",
                 str(write_dataset(tmp_path / "d.jsonl", items(N_ITEMS))),
+                *GRADED,
                 "--rubrics-dir",
                 str(rubrics),
                 "--run-dir",
