@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.reliability_helpers import items, started_server, write_config, write_dataset
+from tests.reliability_helpers import GRADED, items, started_server, write_config, write_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +29,7 @@ def main() -> None:
     }
     try:
         config = write_config(tmp / "judges.yaml", server.base_url, max_concurrency=16)
-        args = ["--config", str(config), "--dataset", str(write_dataset(tmp / "d.jsonl", items(n))), "--quiet"]
+        args = ["--config", str(config), "--dataset", str(write_dataset(tmp / "d.jsonl", items(n))), "--quiet", *GRADED]
         start = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "judge", "run", *args, "--run-dir", str(tmp / "runs" / "a")],

@@ -84,3 +84,21 @@ def test_unknown_provider_and_offline_judge() -> None:
         build_judges([JudgeConfig(model="opneai/gpt")])
     with pytest.raises(ConfigError, match="unknown offline judge 'vibes'"):
         build_judges([JudgeConfig(model="offline/vibes")])
+
+
+def test_provider_names_read_from_source_match_litellm() -> None:
+    from judge.judges import _providers_from_source, bootstrap_litellm
+
+    names = _providers_from_source()
+    litellm = bootstrap_litellm()
+    assert names is not None
+    assert set(names) == {str(getattr(p, "value", p)) for p in litellm.provider_list}
+
+
+def test_redact_removes_the_key_and_key_shaped_strings() -> None:
+    from judge.judges import redact
+
+    text = "Incorrect API key provided: sk-proj-abcdef1234567890XYZ; also mysecretvalue99"
+    out = redact(text, "mysecretvalue99")
+    assert "abcdef1234567890" not in out and "mysecretvalue99" not in out
+    assert out.startswith("Incorrect API key provided: ***")
