@@ -178,8 +178,21 @@ def retry_after_s(exc: BaseException | None) -> float | None:
         if value is not None:
             return min(max(float(value), 0.0), MAX_RETRY_AFTER_S)
     except (TypeError, ValueError):
-        return None  # an HTTP-date Retry-After: fall back to our own backoff
+        return _retry_after_date(headers.get("retry-after"))
     return None
+
+
+def _retry_after_date(value: Any) -> float | None:
+    """Retry-After may also be an HTTP date; None when it is neither (then our backoff applies)."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(str(value))
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return min(max(when.timestamp() - time.time(), 0.0), MAX_RETRY_AFTER_S)
 
 
 def backoff_s(attempt: int, *, base: float = 0.5, cap: float = 30.0) -> float:
