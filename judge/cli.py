@@ -59,6 +59,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--quiet", action="store_true", help="no progress display; print only errors and the final table"
     )
+    run.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="finish an interrupted run: judge only what its log lacks, with the options it was started with",
+    )
+    run.add_argument(
+        "--retry-errors", action="store_true", help="with --resume: also re-judge verdicts that ended in 'error'"
+    )
+    run.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
+    run.add_argument(
+        "--replay", action="store_true", help="answer only from the cache; fail on any miss (no network; for CI)"
+    )
+    run.add_argument(
+        "--cache-dir", type=Path, help="response cache folder (default: .cache next to the run directories)"
+    )
 
     report = sub.add_parser("report", help="print a finished run's summary table again, or write its HTML page")
     report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
