@@ -147,13 +147,30 @@ def run_client(client: str, work: Path, base_url: str, dataset: Path, requests: 
     if client == "empathy-judge":
         config = write_judge_config(work / "judges.yaml", base_url, concurrency=args.concurrency)
         run_dir = work / f"run-{rep}"
+        # A fresh response cache per rep: every call goes to the server (as a first run's do) while
+        # the run still pays for writing each reply to the cache, as it does by default.
+        cache = ["--cache-dir", str(work / f"cache-{rep}")] if _run_has("--cache-dir") else []
         m = measure([PYTHON, "-m", "judge", "run", "--config", str(config), "--dataset", str(dataset),
-                     "--rubric", RUBRIC, "--run-dir", str(run_dir), "--quiet"], timeout_s=args.timeout_s)
+                     "--rubric", RUBRIC, "--run-dir", str(run_dir), "--quiet", *cache], timeout_s=args.timeout_s)
+        if cache and _count_cached(run_dir):
+            raise RuntimeError("empathy-judge answered from a cache in a throughput run")
         return {**_summary(m), **_run_counts(run_dir)}
     m = measure([PYTHON, __file__, "--child", client, "--base-url", base_url, "--requests", str(requests),
                  "--concurrency", str(args.concurrency)], timeout_s=args.timeout_s)
     inner = m.json_line() if m.rc == 0 else {}
     return {**_summary(m), **inner}
+
+
+def _run_has(option: str) -> bool:
+    return option in measure([PYTHON, "-m", "judge", "run", "--help"], timeout_s=60).stdout
+
+
+def _count_cached(run_dir: Path) -> int:
+    log = run_dir / "verdicts.jsonl"
+    if not log.exists():
+        return 0
+    with log.open(encoding="utf-8") as fh:
+        return sum(bool(json.loads(line).get("cached")) for line in fh)
 
 
 def _summary(m: Measured) -> dict[str, Any]:
