@@ -160,7 +160,9 @@ def synthetic_items(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
     tasks = list(_SOURCES)
     for i in range(n):
         task = tasks[i % len(tasks)]
-        source = " ".join(rng.choice(_SOURCES[task]) for _ in range(3))
+        # The case number makes every item unique, so a response cache never answers one item
+        # with another's reply: every item is a real call.
+        source = " ".join(rng.choice(_SOURCES[task]) for _ in range(3)) + f" (Case {i}.)"
         response = " ".join(rng.choice(_RESPONSES) for _ in range(2))
         row: dict[str, Any] = {"id": f"item-{i:07d}", "task": task, "source": source, "response": response,
                                "model": f"model-{i % 4}"}
