@@ -70,11 +70,17 @@ class ResponseCache:
 
     def put(self, key: str, entry: dict[str, Any]) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{key}.{os.getpid()}.{id(entry)}.tmp")
+        data = json.dumps({"v": CACHE_FORMAT, **entry}, ensure_ascii=False).encode("utf-8")
         # No fsync: a cache entry lost to a power cut is refetched, and per-entry fsyncs would cost
         # more than the calls they save on a local server.
-        tmp.write_bytes(json.dumps({"v": CACHE_FORMAT, **entry}, ensure_ascii=False).encode("utf-8"))
+        try:
+            tmp.write_bytes(data)
+        except FileNotFoundError:
+            # The shard folder is made on first need only, not before every write: that saves a
+            # syscall and a swallowed FileExistsError per reply (see benchmarks/RESULTS.md).
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
         os.replace(tmp, path)
         self.writes += 1
 
