@@ -12,7 +12,7 @@ from typing import Any
 from judge import __version__, paths
 from judge.config import JudgeConfig, RunConfig, load_config, resolve_judges
 from judge.dataset import DEFAULT_MAX_CHARS, Dataset, open_dataset
-from judge.errors import EXIT_INTERRUPTED, EXIT_OK, ConfigError, InputError
+from judge.errors import EXIT_BUDGET, EXIT_INTERRUPTED, EXIT_OK, ConfigError, InputError
 from judge.prompts import PromptLibrary
 from judge.rubrics import Rubric, load_all, select
 from judge.store import (
@@ -62,6 +62,10 @@ def make_plan(args: argparse.Namespace) -> Plan:
     prompts = PromptLibrary(args.prompts_dir or paths.prompts_dir())
     dataset_path = args.dataset or (config.dataset if config else None) or paths.sample_dataset()
     dataset = open_dataset(Path(dataset_path), max_chars=max_chars)
+    if getattr(args, "sample", None) is not None:
+        from judge.sampling import sample_dataset
+
+        dataset = sample_dataset(dataset, args.sample, args.seed)
     first = next(dataset.items())
     for rubric in rubrics:
         prompts.render(rubric, first)  # surfaces template errors before the run starts
@@ -81,6 +85,9 @@ def manifest_for(plan: Plan, run_id: str, argv: list[str]) -> dict[str, Any]:
         "config_file": str(plan.config.source) if plan.config and plan.config.source else None,
         "repeats": plan.repeats,
         "limit": plan.limit,
+        "sample": {"n": plan.dataset.sample_n, "seed": plan.dataset.seed, "items": plan.dataset.count}
+        if hasattr(plan.dataset, "keep")
+        else None,
         "dataset": {
             "path": str(plan.dataset.path),
             "hash": plan.dataset.hash,
@@ -113,16 +120,35 @@ def run_command(args: argparse.Namespace) -> int:
     from judge.summary import summarise
 
     plan = make_plan(args)
-    clients = build_judges(plan.judges)
+    clients: list[Any] = build_judges(plan.judges)
+    budget = None
+    if args.budget_usd is not None:
+        from judge.budget import Budget, wrap_judges
+        from judge.cost import require_prices
+
+        if args.budget_usd <= 0:
+            raise ConfigError(f"--budget-usd: {args.budget_usd} must be a positive amount in USD")
+        budget = Budget(cap_usd=args.budget_usd)
+        clients = wrap_judges(clients, budget, require_prices(plan.judges))
     runs_dir = (
         args.runs_dir
         or (plan.config.runs_dir if plan.config and plan.config.runs_dir else None)
         or paths.default_runs_dir()
     )
-    run_id = args.run_dir.name if args.run_dir else new_run_id()
-    run_dir = args.run_dir or runs_dir / run_id
-    prepare_run_dir(run_dir)
-    manifest = manifest_for(plan, run_id, list(sys.argv[1:]))
+    skip = None
+    if args.resume:
+        from judge.store import read_json
+
+        run_dir = args.resume
+        manifest = read_json(run_dir / MANIFEST)
+        run_id = manifest["run_id"]
+        skip = _done_keys(run_dir)
+        manifest.update(status="running", finished_at=None)
+    else:
+        run_id = args.run_dir.name if args.run_dir else new_run_id()
+        run_dir = args.run_dir or runs_dir / run_id
+        prepare_run_dir(run_dir)
+        manifest = manifest_for(plan, run_id, list(sys.argv[1:]))
     write_json(run_dir / MANIFEST, manifest)
 
     log = VerdictLog(run_dir / VERDICTS_LOG)
@@ -134,8 +160,12 @@ def run_command(args: argparse.Namespace) -> int:
         repeats=plan.repeats,
         log=log,
         limit=plan.limit,
+        skip=skip.__contains__ if skip is not None else None,
     )
     if not args.quiet:
+        from judge.budget import SpendMeter
+
+        runner.on_row = SpendMeter(runner.planned() - len(skip or ()), budget, sys.stderr)
         print(
             f"empathy-judge: run {run_id}: {runner.planned()} verdicts "
             f"({len(plan.rubrics)} rubrics x {len(clients)} judges x {plan.repeats} repeats) -> {run_dir}",
@@ -149,15 +179,43 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"empathy-judge: warning: {reason}", file=sys.stderr)
     compact(run_dir)
     verdicts = load_verdicts(run_dir)
-    manifest.update(status="interrupted" if outcome.interrupted else "completed", finished_at=now_iso())
+    status = "completed"
+    if outcome.budget_exhausted:
+        status = "budget_exhausted"
+    elif outcome.interrupted:
+        status = "interrupted"
+    manifest.update(status=status, finished_at=now_iso())
+    if budget is not None:
+        manifest.setdefault("budgets", []).append(
+            {"cap_usd": budget.cap_usd, "spent_usd": budget.spent_usd, "calls": budget.calls,
+             "exhausted": budget.exhausted, "overshoot_usd": budget.overshoot_usd}
+        )
     summary = summarise(verdicts, manifest)
     write_json(run_dir / SUMMARY, summary)
     write_json(run_dir / MANIFEST, manifest)
     print_table(summary, run_dir)
+    if outcome.budget_exhausted and budget is not None:
+        print(
+            f"empathy-judge: budget exhausted: spent ${budget.spent_usd:.4f} of ${budget.cap_usd:.4f}; remaining work "
+            f"is marked skipped; continue with: empathy-judge run --resume {run_dir} --budget-usd MORE (same options)",
+            file=sys.stderr,
+        )
+        return EXIT_BUDGET
     if outcome.interrupted:
         print(f"empathy-judge: interrupted; {run_dir} holds the verdicts so far", file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def _done_keys(run_dir: Path) -> set[tuple[str, str, str, int]]:
+    """Keys the run already holds a final verdict for; ``skipped`` rows (budget, stopped judge)
+    are judged again. Provisional until the reliability branch's resume lands."""
+    from judge.store import read_log
+
+    last: dict[tuple[str, str, str, int], str] = {}
+    for row in read_log(run_dir / VERDICTS_LOG, repair=True):
+        last[(row["item_id"], row["rubric_id"], row["judge"], row["repeat"])] = row["status"]
+    return {key for key, status in last.items() if status != "skipped"}
 
 
 def rubrics_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

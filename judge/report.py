@@ -22,6 +22,12 @@ def table(summary: dict[str, Any]) -> str:
         + ", ".join(f"{k} {counts[k]}" for k in ("ok", "invalid", "error", "skipped"))
         + f"; cost ${summary.get('cost_usd', 0.0):.4f}"
     )
+    for row in (summary.get("cost") or {}).get("by_judge") or []:
+        lines.append(
+            f"  {row['judge']}: ${row['cost_usd'] or 0.0:.4f}, {row['prompt_tokens'] or 0} prompt + "
+            f"{row['completion_tokens'] or 0} completion tokens"
+            + (f" ({row['unpriced']} verdicts unpriced)" if row["unpriced"] else "")
+        )
     scores = summary.get("scores") or []
     dims = sorted({row["dimension"] for row in scores})
     rubrics = sorted({row["rubric_id"] for row in scores})

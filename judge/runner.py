@@ -18,6 +18,7 @@ from typing import Any
 
 from judge.config import JudgeConfig
 from judge.dataset import Dataset, Item
+from judge.errors import BudgetExhausted
 from judge.hashing import content_hash
 from judge.judges import CallContext, Judge, JudgeCallError
 from judge.prompts import PromptLibrary
@@ -25,6 +26,7 @@ from judge.rubrics import Rubric
 from judge.store import VerdictLog, now_iso
 from judge.verdicts import Parsed, VerdictParser, repair, verdict_json
 
+BUDGET_EXHAUSTED = "budget exhausted"
 REASK_TEMPLATE = (
     "Your reply could not be used: {error}. Reply again with only one JSON object that matches "
     "the schema, with no code fences and no other text."
@@ -47,6 +49,7 @@ class RunOutcome:
     interrupted: bool = False
     stopped_judges: dict[str, str] = field(default_factory=dict)
     cost_usd: float = 0.0
+    budget_exhausted: bool = False  # a call was refused by the budget: the rest is skipped
 
 
 def base_row(unit: Unit, judge: JudgeConfig) -> dict[str, Any]:
@@ -194,7 +197,9 @@ class Runner:
             if self._stop.is_set():
                 continue  # drain without calling: the run is being interrupted
             row = base_row(unit, judge.config)
-            if label in self.outcome.stopped_judges:
+            if self.outcome.budget_exhausted:
+                row.update(status="skipped", error=BUDGET_EXHAUSTED)
+            elif label in self.outcome.stopped_judges:
                 row.update(status="skipped", error=self.outcome.stopped_judges[label])
             else:
                 await self._judge_one(judge, unit, row)
@@ -235,6 +240,11 @@ class Runner:
                     max_tokens=rubric.max_tokens,
                     context=context,
                 )
+            except BudgetExhausted:
+                # Refused before it started: nothing billed for this call. Earlier turns' costs stay.
+                self.outcome.budget_exhausted = True
+                row.update(status="skipped", error=BUDGET_EXHAUSTED)
+                return
             except JudgeCallError as exc:
                 row["attempts"] += exc.attempts
                 row.update(status="error", error=str(exc))

@@ -1,7 +1,7 @@
 """summary.json: the run's verdicts aggregated late, in polars.
 
 Stable top-level keys (CI jobs read them; see README "summary.json"):
-    format_version, run_id, status, counts, cost_usd, scores, scores_by_model, agreement
+    format_version, run_id, status, counts, cost_usd, cost, scores, scores_by_model, agreement
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from judge.cost import cost_breakdown
 from judge.store import FORMAT_VERSION
 
 STATUSES = ("ok", "invalid", "error", "skipped")
@@ -66,6 +67,7 @@ def summarise(verdicts: pl.DataFrame, manifest: dict[str, Any]) -> dict[str, Any
         "status": manifest.get("status"),
         "counts": counts,
         "cost_usd": float(cost or 0.0),
+        "cost": cost_breakdown(verdicts),
         "scores": _records(mean_scores(verdicts, ["rubric_id", "family", "mechanism", "dimension"])),
         "scores_by_model": _records(mean_scores(verdicts, ["model", "rubric_id", "family", "mechanism", "dimension"])),
         "agreement": agreement(verdicts),

@@ -1,0 +1,169 @@
+"""A hard spending cap: a ledger shared by every judge, and a wrapper judge that uses it.
+
+Before each call the wrapper reserves the call's worst-case cost: prompt tokens (LiteLLM's count,
+scaled up by judge.cost.PROMPT_MARGIN) plus the completion cap, at the judge's price. When the
+call returns, the reservation is settled to what the reply actually cost. A call starts only if
+``spent + reserved + its reservation <= cap``, so however many calls are in flight at once, the
+spend can never pass the cap.
+
+Why one reservation per call covers retries: LiteLLMJudge retries only on failures that returned
+no reply body (status errors, timeouts, dropped connections); a body, valid or not, ends the retry
+loop. So one ``complete()`` yields at most one billed body. Re-asks after an invalid reply are
+new ``complete()`` calls, each with its own reservation (its prompt includes the invalid reply).
+A failed call settles to 0: nothing was billed. A cancelled call (Ctrl-C) keeps its whole
+reservation as spent, since we cannot know whether the provider billed it.
+
+The first refused reservation marks the budget exhausted: the runner then starts no new calls,
+lets in-flight ones finish, and records the rest as ``skipped``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from judge.config import JudgeConfig
+from judge.cost import (
+    DEFAULT_MAX_TOKENS,
+    Price,
+    count_prompt_tokens,
+    effective_max_tokens,
+    worst_prompt_tokens,
+)
+from judge.errors import BudgetExhausted
+from judge.judges import CallContext, Completion, Judge, JudgeCallError
+
+
+@dataclass
+class Budget:
+    """The ledger. Used from one event loop; every method is synchronous, so each is atomic."""
+
+    cap_usd: float
+    spent_usd: float = 0.0
+    reserved_usd: float = 0.0
+    exhausted: bool = False
+    calls: int = 0
+    refused: int = 0
+    # How far actual costs passed their reservations (should stay 0; reported, never hidden).
+    overshoot_usd: float = 0.0
+    peak_committed_usd: float = 0.0
+    _open: dict[int, float] = field(default_factory=dict)
+    _next: int = 0
+
+    def reserve(self, amount: float) -> int:
+        """Reserve ``amount``; raise BudgetExhausted (and mark the budget exhausted) if it cannot fit."""
+        if self.exhausted or self.spent_usd + self.reserved_usd + amount > self.cap_usd:
+            self.exhausted = True
+            self.refused += 1
+            raise BudgetExhausted(
+                f"budget exhausted: ${self.spent_usd:.6f} spent, ${self.reserved_usd:.6f} reserved, next call "
+                f"needs up to ${amount:.6f}, cap ${self.cap_usd:.6f}"
+            )
+        self._next += 1
+        self._open[self._next] = amount
+        self.reserved_usd += amount
+        self.calls += 1
+        self.peak_committed_usd = max(self.peak_committed_usd, self.spent_usd + self.reserved_usd)
+        return self._next
+
+    def settle(self, ticket: int, actual: float) -> None:
+        amount = self._open.pop(ticket)
+        self.reserved_usd = max(0.0, self.reserved_usd - amount)
+        self.spent_usd += actual
+        if actual > amount:
+            self.overshoot_usd += actual - amount
+
+    @property
+    def left_usd(self) -> float:
+        return max(0.0, self.cap_usd - self.spent_usd)
+
+
+class BudgetedJudge:
+    """Wraps a judge: reserve the worst case, call, settle the actual cost."""
+
+    def __init__(self, inner: Judge, budget: Budget, price: Price) -> None:
+        self.inner = inner
+        self.config: JudgeConfig = inner.config
+        self.budget = budget
+        self.price = price
+
+    def worst_case_usd(self, messages: list[dict[str, str]], max_tokens: int) -> float:
+        counted = count_prompt_tokens(self.config.model, messages)
+        return self.price.cost(worst_prompt_tokens(counted, len(messages)), max_tokens)
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        schema_name: str,
+        schema: dict[str, Any],
+        strict: bool = False,
+        max_tokens: int | None = None,
+        context: CallContext | None = None,
+    ) -> Completion:
+        cap = effective_max_tokens(self.config, max_tokens)
+        if cap is None:
+            cap = max_tokens = DEFAULT_MAX_TOKENS  # sent to the provider, so the worst case holds
+        ticket = self.budget.reserve(self.worst_case_usd(messages, cap))
+        try:
+            completion = await self.inner.complete(
+                messages,
+                schema_name=schema_name,
+                schema=schema,
+                strict=strict,
+                max_tokens=max_tokens,
+                context=context,
+            )
+        except JudgeCallError:
+            self.budget.settle(ticket, 0.0)
+            raise
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            self.budget.settle(ticket, self.budget._open.get(ticket, 0.0))
+            raise
+        except BaseException:
+            self.budget.settle(ticket, 0.0)
+            raise
+        self.budget.settle(ticket, self._actual(completion, self.budget._open[ticket]))
+        return completion
+
+    def _actual(self, completion: Completion, reserved: float) -> float:
+        if completion.cost_usd is not None:
+            return completion.cost_usd
+        if completion.prompt_tokens is not None and completion.completion_tokens is not None:
+            cost = self.price.cost(completion.prompt_tokens, completion.completion_tokens)
+            completion.cost_usd = cost
+            return cost
+        completion.cost_usd = reserved  # no usage reported: assume the worst case was billed
+        return reserved
+
+
+def wrap_judges(judges: list[Any], budget: Budget, prices: dict[str, Price]) -> list[BudgetedJudge]:
+    return [BudgetedJudge(j, budget, prices[j.config.label]) for j in judges]
+
+
+class SpendMeter:
+    """Live progress with spend on stderr (a Runner ``on_row`` hook), at most once a second."""
+
+    def __init__(self, planned: int, budget: Budget | None, stream: Any) -> None:
+        import time
+
+        self._time = time.monotonic
+        self.planned = planned
+        self.budget = budget
+        self.stream = stream
+        self.done = 0
+        self.spent = 0.0
+        self._last = 0.0
+
+    def __call__(self, row: dict[str, Any]) -> None:
+        self.done += 1
+        self.spent += row.get("cost_usd") or 0.0
+        now = self._time()
+        if now - self._last >= 1.0 or self.done == self.planned:
+            self._last = now
+            cap = f" of ${self.budget.cap_usd:.4f} cap" if self.budget is not None else ""
+            self.stream.write(f"\r  {self.done}/{self.planned} verdicts, ${self.spent:.4f} spent{cap}   ")
+            if self.done == self.planned:
+                self.stream.write("\n")
+            self.stream.flush()
