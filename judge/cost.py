@@ -110,7 +110,8 @@ def cost_breakdown(verdicts: Any) -> dict[str, Any]:
         pl.col("prompt_tokens").sum().alias("prompt_tokens"),
         pl.col("completion_tokens").sum().alias("completion_tokens"),
         pl.len().alias("verdicts"),
-        pl.col("cost_usd").is_null().sum().alias("unpriced"),
+        # Replies billed but not priced (skipped and failed rows have nothing to price).
+        (pl.col("cost_usd").is_null() & pl.col("status").is_in(["ok", "invalid"])).sum().alias("unpriced"),
     ]
 
     def by(keys: list[str]) -> list[dict[str, Any]]:
