@@ -61,8 +61,8 @@ def test_sample_is_reproducible_stratified_and_order_free(tmp_path: Path) -> Non
 
 
 def test_run_judges_only_the_sample(tmp_path: Path, fake_server: FakeServer) -> None:
-    data = write(tmp_path)
     config, _ = write_inputs(tmp_path, fake_server, concurrency=4)
+    data = write(tmp_path, name="population.jsonl")
     run_dir = tmp_path / "run"
     code = main(["run", "--config", str(config), "--dataset", str(data), "--rubric", "sa-graded", "--sample", "9",
                  "--seed", "3", "--run-dir", str(run_dir), "--quiet"])
