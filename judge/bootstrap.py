@@ -51,9 +51,23 @@ def grouped_indices(rng: np.random.Generator, n_boot: int, sizes: np.ndarray) ->
     return offsets + np.minimum((u * width).astype(np.int64), width - 1)
 
 
-def percentile_ci(
-    samples: np.ndarray, ci: float, axis: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+def resampled_ranks(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Average ranks (ties averaged) of ``x[idx]`` within each resample row, without sorting.
+
+    The values are coded once; each row's rank of value k is the count of smaller values drawn
+    plus (count of k + 1) / 2, from a per-row histogram and its cumulative sum.
+    """
+    values, code = np.unique(np.asarray(x), return_inverse=True)
+    v = len(values)
+    c = code.ravel()[idx]
+    b = idx.shape[0]
+    counts = np.bincount((c + v * np.arange(b)[:, None]).ravel(), minlength=b * v)
+    counts = counts.reshape(b, v).astype(np.float64)
+    avg = np.cumsum(counts, axis=1) - (counts - 1) / 2
+    return np.take_along_axis(avg, c, axis=1)
+
+
+def percentile_ci(samples: np.ndarray, ci: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval along ``axis``, ignoring NaN resamples (NaN if all are NaN)."""
     lo, hi = (1 - ci) / 2, 1 - (1 - ci) / 2
     with warnings.catch_warnings():

@@ -190,7 +190,7 @@ def run_command(args: argparse.Namespace) -> int:
             {"cap_usd": budget.cap_usd, "spent_usd": budget.spent_usd, "calls": budget.calls,
              "exhausted": budget.exhausted, "overshoot_usd": budget.overshoot_usd}
         )
-    summary = summarise(verdicts, manifest)
+    summary = summarise(verdicts, manifest, dataset=plan.dataset, run_dir=run_dir)
     write_json(run_dir / SUMMARY, summary)
     write_json(run_dir / MANIFEST, manifest)
     print_table(summary, run_dir)

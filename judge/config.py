@@ -150,7 +150,8 @@ def judge_from_dict(data: Any, *, path: Path | None = None, index: int = 0) -> J
         )
     if isinstance(env, str) and env.startswith(("sk-", "sk_")):
         raise ConfigError(
-            f"{_where(path, fp + '.api_key_env')}: looks like a key, not a variable name; put the key in an environment variable and name it here"
+            f"{_where(path, fp + '.api_key_env')}: looks like a key, not a variable name; "
+            "put the key in an environment variable and name it here"
         )
     kwargs: dict[str, Any] = {"model": model, "params": dict(params)}
     for key in ("name", "api_base", "api_key_env"):

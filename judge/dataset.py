@@ -218,7 +218,8 @@ def _to_item(path: Path, where: str, row: dict[str, Any], max_chars: int) -> Ite
         )
     if dimension not in DIMENSIONS:
         raise DatasetError(
-            f"{path}: {where}: unknown dimension '{dimension}'{did_you_mean(str(dimension), DIMENSIONS)}; use one of {', '.join(DIMENSIONS)}"
+            f"{path}: {where}: unknown dimension '{dimension}'{did_you_mean(str(dimension), DIMENSIONS)}; "
+            f"use one of {', '.join(DIMENSIONS)}"
         )
     source = _text(path, where, row, "source", max_chars)
     response = _text(path, where, row, "response", max_chars)
@@ -233,7 +234,8 @@ def _to_item(path: Path, where: str, row: dict[str, Any], max_chars: int) -> Ite
             mechanism = key[5:].split("__", 1)[0]
             if mechanism not in MECHANISMS:
                 raise DatasetError(
-                    f"{path}: {where}: gold column '{key}' names unknown mechanism '{mechanism}'{did_you_mean(mechanism, MECHANISMS)}"
+                    f"{path}: {where}: gold column '{key}' names unknown mechanism "
+                    f"'{mechanism}'{did_you_mean(mechanism, MECHANISMS)}"
                 )
             if value is not None:
                 try:

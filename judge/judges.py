@@ -351,7 +351,8 @@ def build_judges(configs: list[JudgeConfig]) -> list[LiteLLMJudge]:
             name = cfg.model.split("/", 1)[1]
             if name not in OFFLINE_MODELS:
                 raise ConfigError(
-                    f"judge '{cfg.label}': unknown offline judge '{name}'; available: {', '.join('offline/' + m for m in OFFLINE_MODELS)}"
+                    f"judge '{cfg.label}': unknown offline judge '{name}'; "
+                    f"available: {', '.join('offline/' + m for m in OFFLINE_MODELS)}"
                 )
         judges.append(LiteLLMJudge(cfg, api_key=resolve_api_key(cfg)))
     return judges
@@ -371,5 +372,6 @@ def _check_provider(litellm: Any, cfg: JudgeConfig) -> None:
             litellm.get_llm_provider(cfg.model)
         except Exception:
             raise ConfigError(
-                f"judge '{cfg.label}': LiteLLM cannot tell the provider of '{cfg.model}'; prefix it, as in openai/{cfg.model}"
+                f"judge '{cfg.label}': LiteLLM cannot tell the provider of '{cfg.model}'; "
+                f"prefix it, as in openai/{cfg.model}"
             ) from None

@@ -111,7 +111,8 @@ class PromptLibrary:
         if not path.exists():
             have = sorted(p.stem for p in self.root.glob("*.yaml") if p.stem != "task_norms")
             raise RubricError(
-                f"prompt template '{name}' not found in {self.root}{did_you_mean(name, have)}; available: {', '.join(have)}"
+                f"prompt template '{name}' not found in {self.root}{did_you_mean(name, have)}; "
+                f"available: {', '.join(have)}"
             )
         data = _read_yaml(path)
         if not isinstance(data, dict):
@@ -139,7 +140,8 @@ class PromptLibrary:
         missing = [v for v in REQUIRED_VARIABLES if v not in used]
         if missing:
             raise TemplateError(
-                f"{path}: template never uses {', '.join('{{ ' + m + ' }}' for m in missing)}; the judge would not see the response"
+                f"{path}: template never uses {', '.join('{{ ' + m + ' }}' for m in missing)}; "
+                "the judge would not see the response"
             )
         return tpl
 

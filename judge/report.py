@@ -1,4 +1,5 @@
-"""Terminal report of a run: status counts, severity by mechanism x dimension, agreement."""
+"""Terminal report of a run: status counts, severity by rubric x dimension with CIs, agreement,
+calibration against gold, and flagged judges."""
 
 from __future__ import annotations
 
@@ -14,41 +15,82 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def table(summary: dict[str, Any]) -> str:
-    lines = []
+def _ci(row: dict[str, Any], key: str = "mean") -> str:
+    if row.get(key) is None:
+        return "-"
+    if row.get("ci_low") is None:
+        return _fmt(row[key])
+    return f"{_fmt(row[key])} [{_fmt(row['ci_low'])},{_fmt(row['ci_high'])}]"
+
+
+def _header(summary: dict[str, Any]) -> str:
     counts = summary["counts"]
-    lines.append(
+    return (
         f"run {summary.get('run_id')} [{summary.get('status')}]: {counts['total']} verdicts: "
         + ", ".join(f"{k} {counts[k]}" for k in ("ok", "invalid", "error", "skipped"))
         + f"; cost ${summary.get('cost_usd', 0.0):.4f}"
-    )
-    for row in (summary.get("cost") or {}).get("by_judge") or []:
-        lines.append(
-            f"  {row['judge']}: ${row['cost_usd'] or 0.0:.4f}, {row['prompt_tokens'] or 0} prompt + "
+        + "".join(
+            f"\n  {row['judge']}: ${row['cost_usd'] or 0.0:.4f}, {row['prompt_tokens'] or 0} prompt + "
             f"{row['completion_tokens'] or 0} completion tokens"
-            + (f" ({row['unpriced']} verdicts unpriced)" if row["unpriced"] else "")
+            + (f" ({row['unpriced']} replies unpriced)" if row["unpriced"] else "")
+            for row in (summary.get("cost") or {}).get("by_judge") or []
         )
+    )
+
+
+def severity_table(summary: dict[str, Any]) -> list[str]:
     scores = summary.get("scores") or []
+    if not scores:
+        return ["no valid verdicts: nothing to score"]
     dims = sorted({row["dimension"] for row in scores})
     rubrics = sorted({row["rubric_id"] for row in scores})
-    if scores:
-        lines.append("")
-        lines.append("mean severity (0 = faithful, 1 = severe), per rubric x dimension")
-        header = f"{'rubric':<14}" + "".join(f"{d:>12}" for d in dims) + f"{'alpha':>9}"
-        lines.append(header)
-        lines.append("-" * len(header))
-        cell = {(r["rubric_id"], r["dimension"]): r for r in scores}
-        agreement = summary.get("agreement") or {}
-        for rid in rubrics:
-            parts = [f"{rid:<14}"]
-            for d in dims:
-                row = cell.get((rid, d))
-                parts.append(f"{_fmt(row['mean']) + ' (' + str(row['n_items']) + ')':>12}" if row else f"{'':>12}")
-            alpha = (agreement.get(rid) or {}).get("krippendorff_alpha")
-            parts.append(f"{_fmt(alpha):>9}")
-            lines.append("".join(parts))
-        lines.append("(n) = items with at least one valid verdict; alpha = Krippendorff, interval, across judges")
-    return "\n".join(lines)
+    cell = {(r["rubric_id"], r["dimension"]): r for r in scores}
+    agreement = summary.get("agreement") or {}
+    width = 20
+    header = f"{'rubric':<14}" + "".join(f"{d:>{width}}" for d in dims) + f"{'alpha [95% CI]':>22}"
+    lines = ["mean severity [95% CI] (0 = faithful, 1 = severe), items pooled over models", header, "-" * len(header)]
+    for rid in rubrics:
+        parts = [f"{rid:<14}"]
+        for d in dims:
+            row = cell.get((rid, d))
+            parts.append(f"{_ci(row):>{width}}" if row else f"{'':>{width}}")
+        agree = agreement.get(rid) or {}
+        parts.append(f"{_ci(agree, 'alpha'):>22}")
+        lines.append("".join(parts))
+    lines.append("alpha = Krippendorff across judges (ordinal for graded rubrics, interval for paper ones)")
+    return lines
+
+
+def calibration_lines(summary: dict[str, Any]) -> list[str]:
+    rows = [r for r in summary.get("calibration") or [] if r.get("kind") in ("panel", "human")]
+    if not rows:
+        return []
+    lines = ["agreement with gold labels (panel; quadratic-weighted kappa, Spearman, MAE on 0-4)"]
+    for r in rows:
+        lines.append(
+            f"  {r['rubric_id']:<14} {r['rater']:<10} n={r['n']:<4} kappa {_fmt(r.get('kappa_w'))}  "
+            f"rho {_fmt(r.get('spearman'))}  MAE {_fmt(r.get('mae'))}"
+        )
+    return lines
+
+
+def judge_lines(summary: dict[str, Any]) -> list[str]:
+    rows = summary.get("judges") or []
+    panel_size: dict[str, int] = {}
+    for r in rows:
+        panel_size[r["rubric_id"]] = panel_size.get(r["rubric_id"], 0) + 1
+    # With two judges, leave-one-out cannot tell which one is off: both would be flagged.
+    flagged = [r for r in rows if r.get("flagged") and panel_size[r["rubric_id"]] >= 3]
+    return [
+        f"warning: judge {r['judge']} on {r['rubric_id']} disagrees with the rest of the panel "
+        f"(leave-one-out alpha {_fmt(r.get('loo_alpha'))})"
+        for r in flagged
+    ]
+
+
+def table(summary: dict[str, Any]) -> str:
+    sections = [[_header(summary)], severity_table(summary), calibration_lines(summary), judge_lines(summary)]
+    return "\n\n".join("\n".join(s) for s in sections if s)
 
 
 def print_table(summary: dict[str, Any], run_dir: Path | None = None) -> None:

@@ -38,7 +38,8 @@ RUBRIC = ["rubric_id", "family", "mechanism"]
 NEEDED = [*GROUP, "item_id", "judge", "repeat", "status", "score"]
 
 
-def _need(verdicts: pl.DataFrame) -> None:
+def check_verdict_columns(verdicts: pl.DataFrame) -> None:
+    """Raise ValueError naming the columns a verdict frame lacks."""
     missing = [c for c in NEEDED if c not in verdicts.columns]
     if missing:
         raise ValueError(f"verdict frame lacks column(s) {missing}")
@@ -50,7 +51,7 @@ def _nan_to_null(x: float | None) -> float | None:
 
 def judge_item_scores(verdicts: pl.DataFrame) -> pl.DataFrame:
     """One row per rubric x item x judge: ``score`` = mean over ok repeats, ``n_repeats``."""
-    _need(verdicts)
+    check_verdict_columns(verdicts)
     return (
         verdicts.filter((pl.col("status") == "ok") & pl.col("score").is_not_null())
         .group_by([*GROUP, "item_id", "judge"])
@@ -133,7 +134,7 @@ def panel_scores(
 
 def _alpha_units(ok: pl.DataFrame) -> pl.DataFrame:
     """Units = item x repeat (integer codes) with the item code kept as the cluster."""
-    width = int(ok["repeat"].max() or 0) + 1  # type: ignore[operator]
+    width = int(ok["repeat"].max() or 0) + 1  # type: ignore[arg-type]
     return ok.with_columns(
         (pl.col("item_id").rank("dense").cast(pl.Int64) - 1).alias("cluster")
     ).with_columns((pl.col("cluster") * width + pl.col("repeat")).alias("unit"))
@@ -154,7 +155,7 @@ def rubric_agreement(
     ordinal for graded rubrics and interval for paper ones. Percent agreement, Fleiss' kappa and
     Gwet's AC1 are computed on the 0-4 severity bucket round(4 * score).
     """
-    _need(verdicts)
+    check_verdict_columns(verdicts)
     ok = verdicts.filter((pl.col("status") == "ok") & pl.col("score").is_not_null())
     rows = []
     for key, frame in ok.group_by(RUBRIC):

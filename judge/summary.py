@@ -1,74 +1,116 @@
-"""summary.json: the run's verdicts aggregated late, in polars.
+"""summary.json: the run's verdicts aggregated late, in polars, plus the disagreement work list.
 
-Stable top-level keys (CI jobs read them; see README "summary.json"):
-    format_version, run_id, status, counts, cost_usd, cost, scores, scores_by_model, agreement
+Stable top-level keys (CI jobs read them; the README documents each):
+    format_version, run_id, status, settings, counts, cost_usd,
+    cost              spend and tokens per judge, per rubric and per judge x rubric (judge/cost.py)
+    scores            panel severity per rubric x dimension, all models pooled, with CIs
+    scores_by_model   the same per model under test
+    agreement         per rubric: Krippendorff's alpha with CI, percent agreement, Fleiss, AC1
+    calibration       judges, panel and annotator pairs against gold labels (when gold exists)
+    judges            per rubric x judge diagnostics: invalid rate, leave-one-out agreement,
+                      test-retest, error correlation and effective number of judges
+    disagreement      the most disputed items per rubric (ids and spread; texts in
+                      disagreement.jsonl in the run directory)
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from judge.cost import cost_breakdown
-from judge.store import FORMAT_VERSION
+from judge.dataset import Dataset
+from judge.store import FORMAT_VERSION, atomic_write_text
 
 STATUSES = ("ok", "invalid", "error", "skipped")
+DISAGREEMENT_FILE = "disagreement.jsonl"
+
+
+@dataclass(frozen=True)
+class SummarySettings:
+    aggregate: str = "mean"  # panel aggregation over judges, per item
+    quorum: int = 1  # minimum valid judges for an item to be scored
+    n_boot: int = 1000
+    seed: int = 0
+    ci: float = 0.95
+    top_disputed: int = 20
 
 
 def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return frame.to_dicts()
 
 
-def panel_items(verdicts: pl.DataFrame) -> pl.DataFrame:
-    """One row per item x rubric: the mean normalised severity over valid judges and repeats."""
-    return (
-        verdicts.filter(pl.col("status") == "ok")
-        .group_by("item_id", "rubric_id", "family", "mechanism", "dimension", "model")
-        .agg(pl.col("score").mean().alias("score"), pl.col("judge").n_unique().alias("n_judges"))
-    )
+def gold_frame(dataset: Dataset | None) -> pl.DataFrame | None:
+    """id plus every gold_* column of the dataset, or None when it carries no gold labels."""
+    if dataset is None or not dataset.gold_columns:
+        return None
+    rows = [{"id": item.id, **item.gold} for item in dataset.items()]
+    schema = {"id": pl.String, **dict.fromkeys(dataset.gold_columns, pl.Int64)}
+    return pl.DataFrame(rows, schema=schema)
 
 
-def mean_scores(verdicts: pl.DataFrame, by: list[str]) -> pl.DataFrame:
-    items = panel_items(verdicts)
-    return items.group_by(by).agg(pl.len().alias("n_items"), pl.col("score").mean().alias("mean")).sort(by)
+def _texts(dataset: Dataset | None, ids: set[str]) -> pl.DataFrame | None:
+    if dataset is None or not ids:
+        return None
+    rows = [{"id": i.id, "source": i.source, "response": i.response} for i in dataset.items() if i.id in ids]
+    return pl.DataFrame(rows, schema={"id": pl.String, "source": pl.String, "response": pl.String})
 
 
-def agreement(verdicts: pl.DataFrame) -> dict[str, Any]:
-    """Krippendorff's alpha (interval, on normalised severity) per rubric across judges.
-
-    A unit is one item x repeat, so repeats are not mistaken for different raters.
-    """
-    from judge.agreement import krippendorff_alpha
-
-    out: dict[str, Any] = {}
-    ok = verdicts.filter(pl.col("status") == "ok").with_columns(pl.format("{}#{}", "item_id", "repeat").alias("unit"))
-    for rubric_id in sorted(verdicts["rubric_id"].unique().to_list()):
-        rows = ok.filter(pl.col("rubric_id") == rubric_id)
-        result = krippendorff_alpha(rows, level="interval", unit="unit", rater="judge", value="score")
-        out[rubric_id] = {
-            "krippendorff_alpha": result.value,
-            "reason": result.reason,
-            "n_units": result.n_units,
-            "n_judges": rows["judge"].n_unique(),
-        }
+def counts(verdicts: pl.DataFrame) -> dict[str, int]:
+    out = dict.fromkeys(STATUSES, 0)
+    for status, n in verdicts.group_by("status").len().iter_rows():
+        out[status] = n
+    out["total"] = verdicts.height
     return out
 
 
-def summarise(verdicts: pl.DataFrame, manifest: dict[str, Any]) -> dict[str, Any]:
-    counts = {status: 0 for status in STATUSES}
-    for status, n in verdicts.group_by("status").len().iter_rows():
-        counts[status] = n
-    counts["total"] = verdicts.height
+def summarise(
+    verdicts: pl.DataFrame,
+    manifest: dict[str, Any],
+    *,
+    dataset: Dataset | None = None,
+    settings: SummarySettings | None = None,
+    run_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Aggregate a run's verdicts. With ``run_dir``, also writes disagreement.jsonl there."""
+    from judge.diagnostics import calibration, disagreement, judge_diagnostics
+    from judge.scores import panel_scores, rubric_agreement
+
+    s = settings or SummarySettings()
+    boot = {"n_boot": s.n_boot, "seed": s.seed, "ci": s.ci}
+    panel = {"aggregate": s.aggregate, "quorum": s.quorum, **boot}
     cost = verdicts["cost_usd"].sum() if verdicts.height else 0.0
-    return {
+    summary: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "run_id": manifest.get("run_id"),
         "status": manifest.get("status"),
-        "counts": counts,
+        "settings": asdict(s),
+        "counts": counts(verdicts),
         "cost_usd": float(cost or 0.0),
         "cost": cost_breakdown(verdicts),
-        "scores": _records(mean_scores(verdicts, ["rubric_id", "family", "mechanism", "dimension"])),
-        "scores_by_model": _records(mean_scores(verdicts, ["model", "rubric_id", "family", "mechanism", "dimension"])),
-        "agreement": agreement(verdicts),
-    }
+        "scores": [], "scores_by_model": [], "agreement": {}, "calibration": [], "judges": [],
+        "disagreement": [],
+    }  # fmt: skip
+    if verdicts.height == 0:
+        return summary
+    pooled = verdicts.with_columns(pl.lit("all").alias("model"))
+    summary["scores"] = _records(panel_scores(pooled, **panel).drop("model"))
+    summary["scores_by_model"] = _records(panel_scores(verdicts, **panel))
+    summary["agreement"] = {row["rubric_id"]: row for row in _records(rubric_agreement(verdicts, **boot))}
+    gold = gold_frame(dataset)
+    if gold is not None:
+        summary["calibration"] = _records(calibration(verdicts, gold, **panel))
+    summary["judges"] = _records(judge_diagnostics(verdicts, gold=gold))
+    disputed = disagreement(verdicts, top=s.top_disputed)
+    summary["disagreement"] = _records(disputed.group_by("rubric_id", maintain_order=True).head(5))
+    if run_dir is not None:
+        texts = _texts(dataset, set(disputed["item_id"].to_list()))
+        if texts is not None:
+            disputed = disagreement(verdicts, texts, top=s.top_disputed)
+        lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in disputed.to_dicts())
+        atomic_write_text(run_dir / DISAGREEMENT_FILE, lines)
+    return summary

@@ -1,0 +1,85 @@
+"""Run config parsing: typed judges, unknown keys, bad numbers, key hygiene."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from judge.config import DEFAULT_JUDGES, JudgeConfig, load_config, resolve_judges
+from judge.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_full_config(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, """
+judges:
+  - model: openai/gpt-4o-mini
+    api_key_env: MY_KEY
+    params: {temperature: 0, max_tokens: 300}
+    max_concurrency: 4
+    rpm: 60
+  - name: local
+    model: openai/qwen
+    api_base: http://localhost:8000/v1
+    input_cost_per_token: 0
+    output_cost_per_token: 0
+rubrics: [sa-graded@1]
+repeats: 2
+dataset: data.jsonl
+"""))
+    assert [j.label for j in cfg.judges] == ["openai/gpt-4o-mini", "local"]
+    assert cfg.judges[0].params == {"temperature": 0, "max_tokens": 300}
+    assert cfg.repeats == 2 and cfg.rubrics == ["sa-graded@1"]
+    assert cfg.dataset == tmp_path / "data.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            "judges: [{model: x, timout_s: 3}]",
+            "unknown key 'timout_s' (did you mean 'timeout_s'?)", id="judge-key"),
+        pytest.param("judgs: []", "unknown key 'judgs' (did you mean 'judges'?)", id="top-key"),
+        pytest.param("judges: [{model: x, max_concurrency: 0}]", "judges[0].max_concurrency: 0 must be an integer > 0",
+                     id="zero-concurrency"),
+        pytest.param(
+            "judges: [{model: x, timeout_s: -1}]", "judges[0].timeout_s: -1 must be a number > 0", id="negative"
+        ),
+        pytest.param("judges: [{model: x, timeout_s: ten}]", "'ten' must be a number", id="not-a-number"),
+        pytest.param("judges: [{model: x, params: {temprature: 0}}]", "did you mean 'temperature'", id="param-typo"),
+        pytest.param("judges: [{model: x, api_key_env: sk-abc123}]", "api_key_env", id="key-not-name"),
+        pytest.param("judges: [{model: x}, {model: x}]", "appears twice", id="duplicate"),
+        pytest.param("judges: [{model: x, response_format: xml}]", "must be one of auto", id="format"),
+        pytest.param("repeats: 0", "repeats: 0 must be an integer > 0", id="repeats"),
+        pytest.param("judges: [{model: x\n", "invalid YAML", id="yaml"),
+        pytest.param("- a\n- b\n", "must be a YAML mapping", id="not-mapping"),
+    ],
+)
+def test_bad_config_names_file_and_field(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    assert str(path) in str(exc.value)
+    assert message in str(exc.value)
+
+
+def test_resolve_judges_defaults_and_cli(tmp_path: Path) -> None:
+    assert [j.model for j in resolve_judges(None, [])] == list(DEFAULT_JUDGES)
+    cfg = load_config(write(tmp_path, "judges: [{name: fast, model: openai/a, max_concurrency: 2}]"))
+    assert resolve_judges(cfg, ["fast"])[0].max_concurrency == 2
+    assert resolve_judges(cfg, ["openai/a"])[0].label == "fast"
+    plain = resolve_judges(cfg, ["openai/b"])[0]
+    assert plain.api_key_env is None and plain.max_concurrency == 8
+
+
+def test_judge_hash_ignores_transport_but_not_sampling() -> None:
+    a = JudgeConfig(model="openai/x", params={"temperature": 0})
+    assert a.hash == JudgeConfig(model="openai/x", params={"temperature": 0}, api_base="http://h", timeout_s=5).hash
+    assert a.hash != JudgeConfig(model="openai/x", params={"temperature": 0.7}).hash
+    assert a.hash != JudgeConfig(model="openai/y", params={"temperature": 0}).hash

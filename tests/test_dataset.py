@@ -1,0 +1,109 @@
+"""Dataset loading: formats, validation messages, streaming."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from judge import paths
+from judge.dataset import open_dataset
+from judge.errors import DatasetError
+
+ROW = {"id": "a1", "task": "news", "source": "Two people died.", "response": "An incident happened."}
+
+
+def jsonl(tmp_path: Path, rows: list, name: str = "d.jsonl") -> Path:
+    path = tmp_path / name
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_all_three_formats_give_the_same_items(tmp_path: Path) -> None:
+    second_row = {"id": "a2", "task": "counselling", "model": "m", "reference": "ref", "gold_conflict_avoidance": 3}
+    rows = [ROW, {**ROW, **second_row}]
+    a = open_dataset(jsonl(tmp_path, rows))
+    frame = pl.DataFrame(rows)
+    frame.write_csv(tmp_path / "d.csv")
+    frame.write_parquet(tmp_path / "d.parquet")
+    b = open_dataset(tmp_path / "d.csv")
+    c = open_dataset(tmp_path / "d.parquet")
+    items = [list(ds.items()) for ds in (a, b, c)]
+    assert [i.id for i in items[0]] == ["a1", "a2"]
+    for other in items[1:]:
+        assert [(i.id, i.task, i.dimension, i.model, i.source, i.response, i.reference) for i in other] == [
+            (i.id, i.task, i.dimension, i.model, i.source, i.response, i.reference) for i in items[0]
+        ]
+    second = items[0][1]
+    assert second.dimension == "relational" and second.gold == {"gold_conflict_avoidance": 3}
+    assert items[0][0].model == "unknown" and items[0][0].reference is None
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        pytest.param(['{"id": "x",'], "line 1, column", id="malformed-json"),
+        pytest.param(
+            [{k: v for k, v in ROW.items() if k != "source"}], "missing required field 'source'", id="missing"
+        ),
+        pytest.param([ROW, ROW], "duplicate id 'a1' (first at line 1)", id="duplicate"),
+        pytest.param([], "has no rows", id="empty"),
+        pytest.param([{**ROW, "task": "counseling"}], "did you mean 'counselling'", id="task-typo"),
+        pytest.param([{**ROW, "task": "poetry"}], "add a 'dimension' field", id="unknown-task"),
+        pytest.param([{**ROW, "dimension": "emotional"}], "unknown dimension 'emotional'", id="bad-dimension"),
+        pytest.param([{**ROW, "source": "  "}], "field 'source' is empty", id="empty-source"),
+        pytest.param([{**ROW, "response": 5}], "field 'response' must be text", id="non-text"),
+        pytest.param([{**ROW, "gold_sentiment_attenuation": 9}], "must be an integer 0-4", id="gold-range"),
+        pytest.param([{**ROW, "gold_sentiment": 1}], "unknown mechanism 'sentiment'", id="gold-name"),
+        pytest.param(['{"id": "s", "task": "news", "source": "\\ud800", "response": "r"}'], "unpaired surrogate",
+                     id="surrogate"),
+        pytest.param(["[1, 2]"], "expected a JSON object", id="not-object"),
+    ],
+)
+def test_bad_rows_name_file_line_and_fix(tmp_path: Path, rows: list, message: str) -> None:
+    path = jsonl(tmp_path, rows)
+    with pytest.raises(DatasetError) as exc:
+        open_dataset(path)
+    assert str(path) in str(exc.value)
+    assert message in str(exc.value)
+
+
+def test_non_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(json.dumps(ROW).encode() + b"\n" + b'{"id": "\xff"}\n')
+    with pytest.raises(DatasetError, match="line 2: not valid UTF-8"):
+        open_dataset(path)
+
+
+def test_huge_text_is_refused_cleanly(tmp_path: Path) -> None:
+    path = jsonl(tmp_path, [{**ROW, "response": "x" * 1_048_576}])
+    with pytest.raises(DatasetError, match=r"1,048,576 characters, over the limit of 200,000"):
+        open_dataset(path)
+    assert open_dataset(path, max_chars=2_000_000).count == 1
+
+
+def test_unusual_unicode_is_kept_exactly(tmp_path: Path) -> None:
+    text = "e\u0301 \u202eRTL\u202c 😀 \u0000 \ufeff 宝贝"
+    item = next(open_dataset(jsonl(tmp_path, [{**ROW, "response": text}])).items())
+    assert item.response == text
+
+
+def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match=r"use \.jsonl, \.csv or \.parquet"):
+        open_dataset(tmp_path / "d.txt")
+    with pytest.raises(DatasetError, match="not found"):
+        open_dataset(tmp_path / "nope.jsonl")
+
+
+def test_content_hash_covers_what_the_judge_sees(tmp_path: Path) -> None:
+    a, b, c = open_dataset(jsonl(tmp_path, [ROW, {**ROW, "id": "a2"}, {**ROW, "id": "a3", "response": "x"}])).items()
+    assert a.content_hash == b.content_hash  # ids and metadata do not change a verdict
+    assert a.content_hash != c.content_hash
+
+
+def test_bundled_sample_loads() -> None:
+    ds = open_dataset(paths.sample_dataset())
+    assert ds.count >= 120
+    assert set(ds.tasks) == {"news", "translation", "counselling", "workplace", "education"}

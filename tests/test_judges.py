@@ -1,0 +1,86 @@
+"""The LiteLLM judge client: error classification, Retry-After, keys, providers, cost."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from judge.config import JudgeConfig
+from judge.errors import ConfigError
+from judge.judges import backoff_s, build_judges, describe, is_retryable, resolve_api_key, retry_after_s
+
+
+def err(status: int | None = None, headers: dict | None = None, name: str = "APIStatusError") -> Exception:
+    cls = type(name, (Exception,), {})
+    exc = cls("boom\nsecond line")
+    if status is not None:
+        exc.status_code = status  # type: ignore[attr-defined]
+    exc.response = SimpleNamespace(headers=headers or {})  # type: ignore[attr-defined]
+    return exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "retry"),
+    [
+        pytest.param(err(429), True, id="429"),
+        pytest.param(err(408), True, id="408"),
+        pytest.param(err(409), True, id="409"),
+        pytest.param(err(500), True, id="500"),
+        pytest.param(err(503), True, id="503"),
+        pytest.param(err(400), False, id="400"),
+        pytest.param(err(401), False, id="401"),
+        pytest.param(err(404), False, id="404"),
+        pytest.param(TimeoutError(), True, id="timeout"),
+        pytest.param(err(name="APIConnectionError"), True, id="connection"),
+        pytest.param(ValueError("x"), False, id="other"),
+    ],
+)
+def test_classification(exc: Exception, retry: bool) -> None:
+    assert is_retryable(exc) is retry
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        pytest.param({"retry-after": "2"}, 2.0, id="seconds"),
+        pytest.param({"retry-after": "0.25"}, 0.25, id="fraction"),
+        pytest.param({"retry-after-ms": "1500"}, 1.5, id="ms"),
+        pytest.param({"retry-after": "9999"}, 120.0, id="capped"),
+        pytest.param({"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}, None, id="http-date"),
+        pytest.param({}, None, id="none"),
+    ],
+)
+def test_retry_after(headers: dict, seconds: float | None) -> None:
+    assert retry_after_s(err(429, headers)) == seconds
+
+
+def test_backoff_is_bounded_jitter() -> None:
+    draws = [backoff_s(5) for _ in range(200)]
+    assert all(0 <= d <= 8.0 for d in draws) and len(set(draws)) > 100
+    assert all(backoff_s(50) <= 30.0 for _ in range(50))
+
+
+def test_describe_is_one_line() -> None:
+    assert describe(err(500)) == "APIStatusError (500): boom"
+
+
+def test_api_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    named = JudgeConfig(model="openai/x", api_key_env="MY_JUDGE_KEY")
+    with pytest.raises(ConfigError, match=r"MY_JUDGE_KEY .* is not set"):
+        resolve_api_key(named)
+    monkeypatch.setenv("MY_JUDGE_KEY", "sk-canary")
+    assert resolve_api_key(named) == "sk-canary"
+    with pytest.raises(ConfigError, match="no API key"):
+        resolve_api_key(JudgeConfig(model="openai/x"))
+    assert resolve_api_key(JudgeConfig(model="openai/x", api_base="http://127.0.0.1:9/v1")) == "sk-no-key-needed"
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    assert resolve_api_key(JudgeConfig(model="openai/x")) == "sk-env"
+    assert "sk-env" not in repr(build_judges([JudgeConfig(model="openai/x")])[0])
+
+
+def test_unknown_provider_and_offline_judge() -> None:
+    with pytest.raises(ConfigError, match="unknown provider 'opneai' \\(did you mean 'openai'\\?\\)"):
+        build_judges([JudgeConfig(model="opneai/gpt")])
+    with pytest.raises(ConfigError, match="unknown offline judge 'vibes'"):
+        build_judges([JudgeConfig(model="offline/vibes")])

@@ -1,0 +1,88 @@
+"""Run directory files: atomic writes, the durable log, torn tails, compaction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from judge.errors import RunDirError
+from judge.store import (
+    VERDICT_COLUMNS,
+    VERDICTS_LOG,
+    VerdictLog,
+    compact,
+    load_verdicts,
+    prepare_run_dir,
+    read_log,
+    write_json,
+)
+
+
+def row(item: str, judge: str = "j", status: str = "ok", score: float | None = 0.5) -> dict:
+    base = dict.fromkeys(VERDICT_COLUMNS)
+    base.update(item_id=item, rubric_id="r", judge=judge, repeat=0, status=status, score=score, attempts=1,
+                cached=False, rubric_version=1)
+    return base
+
+
+def test_log_roundtrip_and_compaction(tmp_path: Path) -> None:
+    log = VerdictLog(tmp_path / VERDICTS_LOG, sync_every=2)
+    for i in range(5):
+        log.append(row(f"i{i}"))
+    log.close()
+    assert [r["item_id"] for r in read_log(tmp_path / VERDICTS_LOG)] == [f"i{i}" for i in range(5)]
+    compact(tmp_path)
+    frame = pl.read_parquet(tmp_path / "verdicts.parquet")
+    assert frame.columns == list(VERDICT_COLUMNS)
+    assert frame.height == 5
+    assert frame.schema["score"] == pl.Float64 and frame.schema["repeat"] == pl.Int64
+
+
+def test_torn_tail_is_dropped_and_repaired(tmp_path: Path) -> None:
+    path = tmp_path / VERDICTS_LOG
+    log = VerdictLog(path)
+    log.append(row("a"))
+    log.append(row("b"))
+    log.close()
+    with path.open("ab") as fh:
+        fh.write(b'{"item_id": "c", "rubr')  # a crash mid-write
+    assert [r["item_id"] for r in read_log(path)] == ["a", "b"]
+    list(read_log(path, repair=True))
+    assert path.read_bytes().endswith(b"}\n")
+    log = VerdictLog(path)
+    log.append(row("c"))
+    log.close()
+    assert [r["item_id"] for r in read_log(path)] == ["a", "b", "c"]
+
+
+def test_compaction_keeps_one_row_per_key_last_wins(tmp_path: Path) -> None:
+    log = VerdictLog(tmp_path / VERDICTS_LOG)
+    log.append(row("a", status="error", score=None))
+    log.append(row("a", status="ok", score=0.25))
+    log.append(row("b"))
+    log.close()
+    compact(tmp_path)
+    frame = load_verdicts(tmp_path)
+    assert frame.height == 2
+    assert frame.filter(pl.col("item_id") == "a")["status"].to_list() == ["ok"]
+
+
+def test_atomic_json_and_run_dir_guard(tmp_path: Path) -> None:
+    target = tmp_path / "m.json"
+    write_json(target, {"b": 1, "a": [1, 2]})
+    assert json.loads(target.read_text()) == {"a": [1, 2], "b": 1}
+    assert not list(tmp_path.glob(".*tmp"))
+    run_dir = tmp_path / "run"
+    prepare_run_dir(run_dir)
+    (run_dir / "manifest.json").write_text("{}")
+    with pytest.raises(RunDirError, match="already holds files"):
+        prepare_run_dir(run_dir)
+    assert (run_dir / "manifest.json").read_text() == "{}"
+
+
+def test_load_verdicts_missing(tmp_path: Path) -> None:
+    with pytest.raises(RunDirError, match="no verdicts"):
+        load_verdicts(tmp_path)
