@@ -15,6 +15,7 @@ from judge.dataset import DEFAULT_MAX_CHARS, Dataset, open_dataset
 from judge.errors import EXIT_BUDGET, EXIT_INTERRUPTED, EXIT_OK, ConfigError, InputError
 from judge.prompts import PromptLibrary
 from judge.rubrics import Rubric, load_all, select
+from judge.sampling import sample_dataset, sample_info
 from judge.store import (
     FORMAT_VERSION,
     MANIFEST,
@@ -63,8 +64,6 @@ def make_plan(args: argparse.Namespace) -> Plan:
     dataset_path = args.dataset or (config.dataset if config else None) or paths.sample_dataset()
     dataset = open_dataset(Path(dataset_path), max_chars=max_chars)
     if getattr(args, "sample", None) is not None:
-        from judge.sampling import sample_dataset
-
         dataset = sample_dataset(dataset, args.sample, args.seed)
     first = next(dataset.items())
     for rubric in rubrics:
@@ -85,9 +84,7 @@ def manifest_for(plan: Plan, run_id: str, argv: list[str]) -> dict[str, Any]:
         "config_file": str(plan.config.source) if plan.config and plan.config.source else None,
         "repeats": plan.repeats,
         "limit": plan.limit,
-        "sample": {"n": plan.dataset.sample_n, "seed": plan.dataset.seed, "items": plan.dataset.count}
-        if hasattr(plan.dataset, "keep")
-        else None,
+        "sample": sample_info(plan.dataset),
         "dataset": {
             "path": str(plan.dataset.path),
             "hash": plan.dataset.hash,

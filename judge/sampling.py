@@ -97,3 +97,10 @@ def sample_dataset(dataset: Dataset, n: int, seed: int) -> SampledDataset:
         sample_n=n,
         seed=seed,
     )
+
+
+def sample_info(dataset: Dataset) -> dict[str, int] | None:
+    """The manifest's ``sample`` entry: None for a whole dataset."""
+    if not isinstance(dataset, SampledDataset):
+        return None
+    return {"n": dataset.sample_n, "seed": dataset.seed, "items": dataset.count}
