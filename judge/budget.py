@@ -13,8 +13,11 @@ new ``complete()`` calls, each with its own reservation (its prompt includes the
 A failed call settles to 0: nothing was billed. A cancelled call (Ctrl-C) keeps its whole
 reservation as spent, since we cannot know whether the provider billed it.
 
-The first refused reservation marks the budget exhausted: the runner then starts no new calls,
-lets in-flight ones finish, and records the rest as ``skipped``.
+A call that does not fit while others are in flight waits for them to settle (their actual costs
+are usually far below their worst cases) and tries again. The first call that cannot fit with
+nothing in flight marks the budget exhausted: the runner then starts no new calls, lets in-flight
+ones finish, and records the rest as ``skipped``. Concurrency therefore never lets the spend pass
+the cap, and costs only waiting near the end of the budget.
 """
 
 from __future__ import annotations
@@ -48,8 +51,23 @@ class Budget:
     # How far actual costs passed their reservations (should stay 0; reported, never hidden).
     overshoot_usd: float = 0.0
     peak_committed_usd: float = 0.0
+    waits: int = 0
     _open: dict[int, float] = field(default_factory=dict)
     _next: int = 0
+    _settled: asyncio.Event | None = None
+
+    async def acquire(self, amount: float) -> int:
+        """Reserve ``amount``, waiting for in-flight calls to settle while they might free room.
+
+        Only when nothing is in flight and the call still cannot fit is the budget exhausted:
+        reservations are worst cases, so waiting for actual costs usually frees most of them.
+        """
+        while not self.exhausted and self._open and self.spent_usd + self.reserved_usd + amount > self.cap_usd:
+            if self._settled is None:
+                self._settled = asyncio.Event()
+            self.waits += 1
+            await self._settled.wait()
+        return self.reserve(amount)
 
     def reserve(self, amount: float) -> int:
         """Reserve ``amount``; raise BudgetExhausted (and mark the budget exhausted) if it cannot fit."""
@@ -73,6 +91,9 @@ class Budget:
         self.spent_usd += actual
         if actual > amount:
             self.overshoot_usd += actual - amount
+        if self._settled is not None:  # wake every waiter; each re-checks the room left
+            self._settled.set()
+            self._settled = None
 
     @property
     def left_usd(self) -> float:
@@ -105,7 +126,7 @@ class BudgetedJudge:
         cap = effective_max_tokens(self.config, max_tokens)
         if cap is None:
             cap = max_tokens = DEFAULT_MAX_TOKENS  # sent to the provider, so the worst case holds
-        ticket = self.budget.reserve(self.worst_case_usd(messages, cap))
+        ticket = await self.budget.acquire(self.worst_case_usd(messages, cap))
         try:
             completion = await self.inner.complete(
                 messages,

@@ -85,24 +85,40 @@ def log_rows(run_dir: Path) -> list[dict[str, Any]]:
 PLANNED = len(ITEMS) * len(RUBRICS) * len(JUDGES)
 
 
+def reask_rubrics(tmp_path: Path) -> Path:
+    """The project's rubrics with re-asks on, so invalid replies trigger billed second calls."""
+    import shutil
+
+    from judge import paths
+
+    target = tmp_path / "rubrics"
+    shutil.copytree(paths.rubrics_dir(), target)
+    for path in target.glob("*/v*.yaml"):
+        path.write_text(path.read_text() + "\non_invalid: {policy: reask, max_reasks: 1}\n")
+    return target
+
+
 def _trial(tmp_path: Path, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
+    reask = seed % 2 == 1
     concurrency = rng.choice([1, 2, 4, 8])
     plan = FaultPlan(
         p429=rng.choice([0.0, 0.1]),
         p500=rng.choice([0.0, 0.1]),
-        p_malformed=rng.choice([0.0, 0.15]),
+        p_malformed=rng.choice([0.15, 0.3]) if reask else rng.choice([0.0, 0.15]),
         p_disconnect=rng.choice([0.0, 0.05]),
         retry_after=0.01,
         seed=seed,
     )
     # A full run costs about $0.013 here; a call's worst case about $0.0017.
-    cap = round(rng.uniform(0.001, 0.02), 6)
+    cap = round(rng.uniform(0.001, 0.03), 6)
     server = FakeServer(latency_ms=rng.choice([0, 5, 30]), responder=lambda body: GENERIC_VERDICT, fault_plan=plan)
     with server:
         config, data = write_inputs(tmp_path, server, concurrency=concurrency)
         run_dir = tmp_path / "run"
-        code = cli_run(config, data, run_dir, "--budget-usd", str(cap))
+        extra = ["--rubrics-dir", str(reask_rubrics(tmp_path))] if reask else []
+        code = cli_run(config, data, run_dir, "--budget-usd", str(cap), *extra)
+        reasks = sum(1 for r in server.requests if len(r.body["messages"]) > 2)
         bill = provider_bill(server)
     rows = log_rows(run_dir)
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -117,7 +133,7 @@ def _trial(tmp_path: Path, seed: int) -> dict[str, Any]:
         assert manifest["budgets"][-1]["exhausted"] is True
     else:
         assert code == 0 and manifest["status"] == "completed" and not skipped
-    return {"code": code, "cap": cap, "bill": bill, "skipped": len(skipped), "run_dir": run_dir, "config": config,
+    return {"code": code, "cap": cap, "reasks": reasks, "bill": bill, "skipped": len(skipped), "run_dir": run_dir, "config": config,
             "data": data}
 
 
