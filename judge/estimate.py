@@ -181,11 +181,11 @@ def _usd(value: float | None) -> str:
 
 
 def render(result: dict[str, Any]) -> str:
-    lines = [f"{'judge':<32}{'calls':>9}{'cached':>8}{'low':>12}{'expected':>12}{'high':>12}"]
+    lines = [f"{'judge':<36}{'calls':>9}{'cached':>8}{'low':>12}{'expected':>12}{'high':>12}"]
     rows = [*result["judges"].items(), ("total", result["total"])]
     for label, t in rows:
         lines.append(
-            f"{label:<32}{t['calls']:>9g}{t['cache_hits']:>8}{_usd(t['low_usd']):>12}"
+            f"{label:<36}{t['calls']:>9g}{t['cache_hits']:>8}{_usd(t['low_usd']):>12}"
             f"{_usd(t['expected_usd']):>12}{_usd(t['high_usd']):>12}"
         )
     lines.append(f"completion tokens from: {', '.join(result['total']['completion_from']) or '-'}; "
