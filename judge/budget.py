@@ -188,3 +188,42 @@ class SpendMeter:
             if self.done == self.planned:
                 self.stream.write("\n")
             self.stream.flush()
+
+
+def apply_budget(cap_usd: float | None, clients: list[Any]) -> tuple[list[Any], Budget | None]:
+    """Wrap every judge in the shared ledger when a cap is given (an unpriced judge is an error).
+
+    Wrap *inside* any response cache, so a cache hit never reserves or spends."""
+    if cap_usd is None:
+        return clients, None
+    from judge.cost import require_prices
+
+    if not cap_usd > 0:
+        from judge.errors import ConfigError
+
+        raise ConfigError(f"--budget-usd: {cap_usd} must be a positive amount in USD")
+    budget = Budget(cap_usd=cap_usd)
+    return wrap_judges(clients, budget, require_prices([c.config for c in clients])), budget
+
+
+def finish(manifest: dict[str, Any], outcome: Any, budget: Budget | None) -> None:
+    """Set the manifest's final status and record this invocation's budget."""
+    if getattr(outcome, "budget_exhausted", False):
+        manifest["status"] = "budget_exhausted"
+    if budget is not None:
+        manifest.setdefault("budgets", []).append(
+            {
+                "cap_usd": budget.cap_usd,
+                "spent_usd": budget.spent_usd,
+                "calls": budget.calls,
+                "exhausted": budget.exhausted,
+                "overshoot_usd": budget.overshoot_usd,
+            }
+        )
+
+
+def exhausted_message(budget: Budget, run_dir: Any) -> str:
+    return (
+        f"empathy-judge: budget exhausted: spent ${budget.spent_usd:.4f} of ${budget.cap_usd:.4f}; the remaining "
+        f"work is marked skipped; continue with: empathy-judge run --resume {run_dir} --budget-usd MORE"
+    )

@@ -111,22 +111,14 @@ def manifest_for(plan: Plan, run_id: str, argv: list[str]) -> dict[str, Any]:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from judge.budget import SpendMeter, apply_budget, exhausted_message, finish
     from judge.judges import build_judges
     from judge.report import print_table
     from judge.runner import Runner
     from judge.summary import summarise
 
     plan = make_plan(args)
-    clients: list[Any] = build_judges(plan.judges)
-    budget = None
-    if args.budget_usd is not None:
-        from judge.budget import Budget, wrap_judges
-        from judge.cost import require_prices
-
-        if args.budget_usd <= 0:
-            raise ConfigError(f"--budget-usd: {args.budget_usd} must be a positive amount in USD")
-        budget = Budget(cap_usd=args.budget_usd)
-        clients = wrap_judges(clients, budget, require_prices(plan.judges))
+    clients, budget = apply_budget(args.budget_usd, build_judges(plan.judges))
     runs_dir = (
         args.runs_dir
         or (plan.config.runs_dir if plan.config and plan.config.runs_dir else None)
@@ -160,8 +152,6 @@ def run_command(args: argparse.Namespace) -> int:
         skip=skip.__contains__ if skip is not None else None,
     )
     if not args.quiet:
-        from judge.budget import SpendMeter
-
         runner.on_row = SpendMeter(runner.planned() - len(skip or ()), budget, sys.stderr)
         print(
             f"empathy-judge: run {run_id}: {runner.planned()} verdicts "
@@ -176,27 +166,14 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"empathy-judge: warning: {reason}", file=sys.stderr)
     compact(run_dir)
     verdicts = load_verdicts(run_dir)
-    status = "completed"
-    if outcome.budget_exhausted:
-        status = "budget_exhausted"
-    elif outcome.interrupted:
-        status = "interrupted"
-    manifest.update(status=status, finished_at=now_iso())
-    if budget is not None:
-        manifest.setdefault("budgets", []).append(
-            {"cap_usd": budget.cap_usd, "spent_usd": budget.spent_usd, "calls": budget.calls,
-             "exhausted": budget.exhausted, "overshoot_usd": budget.overshoot_usd}
-        )
+    manifest.update(status="interrupted" if outcome.interrupted else "completed", finished_at=now_iso())
+    finish(manifest, outcome, budget)
     summary = summarise(verdicts, manifest, dataset=plan.dataset, run_dir=run_dir)
     write_json(run_dir / SUMMARY, summary)
     write_json(run_dir / MANIFEST, manifest)
     print_table(summary, run_dir)
-    if outcome.budget_exhausted and budget is not None:
-        print(
-            f"empathy-judge: budget exhausted: spent ${budget.spent_usd:.4f} of ${budget.cap_usd:.4f}; remaining work "
-            f"is marked skipped; continue with: empathy-judge run --resume {run_dir} --budget-usd MORE (same options)",
-            file=sys.stderr,
-        )
+    if budget is not None and outcome.budget_exhausted:
+        print(exhausted_message(budget, run_dir), file=sys.stderr)
         return EXIT_BUDGET
     if outcome.interrupted:
         print(f"empathy-judge: interrupted; {run_dir} holds the verdicts so far", file=sys.stderr)
