@@ -93,8 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     rubrics = sub.add_parser("rubrics", help="list, show or validate rubrics")
     rsub = rubrics.add_subparsers(dest="rubrics_command", metavar="ACTION")
-    rlist = rsub.add_parser("list", help="every rubric version with its hash")
-    rlist.add_argument("--rubrics-dir", type=Path)
+    rlist = rsub.add_parser("list", help="every rubric version with its family, hash and prompt")
+    rlist.add_argument("--rubrics-dir", type=Path, help="folder of rubric files (default: the project's rubrics/)")
+    rshow = rsub.add_parser("show", help="one rubric's fields, hashes and its prompt rendered for a sample item")
+    rshow.add_argument("rubric", metavar="ID[@VERSION]", help="rubric id, optionally with a version (latest if not)")
+    rshow.add_argument("--rubrics-dir", type=Path, help="folder of rubric files (default: the project's rubrics/)")
+    rshow.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")
+    rshow.add_argument(
+        "--task", default="news", help="task of the sample item the prompt is rendered for (default: news)"
+    )
+    rshow.add_argument("--no-render", action="store_true", help="show the rubric without rendering its prompt")
+    rcheck = rsub.add_parser("validate", help="check rubric files and render each against sample items")
+    rcheck.add_argument(
+        "path", nargs="?", type=Path, metavar="PATH", help="a rubrics folder or one rubric file (default: rubrics/)"
+    )
+    rcheck.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")
     return parser
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from judge import __version__, paths
 from judge.config import JudgeConfig, RunConfig, load_config, resolve_judges
 from judge.dataset import DEFAULT_MAX_CHARS, Dataset, open_dataset
-from judge.errors import EXIT_BUDGET, EXIT_INTERRUPTED, EXIT_OK, ConfigError, InputError
+from judge.errors import EXIT_BUDGET, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, ConfigError, InputError
 from judge.prompts import PromptLibrary
 from judge.rubrics import Rubric, load_all, select
 from judge.sampling import sample_dataset, sample_info
@@ -193,9 +193,54 @@ def _done_keys(run_dir: Path) -> set[tuple[str, str, str, int]]:
 
 
 def rubrics_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``rubrics list``, ``rubrics show ID[@VERSION]`` and ``rubrics validate [PATH]``."""
     action = args.rubrics_command
     if action == "list":
-        for rubric in sorted(load_all(args.rubrics_dir or paths.rubrics_dir()), key=lambda r: (r.id, r.version)):
-            print(f"{rubric.ref:<22} {rubric.mechanism:<24} {rubric.family:<7} {rubric.hash[:12]}  {rubric.title}")
+        rubrics = sorted(load_all(args.rubrics_dir or paths.rubrics_dir()), key=lambda r: (r.id, r.version))
+        for rubric in rubrics:
+            print(
+                f"{rubric.ref:<14} {rubric.mechanism:<24} {rubric.family:<7} {rubric.hash[:12]}  "
+                f"{rubric.prompt:<14} {rubric.title}"
+            )
         return EXIT_OK
-    raise InputError("rubrics: choose an action: list")
+    if action == "show":
+        return _show_rubric(args)
+    if action == "validate":
+        from judge.rubric_check import validate
+
+        target = args.path or paths.rubrics_dir()
+        count, problems = validate(target, args.prompts_dir or paths.prompts_dir())
+        for problem in problems:
+            print(problem)
+        verdict = f"{len(problems)} problem(s)" if problems else "all valid"
+        print(f"{count} rubric file(s) checked in {target}: {verdict}")
+        return EXIT_INPUT if problems else EXIT_OK
+    raise InputError("rubrics: choose an action: list, show ID[@VERSION] or validate [PATH]")
+
+
+def _show_rubric(args: argparse.Namespace) -> int:
+    import json
+
+    from judge.dataset import TASK_DIMENSIONS
+    from judge.rubric_check import sample_items
+
+    (rubric,) = select(args.rubrics_dir or paths.rubrics_dir(), [args.rubric])
+    prompts = PromptLibrary(args.prompts_dir or paths.prompts_dir())
+    print(f"rubric:      {rubric.ref}  ({rubric.path})")
+    print(f"hash:        {rubric.hash}")
+    print(f"prompt:      {rubric.prompt}  (hash {prompts.prompt_hash(rubric)})")
+    print(f"mechanism:   {rubric.mechanism}   family: {rubric.family}   dimensions: {', '.join(rubric.dimensions)}")
+    print(f"title:       {rubric.title}")
+    print(f"severity:    {json.dumps(rubric.severity, sort_keys=True)}")
+    print(f"\ndefinition:\n{rubric.definition.strip()}")
+    if rubric.description:
+        print(f"\ndescription:\n{rubric.description.strip()}")
+    print(f"\nverdict schema:\n{json.dumps(rubric.schema, indent=1, sort_keys=True)}")
+    if args.no_render:
+        return EXIT_OK
+    if args.task not in TASK_DIMENSIONS:
+        raise InputError(f"--task: unknown task '{args.task}'; use one of {', '.join(TASK_DIMENSIONS)}")
+    item = next(i for i in sample_items() if i.task == args.task)
+    for message in prompts.render(rubric, item):
+        print(f"\n----- {message['role']} (sample {args.task} item) -----\n{message['content']}")
+    return EXIT_OK

@@ -89,7 +89,13 @@ def judge_lines(summary: dict[str, Any]) -> list[str]:
 
 
 def table(summary: dict[str, Any]) -> str:
-    sections = [[_header(summary)], severity_table(summary), calibration_lines(summary), judge_lines(summary)]
+    sections = [
+        [_header(summary)],
+        severity_table(summary),
+        paper_table(summary.get("paper_metrics") or {}),
+        calibration_lines(summary),
+        judge_lines(summary),
+    ]
     return "\n\n".join("\n".join(s) for s in sections if s)
 
 
@@ -103,3 +109,24 @@ def report_command(args: argparse.Namespace) -> int:
     summary = read_json(args.run_dir / SUMMARY)
     print_table(summary, args.run_dir)
     return EXIT_OK
+
+
+def paper_table(section: dict[str, Any]) -> list[str]:
+    """The paper's metrics (panel of judges), over all models and per model under test."""
+    rows = [r for r in section.get("rows") or [] if r.get("scope") == "panel"]
+    if not rows:
+        return []
+    ci = (section.get("settings") or {}).get("ci", 0.95)
+    lines = [f"paper metrics (You, Huang, Yu 2026), panel mean over judges, {ci:.0%} CI over items"]
+    header = f"{'metric':<30}{'model':<18}{'value':>9}  {'ci':<19}{'n':>5}"
+    lines += [header, "-" * len(header)]
+    for r in rows:
+        model = "all" if r.get("model") is None else str(r["model"])
+        interval = f"[{_fmt(r['ci_low'], 3)}, {_fmt(r['ci_high'], 3)}]" if r.get("ci_low") is not None else ""
+        note = f"  ({r['reason']})" if r.get("reason") else ""
+        if r.get("dropped"):
+            note += f"  (dropped: {', '.join(r['dropped'])})"
+        value = _fmt(r["value"], 3)
+        lines.append(f"{r['metric']:<30}{model[:17]:<18}{value:>9}  {interval:<19}{r['n_items']:>5}{note}")
+    lines.append("sa/egm compression: share of reference intensity or aversive detail lost (negative = amplified)")
+    return lines

@@ -11,6 +11,9 @@ Stable top-level keys (CI jobs read them; the README documents each):
                       test-retest, error correlation and effective number of judges
     disagreement      the most disputed items per rubric (ids and spread; texts in
                       disagreement.jsonl in the run directory)
+    paper_metrics     the authors' own metrics (SA and EGM compression, CA percent, LD z-scored
+                      distance) from paper-family verdicts, per model and judge, with CIs
+                      (judge/paper_metrics.py)
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ def summarise(
         "cost_usd": float(cost or 0.0),
         "cost": cost_breakdown(verdicts),
         "scores": [], "scores_by_model": [], "agreement": {}, "calibration": [], "judges": [],
-        "disagreement": [],
+        "disagreement": [], "paper_metrics": _paper_metrics(verdicts, boot),
     }  # fmt: skip
     if verdicts.height == 0:
         return summary
@@ -114,3 +117,9 @@ def summarise(
         lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in disputed.to_dicts())
         atomic_write_text(run_dir / DISAGREEMENT_FILE, lines)
     return summary
+
+
+def _paper_metrics(verdicts: pl.DataFrame, boot: dict[str, Any]) -> dict[str, Any]:
+    from judge.paper_metrics import summary_section
+
+    return summary_section(verdicts, **boot)

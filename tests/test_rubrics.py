@@ -1,0 +1,182 @@
+"""The shipped rubrics, `rubrics list/show/validate`, and validation of broken rubric files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from judge import paths
+from judge.cli import main
+from judge.rubric_check import PAPER_CONTRACT, example_verdict, outside_blocks, validate
+from judge.rubrics import load_all, select
+from judge.verdicts import VerdictParser, canonical_json
+
+EIGHT = ["sa-graded", "sa-paper", "egm-graded", "egm-paper", "ca-graded", "ca-paper", "ld-graded", "ld-paper"]
+# Version 1 of the graded rubrics is history: its content must never change (its hash keys caches).
+V1_HASHES = {
+    "sa-graded": "4bf4c79982fb",
+    "egm-graded": "5011cae8e1ad",
+    "ca-graded": "04408082e8af",
+    "ld-graded": "40a6027e64d2",
+}
+
+
+def test_latest_rubrics_are_the_eight_of_both_families() -> None:
+    latest = {r.id: r for r in select(paths.rubrics_dir())}
+    assert sorted(latest) == sorted(EIGHT)
+    for rid, rubric in latest.items():
+        assert rubric.family == rid.split("-")[1]
+        assert rubric.version == (2 if rubric.family == "graded" else 1)
+    for mechanism in PAPER_CONTRACT:
+        assert {r.family for r in latest.values() if r.mechanism == mechanism} == {"graded", "paper"}
+
+
+def test_graded_v1_is_unchanged() -> None:
+    for rid, prefix in V1_HASHES.items():
+        (rubric,) = select(paths.rubrics_dir(), [f"{rid}@1"])
+        assert rubric.hash.startswith(prefix), rid
+
+
+def test_every_shipped_rubric_validates() -> None:
+    count, problems = validate(paths.rubrics_dir(), paths.prompts_dir())
+    assert count == len(load_all(paths.rubrics_dir())) >= 12
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("rid", "verdict", "score", "raw"),
+    [
+        pytest.param("sa-graded", {"evidence": [], "rationale": "", "severity": 3, "overcorrection": False,
+                                   "confidence": 0.5}, 0.75, 3.0, id="graded-linear"),
+        pytest.param("sa-paper", {"rationale": "", "source_intensity": 0.8, "response_intensity": 0.2}, 0.75, 0.75,
+                     id="sa-compression"),
+        pytest.param("sa-paper", {"rationale": "", "source_intensity": 0.4, "response_intensity": 0.6}, 0.0, -0.5,
+                     id="sa-amplified-clipped"),
+        pytest.param("sa-paper", {"rationale": "", "source_intensity": 0.0, "response_intensity": 0.6}, 0.0, None,
+                     id="sa-zero-source"),
+        pytest.param("egm-paper", {"rationale": "", "source_counts": [
+            {"death": 1, "violence": 1, "injury": 0, "graphic": 2, "abuse": 0}],
+            "response_counts": [{"death": 1, "violence": 0, "injury": 0, "graphic": 0, "abuse": 0}, {
+                "death": 0, "violence": 0, "injury": 0, "graphic": 0, "abuse": 0}]}, 0.75, 0.75, id="egm-counts"),
+        pytest.param("ca-paper", {"rationale": "", "label": 1}, 1.0, 1.0, id="ca-binary"),
+        pytest.param("ld-paper", {"rationale": "", "source_features": {
+            "passive_share": 0.0, "nominalisation_density": 0.05, "nonhuman_subject_share": 0.2},
+            "response_features": {"passive_share": 0.5, "nominalisation_density": 0.05,
+                                  "nonhuman_subject_share": 0.0}}, (1 / 3) ** 0.5, (1 / 3) ** 0.5, id="ld-distance"),
+    ],
+)  # fmt: skip
+def test_severity_mapping_of_each_family(rid: str, verdict: dict, score: float, raw: float | None) -> None:
+    (rubric,) = select(paths.rubrics_dir(), [rid])
+    parsed = VerdictParser(rubric).parse(canonical_json(verdict))
+    assert parsed.status == "ok", parsed.error
+    assert parsed.score == pytest.approx(score)
+    assert parsed.raw_score == (pytest.approx(raw) if raw is not None else None)
+
+
+def test_paper_schemas_reject_out_of_range_values() -> None:
+    (sa,) = select(paths.rubrics_dir(), ["sa-paper"])
+    (ca,) = select(paths.rubrics_dir(), ["ca-paper"])
+    bad_sa = {"rationale": "", "source_intensity": 1.2, "response_intensity": 0.1}
+    assert VerdictParser(sa).parse(canonical_json(bad_sa)).status == "invalid"
+    assert VerdictParser(ca).parse(canonical_json({"rationale": "", "label": 2})).status == "invalid"
+    assert VerdictParser(ca).parse(canonical_json({"rationale": "", "label": 1, "extra": 1})).status == "invalid"
+
+
+def test_example_verdict_matches_every_schema() -> None:
+    import jsonschema
+
+    for rubric in load_all(paths.rubrics_dir()):
+        jsonschema.validate(example_verdict(rubric.schema), rubric.schema)
+
+
+def test_outside_blocks_finds_unbalanced_markers() -> None:
+    text, errors = outside_blocks("a\n<<<SOURCE>>>\nx\n<<<END RESPONSE>>>\nb")
+    assert errors and "a" in text
+    text, errors = outside_blocks("a\n<<<SOURCE>>>\nsecret\n<<<END SOURCE>>>\nb")
+    assert errors == [] and "secret" not in text
+
+
+def copy_rubrics(tmp_path: Path, *ids: str) -> Path:
+    root = tmp_path / "rubrics"
+    for rid in ids:
+        shutil.copytree(paths.rubrics_dir() / rid, root / rid)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("rid", "old", "new", "field", "needle"),
+    [
+        pytest.param("sa-paper", "kind: compression", "kind: compresion", "severity.kind", "did you mean",
+                     id="typo-in-kind"),
+        pytest.param("ca-paper", "kind: binary\n  field: label", "kind: linear\n  field: label\n  min: 0\n  max: 1",
+                     "severity.kind", "'binary'", id="wrong-kind-for-family"),
+        pytest.param("sa-graded", "prompt: graded-v2", "prompt: graded-v9", "prompt", "not found",
+                     id="missing-template"),
+        pytest.param("ld-graded", "    4: \"Severe", "    5: \"Severe", "scale.levels", "0-4",
+                     id="graded-levels"),
+        pytest.param("egm-paper", "  required: [rationale, source_counts, response_counts]",
+                     "  required: [rationale, source_counts]", "schema.required", "response_counts",
+                     id="optional-field"),
+        pytest.param("ca-graded", "title: Conflict avoidance", "title: Conflict avoidance\ntitel: x", "titel",
+                     "did you mean 'title'", id="unknown-key"),
+    ],
+)  # fmt: skip
+def test_validate_reports_file_and_field(tmp_path: Path, rid: str, old: str, new: str, field: str, needle: str) -> None:
+    root = copy_rubrics(tmp_path, rid)
+    version = "v2.yaml" if rid.endswith("graded") else "v1.yaml"
+    path = root / rid / version
+    for extra in root.glob(f"{rid}/v*.yaml"):
+        if extra.name != version:
+            extra.unlink()
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    count, problems = validate(root, paths.prompts_dir())
+    assert count == 1 and problems, "the broken rubric passed validation"
+    assert any(p.path == path and field in str(p) and needle in str(p) for p in problems), [str(p) for p in problems]
+
+
+def test_validate_reports_several_problems_in_one_file(tmp_path: Path) -> None:
+    root = copy_rubrics(tmp_path, "sa-paper")
+    path = root / "sa-paper" / "v1.yaml"
+    text = path.read_text(encoding="utf-8").replace("title:", "titel:").replace("dimensions:", "dimension:")
+    path.write_text(text, encoding="utf-8")
+    _, problems = validate(root, paths.prompts_dir())
+    fields = {p.field for p in problems}
+    assert {"titel", "dimension", "title", "dimensions"} <= fields
+
+
+def test_validate_flags_a_template_that_leaks_the_response(tmp_path: Path) -> None:
+    root = copy_rubrics(tmp_path, "ca-paper")
+    prompts = tmp_path / "prompts"
+    shutil.copytree(paths.prompts_dir(), prompts)
+    tpl = prompts / "paper-ca-v1.yaml"
+    # a template that puts the judged response in the system message, outside any block
+    tpl.write_text(tpl.read_text(encoding="utf-8").replace("  {{ schema }}", "  {{ schema }}\n  {{ response }}", 1))
+    _, problems = validate(root, prompts)
+    assert any("outside its delimited block" in str(p) or "escaped" in str(p) for p in problems), problems
+
+
+def test_cli_list_show_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rubrics", "list"]) == 0
+    out = capsys.readouterr().out
+    for rid in EIGHT:
+        assert f"{rid}@" in out
+    assert main(["rubrics", "show", "egm-paper@1", "--task", "translation"]) == 0
+    out = capsys.readouterr().out
+    assert "count_compression" in out and "<<<BASELINE SENTENCES>>>" in out and "Task: translation" in out
+    assert main(["rubrics", "validate"]) == 0
+    assert "all valid" in capsys.readouterr().out
+    broken = copy_rubrics(tmp_path, "ld-paper")
+    file = broken / "ld-paper" / "v1.yaml"
+    file.write_text(file.read_text(encoding="utf-8").replace("kind: feature_distance", "kind: distance"))
+    assert main(["rubrics", "validate", str(file)]) == 2
+    out = capsys.readouterr().out
+    assert f"{file}: severity.kind" in out and "1 problem(s)" in out
+
+
+def test_cli_show_unknown_rubric_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rubrics", "show", "sa-gradd"]) == 2
+    assert "did you mean 'sa-graded'" in capsys.readouterr().err
