@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(est)
     est.add_argument("--json", action="store_true", help="print the estimate as JSON")
     est.add_argument("--runs-dir", type=Path, help="past runs to learn completion lengths from (default: runs/)")
+    est.add_argument("--cache-dir", type=Path, help="response cache to count hits in (default: RUNS_DIR/.cache)")
 
     cmp = sub.add_parser("compare", help="paired severity differences between two runs, with bootstrap CIs")
     cmp.add_argument("baseline", type=Path, metavar="BASELINE_RUN")

@@ -12,17 +12,20 @@ Every prompt of the plan is rendered and its tokens counted with LiteLLM's count
                       rate x max_reasks for rubrics with on_invalid: reask); low = units - hits;
                       high = (units - hits) x (1 + max_reasks)
 
-A unit counts as an expected cache hit when a past run under --runs-dir already holds an ok or
-invalid verdict with the same item, rubric hash, prompt hash, judge hash and repeat: the key the
-content-addressed cache uses, so a rerun would not pay for it again. Retries that got no reply
+A unit counts as an expected cache hit when the response cache (judge/cache.py; --cache-dir,
+default <runs-dir>/.cache) holds its first-turn reply, under exactly the key a run would look up.
+In a build without the cache, a past ok or invalid verdict under --runs-dir with the same item,
+rubric hash, prompt hash, judge hash and repeat stands in for it. Retries that got no reply
 body cost nothing and are not counted.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,16 +103,37 @@ def _history(runs_dir: Path) -> Any:
     return pl.concat(frames, how="vertical_relaxed")
 
 
-def estimate(plan: Any, runs_dir: Path) -> dict[str, Any]:
+def _cache_probe(cache_dir: Path) -> Callable[[str, Any, list[dict[str, str]]], bool] | None:
+    """A lookup in the response cache (judge/cache.py), when this build has one and it exists.
+
+    Imported by name so this module works with and without the cache; without it, past verdicts
+    stand in for the cache (see the module docstring)."""
+    try:
+        cache_mod = importlib.import_module("judge.cache")
+    except ImportError:
+        return None
+    if not cache_dir.is_dir():
+        return None
+    cache = cache_mod.ResponseCache(cache_dir)
+    key = cache_mod.cache_key
+    return lambda judge_hash, context, messages: cache.get(key(judge_hash, context, messages)) is not None
+
+
+def estimate(plan: Any, runs_dir: Path, cache_dir: Path | None = None) -> dict[str, Any]:
     import polars as pl
 
+    from judge.hashing import content_hash
+    from judge.judges import CallContext
+
     history = _history(runs_dir)
+    probe = _cache_probe(cache_dir or runs_dir / ".cache")
     cached: set[tuple[Any, ...]] = set()
     completion: dict[str, tuple[float, float]] = {}  # rubric_id -> (min, mean) completion tokens
     invalid_rate: dict[str, float] = {}
     if history is not None:
         done = history.filter(pl.col("status").is_in(["ok", "invalid"]))
-        cached = set(done.select("item_id", "rubric_hash", "prompt_hash", "judge_hash", "repeat").iter_rows())
+        if probe is None:
+            cached = set(done.select("item_id", "rubric_hash", "prompt_hash", "judge_hash", "repeat").iter_rows())
         # Per-call completion tokens: a row's tokens add its re-asks, so only unrescued rows are used.
         single = done.filter(pl.col("rescued_by").is_null() & pl.col("completion_tokens").is_not_null())
         for rid, lo, mean in single.group_by("rubric_id").agg(
@@ -119,6 +143,7 @@ def estimate(plan: Any, runs_dir: Path) -> dict[str, Any]:
         for rid, rate in done.group_by("rubric_id").agg((pl.col("status") == "invalid").mean()).iter_rows():
             invalid_rate[rid] = float(rate)
 
+    schema_hashes = {r.id: content_hash(r.schema) for r in plan.rubrics}
     judges = plan.judges
     prices = {j.label: price_for(j) for j in judges}
     tallies = {j.label: Tally() for j in judges}
@@ -149,7 +174,11 @@ def estimate(plan: Any, runs_dir: Path) -> dict[str, Any]:
                 t.sources.add(source)
                 for repeat in range(plan.repeats):
                     t.units += 1
-                    if (item.id, rubric.hash, prompt_hash, judge.hash, repeat) in cached:
+                    context = CallContext(item.id, item.content_hash, rubric.id, rubric.hash, prompt_hash,
+                                          schema_hashes[rubric.id], repeat)
+                    hit = probe(judge.hash, context, messages) if probe is not None else (
+                        (item.id, rubric.hash, prompt_hash, judge.hash, repeat) in cached)
+                    if hit:
                         t.cache_hits += 1
                         continue
                     extra = invalid_rate.get(rubric.id, 0.0) * reasks
@@ -202,7 +231,7 @@ def estimate_command(args: argparse.Namespace) -> int:
         or (plan.config.runs_dir if plan.config and plan.config.runs_dir else None)
         or paths.default_runs_dir()
     )
-    result = estimate(plan, Path(runs_dir))
+    result = estimate(plan, Path(runs_dir), getattr(args, "cache_dir", None))
     if args.json:
         json.dump(result, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")

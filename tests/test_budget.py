@@ -200,3 +200,26 @@ def test_ledger_refuses_what_would_pass_the_cap() -> None:
     assert budget.spent_usd == pytest.approx(0.2) and budget.reserved_usd == 0
     with pytest.raises(BudgetExhausted):
         budget.reserve(0.01)  # once exhausted, no new calls start
+
+
+def test_spend_shows_next_to_the_progress(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeServer(responder=lambda body: GENERIC_VERDICT) as server:
+        config, data = write_inputs(tmp_path, server, concurrency=2)
+        args = ["run", "--config", str(config), "--dataset", str(data), "--rubric", "sa-graded",
+                "--run-dir", str(tmp_path / "run"), "--budget-usd", "0.5"]
+        assert main(args) == 0
+        bill = provider_bill(server)
+    err = capsys.readouterr().err
+    n = len(ITEMS) * len(JUDGES)
+    assert f"{n}/{n} verdicts, ${bill:.4f} spent of $0.5000 cap" in err
+
+
+def test_offline_judges_cost_nothing_under_a_budget(tmp_path: Path) -> None:
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps(i) + "\n" for i in ITEMS[:2]), encoding="utf-8")
+    run_dir = tmp_path / "run"
+    args = ["run", "--dataset", str(data), "--rubric", "ca-graded", "--judge", "offline/lexicon",
+            "--run-dir", str(run_dir), "--quiet", "--budget-usd", "0.000001"]
+    assert main(args) == 0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["cost"]["total_usd"] == 0 and summary["counts"]["ok"] == 2
