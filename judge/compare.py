@@ -89,17 +89,33 @@ def paired_differences(baseline: Path, new: Path, *, n_boot: int = 2000, seed: i
 
 
 def agreement_changes(baseline: Path, new: Path) -> list[dict[str, Any]]:
-    def alphas(run_dir: Path) -> dict[str, Any]:
+    """Per rubric, Krippendorff's alpha and percent agreement across judges, before and after."""
+
+    def stats(run_dir: Path) -> dict[str, dict[str, Any]]:
         path = run_dir / SUMMARY
         agreement = read_json(path).get("agreement", {}) if path.exists() else {}
-        return {rid: (v or {}).get("krippendorff_alpha") for rid, v in agreement.items()}
+        return {
+            rid: {"alpha": v.get("alpha", v.get("krippendorff_alpha")), "percent": v.get("percent_agreement")}
+            for rid, v in agreement.items()
+            if isinstance(v, dict)
+        }
 
-    a, b = alphas(baseline), alphas(new)
+    def diff(x: float | None, y: float | None) -> float | None:
+        return y - x if x is not None and y is not None else None
+
+    a, b = stats(baseline), stats(new)
     out = []
     for rid in sorted(a.keys() | b.keys()):
-        before, after = a.get(rid), b.get(rid)
-        change = after - before if before is not None and after is not None else None
-        out.append({"rubric_id": rid, "baseline_alpha": before, "new_alpha": after, "change": change})
+        before, after = a.get(rid, {}), b.get(rid, {})
+        out.append({
+            "rubric_id": rid,
+            "baseline_alpha": before.get("alpha"),
+            "new_alpha": after.get("alpha"),
+            "change": diff(before.get("alpha"), after.get("alpha")),
+            "baseline_percent_agreement": before.get("percent"),
+            "new_percent_agreement": after.get("percent"),
+            "percent_agreement_change": diff(before.get("percent"), after.get("percent")),
+        })  # fmt: skip
     return out
 
 
@@ -156,10 +172,11 @@ def markdown(result: dict[str, Any]) -> str:
             f"{_f(c['new_mean'])} | {_f(c['diff'], True)} | [{_f(c['ci_low'], True)}, {_f(c['ci_high'], True)}] | "
             f"{'REGRESSION' if c['regression'] else ''} |"
         )
-    agree = ["", "| rubric | baseline alpha | new alpha | change |", "|---|---:|---:|---:|"]
+    agree = ["", "| rubric | baseline alpha | new alpha | change | % agreement change |", "|---|---:|---:|---:|---:|"]
     for a in result["agreement"]:
         agree.append(
-            f"| {a['rubric_id']} | {_f(a['baseline_alpha'])} | {_f(a['new_alpha'])} | {_f(a['change'], True)} |"
+            f"| {a['rubric_id']} | {_f(a['baseline_alpha'])} | {_f(a['new_alpha'])} | {_f(a['change'], True)} "
+            f"| {_f(a['percent_agreement_change'], True)} |"
         )
     note = (f"\nSeverity is normalised to [0, 1]; diff = new - baseline, paired by item x rubric x model; "
             f"CI: item bootstrap, {result['n_boot']} resamples, seed {result['seed']}.\n")

@@ -35,7 +35,15 @@ def _header(summary: dict[str, Any]) -> str:
             + (f" ({row['unpriced']} replies unpriced)" if row["unpriced"] else "")
             for row in (summary.get("cost") or {}).get("by_judge") or []
         )
+        + _rubric_costs(summary)
     )
+
+
+def _rubric_costs(summary: dict[str, Any]) -> str:
+    rows = (summary.get("cost") or {}).get("by_rubric") or []
+    if not rows:
+        return ""
+    return "\n  by rubric: " + ", ".join(f"{r['rubric_id']} ${r['cost_usd'] or 0.0:.4f}" for r in rows)
 
 
 def severity_table(summary: dict[str, Any]) -> list[str]:

@@ -86,6 +86,9 @@ def test_injected_regression_exits_4(runs: dict[str, Path], tmp_path: Path, caps
     result = compare(runs["base"], runs["harsh"], delta=0.05)
     flagged = {(c["mechanism"], c["model"]) for c in result["regressions"]}
     assert flagged and {m for m, _ in flagged} == {"sentiment_attenuation"}
+    # The harsher judge disagrees more with its colleague on that rubric only.
+    change = {a["rubric_id"]: a["change"] for a in result["agreement"]}
+    assert change["sa-graded"] < -0.2 and abs(change["ca-graded"]) < 0.2
     html = page.read_text()
     assert html.startswith("<!doctype html>") and "http" not in html.split("</title>")[1]
 
