@@ -221,6 +221,7 @@ class Runner:
         policy = rubric.on_invalid.get("policy", "none")
         reasks_left = int(rubric.on_invalid.get("max_reasks", 1)) if policy == "reask" else 0
         step = None
+        parsed: Parsed | None = None  # the previous turn's parse, while re-asking
         context = CallContext(
             item_id=unit.item.id,
             item_hash=unit.item_hash,
@@ -241,9 +242,15 @@ class Runner:
                     context=context,
                 )
             except BudgetExhausted:
-                # Refused before it started: nothing billed for this call. Earlier turns' costs stay.
+                # Refused before it started: nothing billed for this call.
                 self.outcome.budget_exhausted = True
-                row.update(status="skipped", error=BUDGET_EXHAUSTED)
+                if parsed is None:
+                    row.update(status="skipped", error=BUDGET_EXHAUSTED)
+                    return
+                # A refused re-ask: the billed invalid reply stays the verdict, so its cost stays on
+                # record and a resume does not pay for this key twice.
+                _fill(row, parsed, None)
+                row["error"] = f"{parsed.error}; re-ask not sent: {BUDGET_EXHAUSTED}"
                 return
             except JudgeCallError as exc:
                 row["attempts"] += exc.attempts

@@ -127,6 +127,8 @@ def _trial(tmp_path: Path, seed: int) -> dict[str, Any]:
     assert spend == pytest.approx(bill, rel=1e-9, abs=1e-12), f"seed {seed}: recorded {spend} != billed {bill}"
     assert len(rows) == PLANNED  # every unit has a row, skipped ones included
     skipped = [r for r in rows if r["status"] == "skipped"]
+    # A refused re-ask keeps its billed invalid reply as the verdict.
+    assert all(r["status"] == "invalid" and r["cost_usd"] for r in rows if "re-ask not sent" in (r["error"] or ""))
     if code == 3:
         assert manifest["status"] == "budget_exhausted"
         assert skipped and all(r["error"] == "budget exhausted" for r in skipped)
