@@ -110,8 +110,8 @@ def _trial(tmp_path: Path, seed: int) -> dict[str, Any]:
         retry_after=0.01,
         seed=seed,
     )
-    # A full run costs about $0.013 here; a call's worst case about $0.0017.
-    cap = round(rng.uniform(0.001, 0.03), 6)
+    # A full run costs about $0.03-0.04 here (more with re-asks); a call's worst case about $0.003.
+    cap = round(rng.uniform(0.001, 0.06), 6)
     server = FakeServer(latency_ms=rng.choice([0, 5, 30]), responder=lambda body: GENERIC_VERDICT, fault_plan=plan)
     with server:
         config, data = write_inputs(tmp_path, server, concurrency=concurrency)
@@ -131,7 +131,9 @@ def _trial(tmp_path: Path, seed: int) -> dict[str, Any]:
     assert all(r["status"] == "invalid" and r["cost_usd"] for r in rows if "re-ask not sent" in (r["error"] or ""))
     if code == 3:
         assert manifest["status"] == "budget_exhausted"
-        assert skipped and all(r["error"] == "budget exhausted" for r in skipped)
+        assert all(r["error"] == "budget exhausted" for r in skipped)
+        refused_reasks = [r for r in rows if "re-ask not sent" in (r["error"] or "")]
+        assert skipped or refused_reasks  # the budget refused some call
         assert manifest["budgets"][-1]["exhausted"] is True
     else:
         assert code == 0 and manifest["status"] == "completed" and not skipped
