@@ -163,33 +163,6 @@ def wrap_judges(judges: list[Any], budget: Budget, prices: dict[str, Price]) -> 
     return [BudgetedJudge(j, budget, prices[j.config.label]) for j in judges]
 
 
-class SpendMeter:
-    """Live progress with spend on stderr (a Runner ``on_row`` hook), at most once a second."""
-
-    def __init__(self, planned: int, budget: Budget | None, stream: Any) -> None:
-        import time
-
-        self._time = time.monotonic
-        self.planned = planned
-        self.budget = budget
-        self.stream = stream
-        self.done = 0
-        self.spent = 0.0
-        self._last = 0.0
-
-    def __call__(self, row: dict[str, Any]) -> None:
-        self.done += 1
-        self.spent += row.get("cost_usd") or 0.0
-        now = self._time()
-        if now - self._last >= 1.0 or self.done == self.planned:
-            self._last = now
-            cap = f" of ${self.budget.cap_usd:.4f} cap" if self.budget is not None else ""
-            self.stream.write(f"\r  {self.done}/{self.planned} verdicts, ${self.spent:.4f} spent{cap}   ")
-            if self.done == self.planned:
-                self.stream.write("\n")
-            self.stream.flush()
-
-
 def apply_budget(cap_usd: float | None, clients: list[Any]) -> tuple[list[Any], Budget | None]:
     """Wrap every judge in the shared ledger when a cap is given (an unpriced judge is an error).
 

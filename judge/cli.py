@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(run)
     run.add_argument("--run-dir", type=Path, help="where to write the run (default: runs/<run-id>)")
     run.add_argument("--runs-dir", type=Path, help="parent folder for new run directories (default: runs/)")
-    run.add_argument("--quiet", action="store_true", help="print nothing but errors and the final table")
+    run.add_argument(
+        "--quiet", action="store_true", help="no progress display; print only errors and the final table"
+    )
     run.add_argument(
         "--budget-usd", type=float, metavar="X",
         help="hard spending cap in USD for this invocation; exit 3 when hit"
@@ -89,8 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
     cmp.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
 
-    report = sub.add_parser("report", help="print a finished run's summary table again")
+    report = sub.add_parser("report", help="print a finished run's summary table again, or write its HTML page")
     report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    report.add_argument("--html", type=Path, metavar="PATH", help="write the self-contained HTML report to PATH")
+
+    export = sub.add_parser("export", help="write a run's verdicts, one row per verdict, for analysis elsewhere")
+    export.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    export.add_argument("--format", choices=("csv", "jsonl", "parquet"), default="csv", help="default csv")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: RUN_DIR/verdicts-export.FORMAT)")
 
     rubrics = sub.add_parser("rubrics", help="list, show or validate rubrics")
     rsub = rubrics.add_subparsers(dest="rubrics_command", metavar="ACTION")
@@ -145,6 +153,10 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from judge.report import report_command
 
         return report_command(args)
+    if args.command == "export":
+        from judge.export import export_command
+
+        return export_command(args)
     if args.command == "rubrics":
         from judge.commands import rubrics_command
 

@@ -111,7 +111,7 @@ def manifest_for(plan: Plan, run_id: str, argv: list[str]) -> dict[str, Any]:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from judge.budget import SpendMeter, apply_budget, exhausted_message, finish
+    from judge.budget import apply_budget, exhausted_message, finish
     from judge.judges import build_judges
     from judge.report import print_table
     from judge.runner import Runner
@@ -151,17 +151,25 @@ def run_command(args: argparse.Namespace) -> int:
         limit=plan.limit,
         skip=skip.__contains__ if skip is not None else None,
     )
+    progress = None
     if not args.quiet:
-        runner.on_row = SpendMeter(runner.planned() - len(skip or ()), budget, sys.stderr)
+        from judge.progress import Progress
+
+        planned = runner.planned()
         print(
-            f"empathy-judge: run {run_id}: {runner.planned()} verdicts "
+            f"empathy-judge: run {run_id}: {planned} verdicts "
             f"({len(plan.rubrics)} rubrics x {len(clients)} judges x {plan.repeats} repeats) -> {run_dir}",
             file=sys.stderr,
         )
+        left = planned - len(skip or ())
+        progress = Progress(left, stream=sys.stderr, budget_usd=getattr(args, "budget_usd", None))
+        runner.on_row = progress.update
     try:
         outcome = asyncio.run(runner.run())
     finally:
         log.close()
+        if progress is not None:
+            progress.close()
     for reason in outcome.stopped_judges.values():
         print(f"empathy-judge: warning: {reason}", file=sys.stderr)
     compact(run_dir)
@@ -171,6 +179,7 @@ def run_command(args: argparse.Namespace) -> int:
     summary = summarise(verdicts, manifest, dataset=plan.dataset, run_dir=run_dir)
     write_json(run_dir / SUMMARY, summary)
     write_json(run_dir / MANIFEST, manifest)
+    write_html_report(run_dir)
     print_table(summary, run_dir)
     if budget is not None and outcome.budget_exhausted:
         print(exhausted_message(budget, run_dir), file=sys.stderr)
@@ -190,6 +199,21 @@ def _done_keys(run_dir: Path) -> set[tuple[str, str, str, int]]:
     for row in read_log(run_dir / VERDICTS_LOG, repair=True):
         last[(row["item_id"], row["rubric_id"], row["judge"], row["repeat"])] = row["status"]
     return {key for key, status in last.items() if status != "skipped"}
+
+
+def write_html_report(run_dir: Path) -> None:
+    """report.html beside the verdicts. The page is derived data: if drawing it fails, the run
+    (already saved) still succeeds, and the warning says how to draw it again."""
+    from judge.html_report import write_report
+
+    try:
+        write_report(run_dir)
+    except Exception as exc:  # a broken chart must not fail a finished, saved run
+        print(
+            f"empathy-judge: warning: report.html not written ({type(exc).__name__}: {exc}); "
+            f"retry with: empathy-judge report {run_dir} --html {run_dir / 'report.html'}",
+            file=sys.stderr,
+        )
 
 
 def rubrics_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -236,7 +236,7 @@ def resolve_judges(config: RunConfig | None, cli_models: list[str]) -> list[Judg
     configured = {j.label: j for j in (config.judges if config else [])}
     by_model = {j.model: j for j in configured.values()}
     if cli_models:
-        judges = []
+        judges: list[JudgeConfig] = []
         for model in cli_models:
             judge = configured.get(model) or by_model.get(model)
             judges.append(judge or judge_from_dict({"model": model}, index=len(judges)))

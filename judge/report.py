@@ -114,6 +114,13 @@ def print_table(summary: dict[str, Any], run_dir: Path | None = None) -> None:
 
 
 def report_command(args: argparse.Namespace) -> int:
+    if getattr(args, "html", None):
+        from judge.html_report import write_report
+
+        # No summary.json needed: a crashed run's verdict log still makes a page.
+        path = write_report(args.run_dir, args.html)
+        print(f"empathy-judge: wrote {path}")
+        return EXIT_OK
     summary = read_json(args.run_dir / SUMMARY)
     print_table(summary, args.run_dir)
     return EXIT_OK

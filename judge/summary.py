@@ -11,6 +11,8 @@ Stable top-level keys (CI jobs read them; the README documents each):
                       test-retest, error correlation and effective number of judges
     disagreement      the most disputed items per rubric (ids and spread; texts in
                       disagreement.jsonl in the run directory)
+    judge_cards       one card per judge: validity, latency, cost per verdict, agreement with
+                      the panel, length bias with CI, consistency across repeats (judge/cards.py)
     paper_metrics     the authors' own metrics (SA and EGM compression, CA percent, LD z-scored
                       distance) from paper-family verdicts, per model and judge, with CIs
                       (judge/paper_metrics.py)
@@ -80,12 +82,13 @@ def summarise(
     run_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Aggregate a run's verdicts. With ``run_dir``, also writes disagreement.jsonl there."""
+    from judge.cards import dataset_lengths, judge_cards
     from judge.diagnostics import calibration, disagreement, judge_diagnostics
     from judge.scores import panel_scores, rubric_agreement
 
     s = settings or SummarySettings()
-    boot = {"n_boot": s.n_boot, "seed": s.seed, "ci": s.ci}
-    panel = {"aggregate": s.aggregate, "quorum": s.quorum, **boot}
+    boot: dict[str, Any] = {"n_boot": s.n_boot, "seed": s.seed, "ci": s.ci}
+    panel: dict[str, Any] = {"aggregate": s.aggregate, "quorum": s.quorum, **boot}
     cost = verdicts["cost_usd"].sum() if verdicts.height else 0.0
     summary: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
@@ -96,18 +99,20 @@ def summarise(
         "cost_usd": float(cost or 0.0),
         "cost": cost_breakdown(verdicts),
         "scores": [], "scores_by_model": [], "agreement": {}, "calibration": [], "judges": [],
-        "disagreement": [], "paper_metrics": _paper_metrics(verdicts, boot),
+        "disagreement": [], "judge_cards": [], "paper_metrics": _paper_metrics(verdicts, boot),
     }  # fmt: skip
     if verdicts.height == 0:
         return summary
     pooled = verdicts.with_columns(pl.lit("all").alias("model"))
     summary["scores"] = _records(panel_scores(pooled, **panel).drop("model"))
     summary["scores_by_model"] = _records(panel_scores(verdicts, **panel))
-    summary["agreement"] = {row["rubric_id"]: row for row in _records(rubric_agreement(verdicts, **boot))}
+    agreement = rubric_agreement(verdicts, n_boot=s.n_boot, seed=s.seed, ci=s.ci)
+    summary["agreement"] = {row["rubric_id"]: row for row in _records(agreement)}
     gold = gold_frame(dataset)
     if gold is not None:
         summary["calibration"] = _records(calibration(verdicts, gold, **panel))
     summary["judges"] = _records(judge_diagnostics(verdicts, gold=gold))
+    summary["judge_cards"] = judge_cards(verdicts, dataset_lengths(dataset), n_boot=s.n_boot, seed=s.seed)
     disputed = disagreement(verdicts, top=s.top_disputed)
     summary["disagreement"] = _records(disputed.group_by("rubric_id", maintain_order=True).head(5))
     if run_dir is not None:

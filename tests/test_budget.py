@@ -215,7 +215,7 @@ def test_spend_shows_next_to_the_progress(tmp_path: Path, capsys: pytest.Capture
         bill = provider_bill(server)
     err = capsys.readouterr().err
     n = len(ITEMS) * len(JUDGES)
-    assert f"{n}/{n} verdicts, ${bill:.4f} spent of $0.5000 cap" in err
+    assert f"{n}/{n} (100%)" in err and f"${bill:.4f}/$0.50" in err
 
 
 def test_offline_judges_cost_nothing_under_a_budget(tmp_path: Path) -> None:
