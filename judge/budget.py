@@ -200,3 +200,17 @@ def exhausted_message(budget: Budget, run_dir: Any) -> str:
         f"empathy-judge: budget exhausted: spent ${budget.spent_usd:.4f} of ${budget.cap_usd:.4f}; the remaining "
         f"work is marked skipped; continue with: empathy-judge run --resume {run_dir} --budget-usd MORE"
     )
+
+
+def default_cap_notice(judges: list[JudgeConfig], rubrics: list[Any]) -> str | None:
+    """Say so when a budgeted run has to default the completion cap (nothing sets max_tokens)."""
+    uncapped = sorted(
+        f"{j.label} x {r.id}" for j in judges for r in rubrics if effective_max_tokens(j, r.max_tokens) is None
+    )
+    if not uncapped:
+        return None
+    shown = ", ".join(uncapped[:4]) + (f" and {len(uncapped) - 4} more" if len(uncapped) > 4 else "")
+    return (
+        f"empathy-judge: note: no max_tokens for {shown}; the budget caps those replies at {DEFAULT_MAX_TOKENS} "
+        "tokens (sent to the provider). Set max_tokens in the rubric or the judge's params to change it"
+    )

@@ -111,7 +111,7 @@ def manifest_for(plan: Plan, run_id: str, argv: list[str]) -> dict[str, Any]:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from judge.budget import apply_budget, exhausted_message, finish
+    from judge.budget import apply_budget, default_cap_notice, exhausted_message, finish
     from judge.judges import build_judges
     from judge.report import print_table
     from judge.runner import Runner
@@ -119,6 +119,9 @@ def run_command(args: argparse.Namespace) -> int:
 
     plan = make_plan(args)
     clients, budget = apply_budget(args.budget_usd, build_judges(plan.judges))
+    notice = default_cap_notice(plan.judges, plan.rubrics) if budget is not None else None
+    if notice:
+        print(notice, file=sys.stderr)
     runs_dir = (
         args.runs_dir
         or (plan.config.runs_dir if plan.config and plan.config.runs_dir else None)

@@ -227,3 +227,31 @@ def test_offline_judges_cost_nothing_under_a_budget(tmp_path: Path) -> None:
     assert main(args) == 0
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["cost"]["total_usd"] == 0 and summary["counts"]["ok"] == 2
+
+
+def test_price_map_judge_is_billed_at_the_bundled_price(
+    tmp_path: Path, fake_server: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A judge LiteLLM's bundled map knows needs no configured price; the bill uses the map."""
+    from judge.config import JudgeConfig
+    from judge.cost import price_for
+
+    fake_server.set_responder(lambda body: GENERIC_VERDICT)
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps(i) + "\n" for i in ITEMS[:2]), encoding="utf-8")
+    config = tmp_path / "judges.yaml"
+    config.write_text(f"judges:\n  - model: openai/gpt-4o-mini\n    api_base: {fake_server.base_url}\n")
+    run_dir = tmp_path / "run"
+    args = ["run", "--config", str(config), "--dataset", str(data), "--rubric", "sa-graded",
+            "--run-dir", str(run_dir), "--quiet", "--budget-usd", "1"]
+    assert main(args) == 0
+    price = price_for(JudgeConfig(model="openai/gpt-4o-mini"))
+    assert price is not None and price.source == "litellm"
+    expected = 0.0
+    for req in fake_server.requests:
+        prompt = sum(len(_message_text(m)) for m in req.body["messages"]) // 4
+        expected += price.cost(prompt, len(REPLY_TEXT) // 4)
+        assert req.body["max_tokens"] == 1024  # no cap anywhere: the budget's default is sent
+    assert "no max_tokens for openai/gpt-4o-mini x sa-graded" in capsys.readouterr().err
+    rows = log_rows(run_dir)
+    assert sum(r["cost_usd"] for r in rows) == pytest.approx(expected, rel=1e-9)
