@@ -14,8 +14,7 @@ Every prompt of the plan is rendered and its tokens counted with LiteLLM's count
 
 A unit counts as an expected cache hit when the response cache (judge/cache.py; --cache-dir,
 default <runs-dir>/.cache) holds its first-turn reply, under exactly the key a run would look up.
-In a build without the cache, a past ok or invalid verdict under --runs-dir with the same item,
-rubric hash, prompt hash, judge hash and repeat stands in for it. Retries that got no reply
+In a build without the cache, or when the cache folder does not exist, nothing hits. Retries that got no reply
 body cost nothing and are not counted.
 """
 
@@ -103,17 +102,16 @@ def _history(runs_dir: Path) -> Any:
     return pl.concat(frames, how="vertical_relaxed")
 
 
-def _cache_probe(cache_dir: Path) -> Callable[[str, Any, list[dict[str, str]]], bool] | None:
-    """A lookup in the response cache (judge/cache.py), when this build has one and it exists.
+def _cache_probe(cache_dir: Path) -> Callable[[str, Any, list[dict[str, str]]], bool]:
+    """Whether the response cache (judge/cache.py) holds a call's reply, under the key a run uses.
 
-    Imported by name so this module works with and without the cache; without it, past verdicts
-    stand in for the cache (see the module docstring)."""
+    Imported by name so this module works in a build without the cache, where nothing can hit."""
     try:
         cache_mod = importlib.import_module("judge.cache")
     except ImportError:
-        return None
+        return lambda judge_hash, context, messages: False
     if not cache_dir.is_dir():
-        return None
+        return lambda judge_hash, context, messages: False
     cache = cache_mod.ResponseCache(cache_dir)
     key = cache_mod.cache_key
     return lambda judge_hash, context, messages: cache.get(key(judge_hash, context, messages)) is not None
@@ -127,13 +125,10 @@ def estimate(plan: Any, runs_dir: Path, cache_dir: Path | None = None) -> dict[s
 
     history = _history(runs_dir)
     probe = _cache_probe(cache_dir or runs_dir / ".cache")
-    cached: set[tuple[Any, ...]] = set()
     completion: dict[str, tuple[float, float]] = {}  # rubric_id -> (min, mean) completion tokens
     invalid_rate: dict[str, float] = {}
     if history is not None:
         done = history.filter(pl.col("status").is_in(["ok", "invalid"]))
-        if probe is None:
-            cached = set(done.select("item_id", "rubric_hash", "prompt_hash", "judge_hash", "repeat").iter_rows())
         # Per-call completion tokens: a row's tokens add its re-asks, so only unrescued rows are used.
         single = done.filter(pl.col("rescued_by").is_null() & pl.col("completion_tokens").is_not_null())
         for rid, lo, mean in single.group_by("rubric_id").agg(
@@ -176,9 +171,7 @@ def estimate(plan: Any, runs_dir: Path, cache_dir: Path | None = None) -> dict[s
                     t.units += 1
                     context = CallContext(item.id, item.content_hash, rubric.id, rubric.hash, prompt_hash,
                                           schema_hashes[rubric.id], repeat)
-                    hit = probe(judge.hash, context, messages) if probe is not None else (
-                        (item.id, rubric.hash, prompt_hash, judge.hash, repeat) in cached)
-                    if hit:
+                    if probe(judge.hash, context, messages):
                         t.cache_hits += 1
                         continue
                     extra = invalid_rate.get(rubric.id, 0.0) * reasks

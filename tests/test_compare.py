@@ -60,7 +60,8 @@ def run(tmp_path: Path, name: str, reply: Any) -> Path:
             ),
             encoding="utf-8",
         )
-        run_dir = tmp_path / name
+        # Each run under its own parent, so a response cache next to the runs is not shared.
+        run_dir = tmp_path / name / "run"
         args = ["run", "--config", str(config), "--dataset", str(data), "--run-dir", str(run_dir), "--quiet"]
         assert main([*args, *[a for r in RUBRICS for a in ("--rubric", r)]]) == 0
     return run_dir

@@ -61,7 +61,22 @@ def test_estimate_brackets_and_predicts_the_actual_spend(tmp_path: Path, capsys:
     assert error <= 0.25, f"expected {warm['total']['expected_usd']} vs actual {actual}"
 
 
+def test_no_cache_no_hits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Finished runs alone do not make hits: without a response cache every unit is called again."""
+    runs = tmp_path / "runs"
+    with FakeServer() as server:
+        config, data = write_inputs(tmp_path, server, concurrency=4)
+        assert _run(config, data, runs / "first") == 0
+    capsys.readouterr()
+    empty = tmp_path / "no-cache"
+    assert main(["estimate", *_selection(config, data), "--runs-dir", str(runs), "--cache-dir", str(empty),
+                 "--json"]) == 0
+    est = json.loads(capsys.readouterr().out)
+    assert est["total"]["cache_hits"] == 0 and est["total"]["calls"] == PLANNED
+
+
 def test_finished_units_count_as_cache_hits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("judge.cache", reason="the response cache lands with the reliability branch")
     runs = tmp_path / "runs"
     with FakeServer() as server:
         config, data = write_inputs(tmp_path, server, concurrency=4)
