@@ -40,7 +40,7 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rubrics-dir", type=Path, help="folder of rubric files (default: the project's rubrics/)")
     p.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")
     p.add_argument("--sample", type=int, metavar="N", help="judge a sample of N items stratified by task x model")
-    p.add_argument("--seed", type=int, default=0, help="seed for --sample (default 0)")
+    p.add_argument("--seed", type=int, help="seed for --sample (default 0)")
     p.add_argument(
         "--max-text-chars", type=int, default=None, help="refuse dataset texts longer than this (default 200000)"
     )

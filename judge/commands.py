@@ -64,7 +64,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     dataset_path = args.dataset or (config.dataset if config else None) or paths.sample_dataset()
     dataset = open_dataset(Path(dataset_path), max_chars=max_chars)
     if getattr(args, "sample", None) is not None:
-        dataset = sample_dataset(dataset, args.sample, args.seed)
+        dataset = sample_dataset(dataset, args.sample, args.seed or 0)
     first = next(dataset.items())
     for rubric in rubrics:
         prompts.render(rubric, first)  # surfaces template errors before the run starts

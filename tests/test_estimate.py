@@ -13,7 +13,8 @@ from judge.estimate import instance_tokens
 from tests.fakeserver import GENERIC_VERDICT, FakeServer
 from tests.test_budget import ITEMS, PLANNED, RUBRICS, provider_bill, write_inputs
 
-OTHER_ITEMS = [{**item, "id": f"old-{item['id']}"} for item in ITEMS]
+# Other items (other ids and texts, so no cached reply can serve them) judged by the same rubrics.
+OTHER_ITEMS = [{**item, "id": f"old-{item['id']}", "response": item["response"] + " (earlier)"} for item in ITEMS]
 
 
 def _selection(config: Path, data: Path) -> list[str]:
