@@ -126,6 +126,9 @@ def _trial(tmp_path: Path, seed: int) -> dict[str, Any]:
     assert bill <= cap + 1e-12, f"seed {seed}: billed {bill} past the cap {cap}"
     assert spend == pytest.approx(bill, rel=1e-9, abs=1e-12), f"seed {seed}: recorded {spend} != billed {bill}"
     assert len(rows) == PLANNED  # every unit has a row, skipped ones included
+    ledger = manifest["budgets"][-1]
+    assert ledger["overshoot_usd"] == 0  # no reply cost more than its reservation
+    assert ledger["spent_usd"] == pytest.approx(bill, rel=1e-9, abs=1e-12)
     skipped = [r for r in rows if r["status"] == "skipped"]
     # A refused re-ask keeps its billed invalid reply as the verdict.
     assert all(r["status"] == "invalid" and r["cost_usd"] for r in rows if "re-ask not sent" in (r["error"] or ""))
