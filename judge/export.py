@@ -1,6 +1,6 @@
 """``empathy-judge export``: a run's verdicts as CSV, JSONL or Parquet, one row per verdict.
 
-The columns are the verdict columns of CONTRACTS.md in their documented order, so a notebook or
+The columns are the verdict columns of docs/CONTRACTS.md in their documented order, so a notebook or
 a spreadsheet sees the same table the statistics are computed from.
 """
 

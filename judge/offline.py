@@ -1,7 +1,7 @@
 """The two embedded offline judges: heuristic baselines that answer like a judge model would.
 
 `respond(judge, rubric_id, messages)` reads the delimited blocks and the `Task:` line from the
-last user message and returns verdict JSON text (sorted keys) in the shape CONTRACTS.md gives for
+last user message and returns verdict JSON text (sorted keys) in the shape docs/CONTRACTS.md gives for
 the rubric. No network, no randomness: the same messages give byte-identical output.
 
 - `lexicon` judge: word lists (emotion intensity, aversive elements, advice/closure/question

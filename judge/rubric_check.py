@@ -3,7 +3,7 @@ and field, instead of stopping at the first.
 
 Checks, per rubric file: YAML and top-level keys (all unknown and missing keys at once), the full
 loader (``judge.rubrics.load_rubric``), the prompt template and its variables, the family
-contract of CONTRACTS.md (verdict fields and severity mapping kind), a verdict built from the
+contract of docs/CONTRACTS.md (verdict fields and severity mapping kind), a verdict built from the
 schema mapped through the rubric's severity mapping, and rendering against sample items of every
 task, with and without a reference, where the judged text must stay inside its delimited blocks.
 """
@@ -23,7 +23,7 @@ from judge.prompts import PromptLibrary
 from judge.rubrics import _FILE_RE, _OPTIONAL, _REQUIRED, Rubric, load_rubric
 
 GRADED_FIELDS = {"evidence", "rationale", "severity", "overcorrection", "confidence"}
-# mechanism -> (verdict fields, severity kind) for the paper family (CONTRACTS.md)
+# mechanism -> (verdict fields, severity kind) for the paper family (docs/CONTRACTS.md)
 PAPER_CONTRACT: dict[str, tuple[set[str], str]] = {
     "sentiment_attenuation": ({"rationale", "source_intensity", "response_intensity"}, "compression"),
     "granularity_mismatch": ({"rationale", "source_counts", "response_counts"}, "count_compression"),
@@ -137,14 +137,14 @@ def _contract(rubric: Rubric) -> list[Problem]:
         want, want_kind = PAPER_CONTRACT[rubric.mechanism]
     if fields != want:
         out.append(Problem(p, "schema.properties", f"{rubric.family} verdicts have fields {sorted(want)}, "
-                           f"not {sorted(fields)} (CONTRACTS.md)"))  # fmt: skip
+                           f"not {sorted(fields)} (docs/CONTRACTS.md)"))  # fmt: skip
     if required != fields:
         missing = sorted(fields - required)
         out.append(Problem(p, "schema.required", f"every verdict field must be required; missing {missing}"))
     if rubric.schema.get("additionalProperties") is not False:
         out.append(Problem(p, "schema.additionalProperties", "must be false, so extra keys make a verdict invalid"))
     if kind != want_kind:
-        message = f"{rubric.family} {rubric.mechanism} rubrics map with '{want_kind}', not '{kind}' (CONTRACTS.md)"
+        message = f"{rubric.family} {rubric.mechanism} rubrics map with '{want_kind}', not '{kind}' (docs/CONTRACTS.md)"
         out.append(Problem(p, "severity.kind", message))
     return out
 

@@ -1,4 +1,4 @@
-"""Statistics over verdict rows (CONTRACTS.md): panel scores, agreement per rubric,
+"""Statistics over verdict rows (docs/CONTRACTS.md): panel scores, agreement per rubric,
 calibration against human gold labels, judge diagnostics and disagreement triage.
 
 Conventions shared by every function here:

@@ -17,7 +17,7 @@ from judge.offline import (
     respond,
 )
 
-# --- Schemas written from CONTRACTS.md --------------------------------------------------------
+# --- Schemas written from docs/CONTRACTS.md --------------------------------------------------------
 
 _UNIT = {"type": "number", "minimum": 0, "maximum": 1}
 _COUNTS = {
