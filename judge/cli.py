@@ -65,7 +65,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--budget-usd", type=float, metavar="X",
         help="hard spending cap in USD for this invocation; exit 3 when hit"
     )
-    run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run: judge only what it lacks")
+    run.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="finish an interrupted run: judge only what its log lacks, with the options it was started with",
+    )
+    run.add_argument(
+        "--retry-errors", action="store_true", help="with --resume: also re-judge verdicts that ended in 'error'"
+    )
+    run.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
+    run.add_argument(
+        "--replay", action="store_true", help="answer only from the cache; fail on any miss (no network; for CI)"
+    )
+    run.add_argument(
+        "--cache-dir", type=Path, help="response cache folder (default: .cache next to the run directories)"
+    )
 
     est = sub.add_parser("estimate", help="estimate a run's calls and cost without calling any judge")
     _add_selection(est)

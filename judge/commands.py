@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
+import signal
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -110,77 +113,170 @@ def manifest_for(plan: Plan, run_id: str, argv: list[str]) -> dict[str, Any]:
     }
 
 
-def run_command(args: argparse.Namespace) -> int:
-    from judge.budget import apply_budget, default_cap_notice, exhausted_message, finish
-    from judge.judges import build_judges
-    from judge.report import print_table
-    from judge.runner import Runner
-    from judge.summary import summarise
+def _sigterm_as_interrupt() -> None:
+    """Until the event loop installs its own handlers, SIGTERM behaves like Ctrl-C (exit 130)."""
 
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError):  # not the main thread (in-process tests)
+        signal.signal(signal.SIGTERM, handler)
+
+
+def _same(client: Any) -> Any:
+    return client
+
+
+def _wrap_with_cache(args: argparse.Namespace, clients: list[Any], run_dir: Path) -> tuple[list[Any], Any]:
+    from judge.cache import CachedJudge, ResponseCache
+
+    if args.no_cache:
+        if args.replay:
+            raise ConfigError("--replay answers only from the cache; it cannot be combined with --no-cache")
+        return clients, None
+    cache = ResponseCache(args.cache_dir or run_dir.parent / ".cache")
+    wrapped = [CachedJudge(c.config, functools.partial(_same, c), cache, replay=args.replay) for c in clients]
+    return wrapped, cache
+
+
+def run_command(args: argparse.Namespace) -> int:
+    _sigterm_as_interrupt()
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        # Interrupted outside the event loop (start-up): nothing was judged yet.
+        print("empathy-judge: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _run(args: argparse.Namespace) -> int:
+    from judge.budget import apply_budget, default_cap_notice
+    from judge.judges import build_judges
+    from judge.resume import apply_stored, check_unchanged, load_manifest, record_options
+    from judge.store import RunLock
+
+    old: dict[str, Any] | None = None
+    if args.retry_errors and not args.resume:
+        raise ConfigError("--retry-errors only applies with --resume RUN_DIR")
+    if args.resume:
+        if args.run_dir:
+            raise ConfigError("--resume names the run directory itself; drop --run-dir")
+        old = load_manifest(args.resume)
+        args = apply_stored(args, old)
     plan = make_plan(args)
+    # The budget wraps the client inside the cache, so a cache hit never reserves or spends.
     clients, budget = apply_budget(args.budget_usd, build_judges(plan.judges))
     notice = default_cap_notice(plan.judges, plan.rubrics) if budget is not None else None
     if notice:
         print(notice, file=sys.stderr)
-    runs_dir = (
-        args.runs_dir
-        or (plan.config.runs_dir if plan.config and plan.config.runs_dir else None)
-        or paths.default_runs_dir()
-    )
-    skip = None
     if args.resume:
-        from judge.store import read_json
-
         run_dir = args.resume
-        manifest = read_json(run_dir / MANIFEST)
-        run_id = manifest["run_id"]
-        skip = _done_keys(run_dir)
-        manifest.update(status="running", finished_at=None)
+        run_id = str(old["run_id"]) if old else run_dir.name
     else:
+        runs_dir = (
+            args.runs_dir
+            or (plan.config.runs_dir if plan.config and plan.config.runs_dir else None)
+            or paths.default_runs_dir()
+        )
         run_id = args.run_dir.name if args.run_dir else new_run_id()
         run_dir = args.run_dir or runs_dir / run_id
+    judges, cache = _wrap_with_cache(args, clients, run_dir)
+    manifest = manifest_for(plan, run_id, list(sys.argv[1:]))
+    manifest["options"] = record_options(args, plan)
+    if old is not None:
+        check_unchanged(run_dir, old, manifest)
+        manifest = {
+            **old,
+            "status": "running",
+            "finished_at": None,
+            "resumed": [*old.get("resumed", []), {"at": now_iso(), "argv": list(sys.argv[1:])}],
+        }
+    else:
         prepare_run_dir(run_dir)
-        manifest = manifest_for(plan, run_id, list(sys.argv[1:]))
-    write_json(run_dir / MANIFEST, manifest)
+    with RunLock(run_dir):
+        return _execute(args, plan, judges, cache, run_dir, run_id, manifest, resuming=old is not None, budget=budget)
 
+
+def _execute(
+    args: argparse.Namespace,
+    plan: Plan,
+    judges: list[Any],
+    cache: Any,
+    run_dir: Path,
+    run_id: str,
+    manifest: dict[str, Any],
+    *,
+    resuming: bool,
+    budget: Any = None,
+) -> int:
+    from judge.budget import exhausted_message, finish
+    from judge.report import print_table
+    from judge.runner import Runner
+    from judge.store import VERDICTS_PARQUET, done_keys
+    from judge.summary import summarise
+
+    skip = None
+    if resuming:
+        done = done_keys(run_dir / VERDICTS_LOG, redo=("skipped", "error") if args.retry_errors else ("skipped",))
+        skip = done.__contains__
+        # Derived from the log; rewritten when this attempt ends, and stale until then.
+        (run_dir / VERDICTS_PARQUET).unlink(missing_ok=True)
+    write_json(run_dir / MANIFEST, manifest)
     log = VerdictLog(run_dir / VERDICTS_LOG)
     runner = Runner(
         dataset=plan.dataset,
         rubrics=plan.rubrics,
-        judges=clients,
+        judges=judges,
         prompts=plan.prompts,
         repeats=plan.repeats,
         log=log,
         limit=plan.limit,
-        skip=skip.__contains__ if skip is not None else None,
+        skip=skip,
     )
     progress = None
     if not args.quiet:
         from judge.progress import Progress
 
         planned = runner.planned()
+        todo = planned - len(done) if skip is not None else planned
+        left = f", {todo} left to judge" if skip is not None else ""
         print(
-            f"empathy-judge: run {run_id}: {planned} verdicts "
-            f"({len(plan.rubrics)} rubrics x {len(clients)} judges x {plan.repeats} repeats) -> {run_dir}",
+            f"empathy-judge: run {run_id}: {planned} verdicts{left} "
+            f"({len(plan.rubrics)} rubrics x {len(judges)} judges x {plan.repeats} repeats) -> {run_dir}",
             file=sys.stderr,
         )
-        left = planned - len(skip or ())
-        progress = Progress(left, stream=sys.stderr, budget_usd=getattr(args, "budget_usd", None))
+        progress = Progress(todo, stream=sys.stderr, budget_usd=getattr(args, "budget_usd", None))
         runner.on_row = progress.update
     try:
         outcome = asyncio.run(runner.run())
+    except KeyboardInterrupt:  # a signal before the loop took over: the log holds what finished
+        manifest.update(status="interrupted", finished_at=now_iso())
+        write_json(run_dir / MANIFEST, manifest)
+        raise
     finally:
         log.close()
         if progress is not None:
             progress.close()
+    _sigterm_as_interrupt()  # asyncio put the default (kill) back when its loop closed
     for reason in outcome.stopped_judges.values():
         print(f"empathy-judge: warning: {reason}", file=sys.stderr)
-    compact(run_dir)
-    verdicts = load_verdicts(run_dir)
-    manifest.update(status="interrupted" if outcome.interrupted else "completed", finished_at=now_iso())
-    finish(manifest, outcome, budget)
-    summary = summarise(verdicts, manifest, dataset=plan.dataset, run_dir=run_dir)
-    write_json(run_dir / SUMMARY, summary)
+    if cache is not None and not args.quiet:
+        print(f"empathy-judge: cache {cache.root}: {cache.hits} hits, {cache.misses} misses", file=sys.stderr)
+    if outcome.failure is not None:
+        manifest.update(status="failed", finished_at=now_iso(), failure=str(outcome.failure))
+        write_json(run_dir / MANIFEST, manifest)
+        raise outcome.failure
+    try:
+        compact(run_dir)
+        verdicts = load_verdicts(run_dir)
+        manifest.update(status="interrupted" if outcome.interrupted else "completed", finished_at=now_iso())
+        finish(manifest, outcome, budget)
+        summary = summarise(verdicts, manifest, dataset=plan.dataset, run_dir=run_dir)
+        write_json(run_dir / SUMMARY, summary)
+    except KeyboardInterrupt:  # every verdict is in the log; only the summary is missing
+        manifest.update(status="interrupted", finished_at=now_iso())
+        write_json(run_dir / MANIFEST, manifest)
+        raise
     write_json(run_dir / MANIFEST, manifest)
     write_html_report(run_dir)
     print_table(summary, run_dir)
@@ -188,20 +284,13 @@ def run_command(args: argparse.Namespace) -> int:
         print(exhausted_message(budget, run_dir), file=sys.stderr)
         return EXIT_BUDGET
     if outcome.interrupted:
-        print(f"empathy-judge: interrupted; {run_dir} holds the verdicts so far", file=sys.stderr)
+        print(
+            f"empathy-judge: interrupted; {run_dir} holds the verdicts so far; "
+            f"finish it with: empathy-judge run --resume {run_dir}",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     return EXIT_OK
-
-
-def _done_keys(run_dir: Path) -> set[tuple[str, str, str, int]]:
-    """Keys the run already holds a final verdict for; ``skipped`` rows (budget, stopped judge)
-    are judged again. Provisional until the reliability branch's resume lands."""
-    from judge.store import read_log
-
-    last: dict[tuple[str, str, str, int], str] = {}
-    for row in read_log(run_dir / VERDICTS_LOG, repair=True):
-        last[(row["item_id"], row["rubric_id"], row["judge"], row["repeat"])] = row["status"]
-    return {key for key, status in last.items() if status != "skipped"}
 
 
 def write_html_report(run_dir: Path) -> None:

@@ -15,18 +15,33 @@ import asyncio
 import logging
 import os
 import random
+import re
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
 from judge.config import OFFLINE_MODELS, JudgeConfig
 from judge.errors import ConfigError
 
+if TYPE_CHECKING:
+    from judge.limits import JudgeLimiter
+
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 FATAL_STATUS = frozenset({401, 403})
 MAX_RETRY_AFTER_S = 120.0
+# Providers accepted without importing LiteLLM (3 s), so a fully cached re-run never loads it;
+# any other prefix is checked against LiteLLM's own list.
+COMMON_PROVIDERS = frozenset(
+    {
+        "openai", "azure", "anthropic", "gemini", "vertex_ai", "bedrock", "mistral", "groq", "cohere",
+        "together_ai", "openrouter", "deepseek", "fireworks_ai", "ollama", "ollama_chat", "hosted_vllm",
+        "vllm", "xai", "perplexity", "databricks", "huggingface", "lm_studio", "cerebras", "sambanova",
+    }
+)
+_SECRET_LIKE = re.compile(r"\b(sk|pk|rk|key|api)[-_][A-Za-z0-9_\-]{12,}", re.IGNORECASE)
 _LOOPBACK = ("http://127.", "http://localhost", "https://127.", "https://localhost", "http://[::1]")
 
 
@@ -40,6 +55,8 @@ class Completion:
     cost_usd: float | None
     latency_ms: float
     attempts: int
+    cached: bool = False  # served from the response cache: no call made, nothing billed
+    last_error: str | None = None  # the last transient failure before this reply, if it took retries
 
 
 class JudgeCallError(Exception):
@@ -161,8 +178,21 @@ def retry_after_s(exc: BaseException | None) -> float | None:
         if value is not None:
             return min(max(float(value), 0.0), MAX_RETRY_AFTER_S)
     except (TypeError, ValueError):
-        return None  # an HTTP-date Retry-After: fall back to our own backoff
+        return _retry_after_date(headers.get("retry-after"))
     return None
+
+
+def _retry_after_date(value: Any) -> float | None:
+    """Retry-After may also be an HTTP date; None when it is neither (then our backoff applies)."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(str(value))
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return min(max(when.timestamp() - time.time(), 0.0), MAX_RETRY_AFTER_S)
 
 
 def backoff_s(attempt: int, *, base: float = 0.5, cap: float = 30.0) -> float:
@@ -170,22 +200,36 @@ def backoff_s(attempt: int, *, base: float = 0.5, cap: float = 30.0) -> float:
     return random.uniform(0, min(cap, base * (2 ** max(attempt - 1, 0))))
 
 
-def describe(exc: BaseException) -> str:
+def redact(text: str, secret: str | None = None) -> str:
+    """Remove ``secret`` and anything shaped like an API key from ``text``.
+
+    Providers echo (part of) a rejected key in 401 bodies, and error text ends up in verdicts,
+    logs and reports, so it is scrubbed before it leaves the client.
+    """
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "***")
+    return _SECRET_LIKE.sub("***", text)
+
+
+def describe(exc: BaseException, secret: str | None = None) -> str:
     """A one-line description of a call failure, free of request bodies and keys."""
     status = status_of(exc)
     name = type(exc).__name__
     message = str(exc).splitlines()[0] if str(exc) else ""
-    message = message.replace("litellm.", "")[:300]
+    message = redact(message.replace("litellm.", ""), secret)[:300]
     return f"{name} ({status}): {message}" if status else f"{name}: {message}"
 
 
 class LiteLLMJudge:
     """A judge reached through ``litellm.acompletion``, with tenacity owning retries."""
 
-    def __init__(self, config: JudgeConfig, *, api_key: str | None = None) -> None:
+    def __init__(
+        self, config: JudgeConfig, *, api_key: str | None = None, limiter: JudgeLimiter | None = None
+    ) -> None:
         self.config = config
         self._api_key = api_key
         self._format_mode: str | None = None
+        self.limiter = limiter
 
     @property
     def label(self) -> str:
@@ -215,9 +259,13 @@ class LiteLLMJudge:
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        wait = backoff_s(state.attempt_number)
         hinted = retry_after_s(exc)
-        return max(wait, hinted) if hinted is not None else wait
+        if hinted is not None:
+            # The server said when: wait that long, plus a little jitter so the requests it turned
+            # away together do not all come back in the same millisecond. Sustained 429s also
+            # shrink the judge's concurrency (judge/limits.py), so this cannot hammer.
+            return hinted + random.uniform(0, min(1.0, 0.1 + hinted * 0.1))
+        return backoff_s(state.attempt_number)
 
     async def complete(
         self,
@@ -250,6 +298,7 @@ class LiteLLMJudge:
             kwargs["api_key"] = self._api_key
 
         attempts = 0
+        last_error: str | None = None
         start = time.perf_counter()
         retrying = AsyncRetrying(
             stop=stop_after_attempt(cfg.max_attempts) | _stop_after_waiting(cfg.max_wait_s),
@@ -261,20 +310,27 @@ class LiteLLMJudge:
             async for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    # LiteLLM does not enforce `timeout` for custom providers; this does, for all.
-                    async with asyncio.timeout(cfg.timeout_s + 1.0):
-                        response = await litellm.acompletion(**kwargs)
+                    try:
+                        response = await self._attempt(litellm, kwargs, messages, max_tokens)
+                    except Exception as exc:
+                        last_error = describe(exc, self._api_key)
+                        raise
+            text = response.choices[0].message.content or ""
         except BaseException as exc:
-            if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
+            if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
                 raise
             status = status_of(exc)
             fatal = status in FATAL_STATUS
-            raise JudgeCallError(describe(exc), attempts=attempts, status=status, fatal=fatal) from exc
+            message = describe(exc, self._api_key)
+            raise JudgeCallError(message, attempts=attempts, status=status, fatal=fatal) from None
         latency_ms = (time.perf_counter() - start) * 1000.0
-        text = response.choices[0].message.content or ""
         usage = getattr(response, "usage", None)
         prompt_tokens = getattr(usage, "prompt_tokens", None)
         completion_tokens = getattr(usage, "completion_tokens", None)
+        if self.limiter is not None and prompt_tokens is not None:
+            self.limiter.settle(
+                _estimate_tokens(messages, max_tokens), prompt_tokens + (completion_tokens or 0)
+            )
         return Completion(
             text=text,
             prompt_tokens=prompt_tokens,
@@ -282,7 +338,28 @@ class LiteLLMJudge:
             cost_usd=self._cost(response, prompt_tokens, completion_tokens),
             latency_ms=latency_ms,
             attempts=attempts,
+            last_error=last_error,
         )
+
+    async def _attempt(
+        self, litellm: Any, kwargs: dict[str, Any], messages: list[dict[str, str]], max_tokens: int | None
+    ) -> Any:
+        """One HTTP request, inside the judge's rate limits; tells the limiter how it went."""
+        cfg = self.config
+        limiter = self.limiter
+        if limiter is None:
+            # LiteLLM does not enforce `timeout` for custom providers; this does, for all.
+            async with asyncio.timeout(cfg.timeout_s + 1.0):
+                return await litellm.acompletion(**kwargs)
+        async with limiter.slot(_estimate_tokens(messages, max_tokens)):
+            try:
+                async with asyncio.timeout(cfg.timeout_s + 1.0):
+                    response = await litellm.acompletion(**kwargs)
+            except BaseException as exc:
+                limiter.record(rate_limited=status_of(exc) == 429, retry_after=retry_after_s(exc))
+                raise
+            limiter.record(rate_limited=False)
+            return response
 
     def _cost(self, response: Any, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
         cfg = self.config
@@ -299,14 +376,24 @@ class LiteLLMJudge:
         return float(cost) if cost is not None else None
 
 
-class _stop_after_waiting:
-    """Stop once the time spent waiting between attempts would pass the cap."""
+def _estimate_tokens(messages: list[dict[str, str]], max_tokens: int | None) -> int:
+    # About four characters a token, plus the reply budget: enough to pace a tpm limit; the real
+    # usage corrects the bucket once the reply comes (JudgeLimiter.settle).
+    return sum(len(m.get("content") or "") for m in messages) // 4 + (max_tokens or 512)
+
+
+class _stop_after_waiting(stop_base):
+    """Stop when the next wait would take the total time spent waiting past the cap.
+
+    Tenacity computes the upcoming sleep before it asks the stop condition, so a long
+    Retry-After is refused up front instead of being slept and then given up on.
+    """
 
     def __init__(self, max_wait_s: float) -> None:
         self.max_wait_s = max_wait_s
 
     def __call__(self, state: RetryCallState) -> bool:
-        return (state.idle_for or 0.0) >= self.max_wait_s
+        return (state.idle_for or 0.0) + (state.upcoming_sleep or 0.0) > self.max_wait_s
 
 
 def resolve_api_key(cfg: JudgeConfig) -> str | None:
@@ -340,33 +427,69 @@ def resolve_api_key(cfg: JudgeConfig) -> str | None:
 
 
 def build_judges(configs: list[JudgeConfig]) -> list[LiteLLMJudge]:
-    """Check every judge can be called (known provider, key present), then build clients."""
+    """Check every judge can be called (known provider, key present), then build clients.
+
+    Common providers are accepted without importing LiteLLM, so building clients is cheap and a
+    run whose every reply comes from the cache never loads it (clients import it on first call).
+    """
+    from judge.limits import JudgeLimiter
+
     judges = []
     litellm = None
     for cfg in configs:
-        if not cfg.is_offline:
-            litellm = litellm or bootstrap_litellm()
-            _check_provider(litellm, cfg)
-        else:
+        if cfg.is_offline:
             name = cfg.model.split("/", 1)[1]
             if name not in OFFLINE_MODELS:
-                raise ConfigError(
-                    f"judge '{cfg.label}': unknown offline judge '{name}'; "
-                    f"available: {', '.join('offline/' + m for m in OFFLINE_MODELS)}"
-                )
-        judges.append(LiteLLMJudge(cfg, api_key=resolve_api_key(cfg)))
+                available = ", ".join("offline/" + m for m in OFFLINE_MODELS)
+                raise ConfigError(f"judge '{cfg.label}': unknown offline judge '{name}'; available: {available}")
+        elif cfg.provider not in COMMON_PROVIDERS:
+            known = _providers_from_source()
+            if known is not None and cfg.provider:
+                _check_provider_name(cfg, known)
+            else:
+                litellm = litellm or bootstrap_litellm()
+                _check_provider(litellm, cfg)
+        judges.append(LiteLLMJudge(cfg, api_key=resolve_api_key(cfg), limiter=JudgeLimiter.for_config(cfg)))
     return judges
 
 
-def _check_provider(litellm: Any, cfg: JudgeConfig) -> None:
+def _providers_from_source() -> list[str] | None:
+    """LiteLLM's provider names, read from its source instead of importing it (5 s), so a typo in a
+    provider fails fast. The version is pinned; if the enum moves, this returns None and the
+    caller imports LiteLLM and asks it."""
+    import importlib.util
+    from pathlib import Path
+
+    try:
+        spec = importlib.util.find_spec("litellm")  # finds the package without running it
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        text = (Path(next(iter(spec.submodule_search_locations))) / "types" / "utils.py").read_text("utf-8")
+    except (OSError, ImportError, ValueError, StopIteration):
+        return None
+    start = text.find("class LlmProviders(")
+    if start < 0:
+        return None
+    end = re.search(r"\n(?=\S)", text[start + 1 :])
+    body = text[start : start + 1 + end.start()] if end else text[start:]
+    names = re.findall(r'^\s+[A-Za-z0-9_]+\s*=\s*"([^"]+)"', body, re.M)
+    return names if len(names) > 20 else None
+
+
+def _check_provider_name(cfg: JudgeConfig, providers: list[str]) -> None:
     from judge.errors import did_you_mean
 
-    providers = [str(getattr(p, "value", p)) for p in litellm.provider_list]
-    if cfg.provider and cfg.provider not in providers:
+    if cfg.provider not in providers:
         raise ConfigError(
             f"judge '{cfg.label}': unknown provider '{cfg.provider}'{did_you_mean(cfg.provider, providers)}; "
             "use a LiteLLM model string such as openai/NAME, anthropic/NAME or offline/lexicon"
         )
+
+
+def _check_provider(litellm: Any, cfg: JudgeConfig) -> None:
+    providers = [str(getattr(p, "value", p)) for p in litellm.provider_list]
+    if cfg.provider:
+        _check_provider_name(cfg, providers)
     if not cfg.provider:
         try:
             litellm.get_llm_provider(cfg.model)

@@ -18,7 +18,7 @@ from typing import Any
 
 from judge.config import JudgeConfig
 from judge.dataset import Dataset, Item
-from judge.errors import BudgetExhausted
+from judge.errors import BudgetExhausted, JudgeError
 from judge.hashing import content_hash
 from judge.judges import CallContext, Judge, JudgeCallError
 from judge.prompts import PromptLibrary
@@ -50,6 +50,7 @@ class RunOutcome:
     stopped_judges: dict[str, str] = field(default_factory=dict)
     cost_usd: float = 0.0
     budget_exhausted: bool = False  # a call was refused by the budget: the rest is skipped
+    failure: JudgeError | None = None  # an error that stopped the whole run (e.g. a --replay miss)
 
 
 def base_row(unit: Unit, judge: JudgeConfig) -> dict[str, Any]:
@@ -106,6 +107,7 @@ class Runner:
         limit: int | None = None,
         on_row: Callable[[dict[str, Any]], None] | None = None,
         skip: Callable[[tuple[str, str, str, int]], bool] | None = None,
+        interrupt_grace_s: float = 2.0,
     ) -> None:
         self.dataset = dataset
         self.rubrics = rubrics
@@ -119,7 +121,9 @@ class Runner:
         self.parsers = {r.id: VerdictParser(r) for r in rubrics}
         self.schema_hashes = {r.id: content_hash(r.schema) for r in rubrics}
         self.outcome = RunOutcome()
+        self.interrupt_grace_s = interrupt_grace_s
         self._stop = asyncio.Event()
+        self._in_flight = 0
 
     def stop(self) -> None:
         """Stop starting calls; in-flight ones finish and are logged."""
@@ -150,15 +154,27 @@ class Runner:
             for judge, queue in zip(self.judges, queues, strict=True)
             for _ in range(judge.config.max_concurrency)
         ]
+        producer = asyncio.create_task(self._produce(queues))
+        everything = asyncio.gather(producer, *workers)
+        stopped = asyncio.create_task(self._stop.wait())
         try:
-            await self._produce(queues)
-            await asyncio.gather(*workers)
+            first: list[asyncio.Future[Any]] = [everything, stopped]
+            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+            # Interrupted: calls already in flight get a short grace to land (they are billed),
+            # then are cancelled; their units are simply missing, and --resume redoes them.
+            deadline = loop.time() + self.interrupt_grace_s
+            while not everything.done() and self._in_flight and loop.time() < deadline:
+                await asyncio.sleep(0.02)
         finally:
-            for w in workers:
-                w.cancel()
+            for task in (producer, *workers, stopped):
+                task.cancel()
+            await asyncio.gather(everything, stopped, return_exceptions=True)
             for sig in installed:
                 loop.remove_signal_handler(sig)
-        self.outcome.interrupted = self._stop.is_set()
+        error = None if everything.cancelled() else everything.exception()
+        if error is not None and not isinstance(error, asyncio.CancelledError):
+            raise error  # a bug in a worker: keep its traceback
+        self.outcome.interrupted = self._stop.is_set() and self.outcome.failure is None
         return self.outcome
 
     def _on_signal(self) -> None:
@@ -184,9 +200,10 @@ class Runner:
                             # Workers drain without calling once stopped, so this never blocks long.
                             await queue.put(Unit(item, rubric, prompt_hash, messages, repeat, item_hash))
         finally:
-            for queue, judge in zip(queues, self.judges, strict=True):
-                for _ in range(judge.config.max_concurrency):
-                    await queue.put(None)
+            if not self._stop.is_set():  # when stopped, the workers are cancelled instead
+                for queue, judge in zip(queues, self.judges, strict=True):
+                    for _ in range(judge.config.max_concurrency):
+                        await queue.put(None)
 
     async def _worker(self, judge: Judge, queue: asyncio.Queue[Unit | None]) -> None:
         label = judge.config.label
@@ -195,14 +212,25 @@ class Runner:
             if unit is None:
                 return
             if self._stop.is_set():
-                continue  # drain without calling: the run is being interrupted
+                return  # the run is being interrupted: start nothing new
             row = base_row(unit, judge.config)
             if self.outcome.budget_exhausted:
                 row.update(status="skipped", error=BUDGET_EXHAUSTED)
             elif label in self.outcome.stopped_judges:
                 row.update(status="skipped", error=self.outcome.stopped_judges[label])
             else:
-                await self._judge_one(judge, unit, row)
+                self._in_flight += 1
+                try:
+                    await self._judge_one(judge, unit, row)
+                except JudgeError as exc:  # stops the run (a --replay miss): recorded, then raised
+                    if self.outcome.failure is None:
+                        self.outcome.failure = exc
+                    self._stop.set()
+                    continue
+                except Exception as exc:  # one odd reply must not end a long run: record it
+                    row.update(status="error", error=f"unexpected {type(exc).__name__}: {str(exc)[:300]}")
+                finally:
+                    self._in_flight -= 1
             row["finished_at"] = now_iso()
             self._emit(row)
 
@@ -264,6 +292,7 @@ class Runner:
             row["prompt_tokens"] = _add(row["prompt_tokens"], completion.prompt_tokens)
             row["completion_tokens"] = _add(row["completion_tokens"], completion.completion_tokens)
             row["cost_usd"] = _add(row["cost_usd"], completion.cost_usd)
+            row["cached"] = completion.cached if context.turn == 0 else row["cached"] and completion.cached
             row["raw_text"] = completion.text
             parsed = parser.parse(completion.text)
             if parsed.status != "ok" and policy == "repair":
@@ -283,6 +312,9 @@ class Runner:
                 {"role": "user", "content": REASK_TEMPLATE.format(error=parsed.error)},
             ]
         _fill(row, parsed, step if parsed.status == "ok" else None)
+        if row["error"] is None and completion.last_error is not None:
+            # An ok verdict that needed retries keeps the last transient error, for diagnosis.
+            row["error"] = f"recovered after {row['attempts']} attempts; last error: {completion.last_error}"
 
 
 def _fill(row: dict[str, Any], parsed: Parsed, rescued_by: str | None) -> None:

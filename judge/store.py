@@ -104,13 +104,14 @@ def read_json(path: Path) -> Any:
 
 
 class VerdictLog:
-    """Append-only JSONL of verdict rows, flushed and fsynced in batches.
+    """Append-only JSONL of verdict rows: each row is handed to the OS at once, fsynced in batches.
 
-    A batch is synced when ``sync_every`` rows are pending or ``sync_interval_s`` has passed, and
-    always on ``close``; a crash loses at most the unsynced tail, never a synced row.
+    Every row goes out in one ``write`` as it completes, so a killed process (kill -9) loses no
+    finished verdict. fsync, which only matters if the machine itself goes down, runs when
+    ``sync_every`` rows are pending or ``sync_interval_s`` has passed, and always on ``close``.
     """
 
-    def __init__(self, path: Path, *, sync_every: int = 64, sync_interval_s: float = 0.5) -> None:
+    def __init__(self, path: Path, *, sync_every: int = 1024, sync_interval_s: float = 0.5) -> None:
         self.path = path
         self._fh = path.open("ab")
         self._pending = 0
@@ -121,6 +122,7 @@ class VerdictLog:
 
     def append(self, row: dict[str, Any]) -> None:
         self._fh.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n")
+        self._fh.flush()
         self._pending += 1
         self.written += 1
         if self._pending >= self.sync_every or time.monotonic() - self._last_sync >= self.sync_interval_s:
@@ -167,6 +169,43 @@ def read_log(path: Path, *, repair: bool = False) -> Iterator[dict[str, Any]]:
             os.fsync(fh.fileno())
 
 
+def done_keys(path: Path, *, redo: tuple[str, ...] = ("skipped",)) -> set[tuple[str, str, str, int]]:
+    """Keys (item, rubric, judge, repeat) whose latest row in the log is terminal.
+
+    A row whose status is in ``redo`` is not: ``skipped`` always (never judged), ``error`` too
+    with --retry-errors. Also cuts a crash-torn tail off the log so new rows start on a clean line.
+    """
+    latest: dict[tuple[str, str, str, int], str] = {}
+    for row in read_log(path, repair=True):
+        latest[(row["item_id"], row["rubric_id"], row["judge"], int(row["repeat"]))] = row["status"]
+    return {key for key, status in latest.items() if status not in redo}
+
+
+class RunLock:
+    """An exclusive lock on a run directory, so two processes never append to one log."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / ".lock"
+        self._fh: Any = None
+
+    def __enter__(self) -> RunLock:
+        import fcntl
+
+        self._fh = self.path.open("a")
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._fh.close()
+            raise RunDirError(
+                f"{self.path.parent}: another empathy-judge process is using this run; wait for it or stop it"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fh is not None:
+            self._fh.close()  # closing releases the lock
+
+
 def _scan_log(path: Path) -> Any:
     import polars as pl
 
@@ -211,6 +250,7 @@ def prepare_run_dir(path: Path) -> None:
     """Create a fresh run directory; refuse one that already holds a run (use --resume)."""
     if path.exists() and not path.is_dir():
         raise RunDirError(f"{path}: exists and is not a directory; choose another --run-dir")
-    if path.is_dir() and any(path.iterdir()):
+    # A lone lock file is what a run killed before writing its manifest leaves: nothing to keep.
+    if path.is_dir() and any(p.name != ".lock" for p in path.iterdir()):
         raise RunDirError(f"{path}: already holds files; choose a new --run-dir (or resume it with --resume {path})")
     path.mkdir(parents=True, exist_ok=True)

@@ -100,6 +100,7 @@ def summarise(
         "cost": cost_breakdown(verdicts),
         "scores": [], "scores_by_model": [], "agreement": {}, "calibration": [], "judges": [],
         "disagreement": [], "judge_cards": [], "paper_metrics": _paper_metrics(verdicts, boot),
+        "invalid_rate": invalid_rates(verdicts),
     }  # fmt: skip
     if verdicts.height == 0:
         return summary
@@ -122,6 +123,27 @@ def summarise(
         lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in disputed.to_dicts())
         atomic_write_text(run_dir / DISAGREEMENT_FILE, lines)
     return summary
+
+
+def invalid_rates(verdicts: pl.DataFrame) -> list[dict[str, Any]]:
+    """Per judge x rubric: of the replies received (ok + invalid), the share still invalid after
+    the rubric's on_invalid policy, and how many each rescue step saved."""
+    replied = verdicts.filter(pl.col("status").is_in(["ok", "invalid"]))
+    out = []
+    for (judge, rubric_id), rows in sorted(replied.group_by("judge", "rubric_id"), key=lambda g: g[0]):  # type: ignore[arg-type,return-value]
+        invalid = rows.filter(pl.col("status") == "invalid").height
+        rescued = rows.filter(pl.col("rescued_by").is_not_null())["rescued_by"].value_counts(sort=True)
+        out.append(
+            {
+                "judge": judge,
+                "rubric_id": rubric_id,
+                "replies": rows.height,
+                "invalid": invalid,
+                "rate": invalid / rows.height,
+                "rescued": {str(k): int(n) for k, n in rescued.iter_rows()},
+            }
+        )
+    return out
 
 
 def _paper_metrics(verdicts: pl.DataFrame, boot: dict[str, Any]) -> dict[str, Any]:

@@ -58,6 +58,8 @@ class VerdictParser:
             return None, f"reply is not JSON: {exc}"
         if not isinstance(data, dict):
             return None, f"reply is JSON but not an object (got {type(data).__name__})"
+        if self._validator.is_valid(data):  # the common case, without collecting errors
+            return data, None
         errors = sorted(self._validator.iter_errors(data), key=lambda e: list(e.absolute_path))
         if errors:
             first = errors[0]

@@ -47,7 +47,7 @@ def test_classification(exc: Exception, retry: bool) -> None:
         pytest.param({"retry-after": "0.25"}, 0.25, id="fraction"),
         pytest.param({"retry-after-ms": "1500"}, 1.5, id="ms"),
         pytest.param({"retry-after": "9999"}, 120.0, id="capped"),
-        pytest.param({"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}, None, id="http-date"),
+        pytest.param({"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}, 0.0, id="http-date-past"),  # retry now
         pytest.param({}, None, id="none"),
     ],
 )
@@ -84,3 +84,41 @@ def test_unknown_provider_and_offline_judge() -> None:
         build_judges([JudgeConfig(model="opneai/gpt")])
     with pytest.raises(ConfigError, match="unknown offline judge 'vibes'"):
         build_judges([JudgeConfig(model="offline/vibes")])
+
+
+def test_provider_names_read_from_source_match_litellm() -> None:
+    from judge.judges import _providers_from_source, bootstrap_litellm
+
+    names = _providers_from_source()
+    litellm = bootstrap_litellm()
+    assert names is not None
+    # bootstrap registers our own custom provider, "offline", on top of LiteLLM's list.
+    assert set(names) == {str(getattr(p, "value", p)) for p in litellm.provider_list} - {"offline"}
+
+
+def test_redact_removes_the_key_and_key_shaped_strings() -> None:
+    from judge.judges import redact
+
+    text = "Incorrect API key provided: sk-proj-abcdef1234567890XYZ; also mysecretvalue99"
+    out = redact(text, "mysecretvalue99")
+    assert "abcdef1234567890" not in out and "mysecretvalue99" not in out
+    assert out.startswith("Incorrect API key provided: ***")
+
+
+def test_retry_after_seconds_milliseconds_and_http_date() -> None:
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+    from types import SimpleNamespace
+
+    from judge.judges import retry_after_s
+
+    def exc(headers: dict[str, str]) -> object:
+        return SimpleNamespace(response=SimpleNamespace(headers=headers))
+
+    assert retry_after_s(exc({"retry-after": "2"})) == 2.0
+    assert retry_after_s(exc({"retry-after-ms": "250"})) == 0.25
+    assert retry_after_s(exc({"retry-after": "100000"})) == 120.0  # capped
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert 25 <= (retry_after_s(exc({"retry-after": soon})) or 0) <= 31
+    assert retry_after_s(exc({"retry-after": "whenever"})) is None
+    assert retry_after_s(exc({})) is None
