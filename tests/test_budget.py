@@ -75,7 +75,7 @@ def cli_run(config: Path, data: Path, run_dir: Path, *extra: str) -> int:
     args = ["run", "--config", str(config), "--dataset", str(data), "--quiet"]
     for rubric in RUBRICS:
         args += ["--rubric", rubric]
-    return main([*args, *extra] if "--resume" in extra else [*args, "--run-dir", str(run_dir), *extra])
+    return main([*args, "--run-dir", str(run_dir), *extra])
 
 
 def log_rows(run_dir: Path) -> list[dict[str, Any]]:
@@ -158,7 +158,8 @@ def test_exhausted_run_resumes_with_a_larger_budget(tmp_path: Path) -> None:
         done = {(r["item_id"], r["rubric_id"], r["judge"], r["repeat"]) for r in first if r["status"] != "skipped"}
         assert 0 < len(done) < PLANNED
         sent_before = server.count()
-        assert cli_run(config, data, run_dir, "--resume", str(run_dir), "--budget-usd", "1") == 0
+        # The run's options (config, dataset, rubrics) come back from its manifest.
+        assert main(["run", "--resume", str(run_dir), "--budget-usd", "1", "--quiet"]) == 0
         # Only the skipped work was sent again.
         assert server.count() - sent_before == PLANNED - len(done)
         bill = provider_bill(server)
