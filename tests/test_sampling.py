@@ -72,3 +72,18 @@ def test_run_judges_only_the_sample(tmp_path: Path, fake_server: FakeServer) -> 
     rows = [json.loads(line) for line in (run_dir / "verdicts.jsonl").read_text().splitlines()]
     expected = sample_dataset(open_dataset(data), 9, seed=3).keep
     assert {r["item_id"] for r in rows} == expected
+
+
+def test_resume_keeps_the_sample(tmp_path: Path, fake_server: FakeServer) -> None:
+    config, _ = write_inputs(tmp_path, fake_server, concurrency=2)
+    data = write(tmp_path, name="population.jsonl")
+    run_dir = tmp_path / "run"
+    code = main(["run", "--config", str(config), "--dataset", str(data), "--rubric", "sa-graded", "--sample", "9",
+                 "--seed", "3", "--run-dir", str(run_dir), "--quiet", "--budget-usd", "0.005"])
+    assert code == 3
+    assert main(["run", "--resume", str(run_dir), "--budget-usd", "1", "--quiet"]) == 0
+    rows = [json.loads(line) for line in (run_dir / "verdicts.jsonl").read_text().splitlines()]
+    expected = sample_dataset(open_dataset(data), 9, seed=3).keep
+    assert {r["item_id"] for r in rows} == expected
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "completed" and manifest["sample"] == {"n": 9, "seed": 3, "items": 9}
