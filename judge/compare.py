@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from judge.errors import EXIT_OK, EXIT_REGRESSION, InputError
+from judge.movement import markdown as movement_markdown
+from judge.movement import moved_items
 from judge.store import MANIFEST, SUMMARY, atomic_write_text, load_verdicts, read_json
 
 CELL = ["mechanism", "dimension", "model"]
@@ -143,6 +145,7 @@ def compare(baseline: Path, new: Path, *, delta: float | None, allow_rubric_chan
         "cells": cells,
         "agreement": agreement_changes(baseline, new),
         "regressions": [c for c in cells if c["regression"]],
+        "movement": moved_items(baseline, new),
     }
 
 
@@ -180,7 +183,7 @@ def markdown(result: dict[str, Any]) -> str:
         )
     note = (f"\nSeverity is normalised to [0, 1]; diff = new - baseline, paired by item x rubric x model; "
             f"CI: item bootstrap, {result['n_boot']} resamples, seed {result['seed']}.\n")
-    return head + "\n".join(rows) + "\n" + "\n".join(agree) + "\n" + note
+    return head + "\n".join(rows) + "\n" + "\n".join(agree) + "\n" + note + movement_markdown(result["movement"])
 
 
 def html_page(result: dict[str, Any]) -> str:
@@ -197,10 +200,47 @@ def html_page(result: dict[str, Any]) -> str:
     header = "".join(f"<th>{h}</th>" for h in ("mechanism", "dimension", "model", "items", "baseline", "new", "diff",
                                               "95% CI"))
     return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>empathy-judge compare</title><style>"
-        "body{font-family:sans-serif}td,th{padding:2px 8px;border-bottom:1px solid #ddd}.bad{background:#fdd}"
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        "<title>empathy-judge compare</title><style>"
+        "body{font-family:sans-serif;max-width:1400px;margin:auto}td,th{padding:2px 8px;border-bottom:1px solid #ddd;"
+        "vertical-align:top;text-align:left}.bad{background:#fdd}.txt{max-width:420px;font-size:90%}"
         f"</style></head><body><h1>Severity change</h1><p>{html.escape(result['baseline'])} &rarr; "
-        f"{html.escape(result['new'])}</p><table><tr>{header}</tr>{cells}</table></body></html>\n"
+        f"{html.escape(result['new'])}</p><table><tr>{header}</tr>{cells}</table>"
+        f"{_movement_html(result['movement'])}</body></html>\n"
+    )
+
+
+def _judges_html(judges: list[dict[str, Any]]) -> str:
+    return "".join(
+        f"<p><b>{html.escape(j['judge'])}</b> {_f(j['score'])}: {html.escape(j['rationale'] or '')}</p>" for j in judges
+    )
+
+
+def _movement_html(movement: dict[str, Any]) -> str:
+    def table(rows: list[dict[str, Any]]) -> str:
+        if not rows:
+            return "<p>None.</p>"
+        head = "".join(f"<th>{h}</th>" for h in ("item", "rubric", "model", "baseline", "new", "shift", "source",
+                                                  "response", "baseline rationales", "new rationales"))
+        body = "".join(
+            "<tr{}>{}</tr>".format(
+                ' class="bad"' if m["flipped"] else "",
+                "".join(f"<td>{html.escape(str(v))}</td>" for v in (
+                    m["item_id"], m["rubric_id"], m["model"], _f(m["baseline"]), _f(m["new"]), _f(m["shift"], True)))
+                + f"<td class='txt'>{html.escape(m['source'] or '')}</td>"
+                + f"<td class='txt'>{html.escape(m['response'] or '')}</td>"
+                + f"<td class='txt'>{_judges_html(m['baseline_judges'])}</td>"
+                + f"<td class='txt'>{_judges_html(m['new_judges'])}</td>",
+            )
+            for m in rows
+        )
+        return f"<table><tr>{head}</tr>{body}</table>"
+
+    return (
+        f"<h2>Items that moved most</h2><p>{movement['n_flipped']} of {movement['n_paired']} item x rubric pairs "
+        f"flipped across severity {movement['failure_line']} (flipped rows are shaded).</p>{table(movement['moved'])}"
+        f"<h2>Items that flipped</h2>{table(movement['flipped'])}"
     )
 
 
