@@ -39,6 +39,8 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, help="override every judge's max_concurrency")
     p.add_argument("--rubrics-dir", type=Path, help="folder of rubric files (default: the project's rubrics/)")
     p.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")
+    p.add_argument("--sample", type=int, metavar="N", help="judge a sample of N items stratified by task x model")
+    p.add_argument("--seed", type=int, help="seed for --sample (default 0)")
     p.add_argument(
         "--max-text-chars", type=int, default=None, help="refuse dataset texts longer than this (default 200000)"
     )
@@ -60,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--quiet", action="store_true", help="no progress display; print only errors and the final table"
     )
     run.add_argument(
+        "--budget-usd", type=float, metavar="X",
+        help="hard spending cap in USD for this invocation; exit 3 when hit"
+    )
+    run.add_argument(
         "--resume",
         type=Path,
         metavar="RUN_DIR",
@@ -75,6 +81,30 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--cache-dir", type=Path, help="response cache folder (default: .cache next to the run directories)"
     )
+
+    est = sub.add_parser("estimate", help="estimate a run's calls and cost without calling any judge")
+    _add_selection(est)
+    est.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    est.add_argument("--runs-dir", type=Path, help="past runs to learn completion lengths from (default: runs/)")
+    est.add_argument("--cache-dir", type=Path, help="response cache to count hits in (default: RUNS_DIR/.cache)")
+
+    cmp = sub.add_parser("compare", help="paired severity differences between two runs, with bootstrap CIs")
+    cmp.add_argument("baseline", type=Path, metavar="BASELINE_RUN")
+    cmp.add_argument("new", type=Path, metavar="NEW_RUN")
+    cmp.add_argument(
+        "--fail-on-regression",
+        type=float,
+        nargs="?",
+        const=0.0,
+        default=None,
+        metavar="DELTA",
+        help="exit 4 when a severity increase larger than DELTA has a CI that excludes zero",
+    )
+    cmp.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    cmp.add_argument("--html", type=Path, metavar="PATH", help="also write a self-contained HTML page")
+    cmp.add_argument("--allow-rubric-change", action="store_true", help="compare even if rubric hashes differ")
+    cmp.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    cmp.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
 
     report = sub.add_parser("report", help="print a finished run's summary table again, or write its HTML page")
     report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
@@ -126,6 +156,14 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from judge.commands import run_command
 
         return run_command(args)
+    if args.command == "estimate":
+        from judge.estimate import estimate_command
+
+        return estimate_command(args)
+    if args.command == "compare":
+        from judge.compare import compare_command
+
+        return compare_command(args)
     if args.command == "report":
         from judge.report import report_command
 

@@ -15,9 +15,10 @@ from typing import Any
 from judge import __version__, paths
 from judge.config import JudgeConfig, RunConfig, load_config, resolve_judges
 from judge.dataset import DEFAULT_MAX_CHARS, Dataset, open_dataset
-from judge.errors import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, ConfigError, InputError
+from judge.errors import EXIT_BUDGET, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, ConfigError, InputError
 from judge.prompts import PromptLibrary
 from judge.rubrics import Rubric, load_all, select
+from judge.sampling import sample_dataset, sample_info
 from judge.store import (
     FORMAT_VERSION,
     MANIFEST,
@@ -65,6 +66,8 @@ def make_plan(args: argparse.Namespace) -> Plan:
     prompts = PromptLibrary(args.prompts_dir or paths.prompts_dir())
     dataset_path = args.dataset or (config.dataset if config else None) or paths.sample_dataset()
     dataset = open_dataset(Path(dataset_path), max_chars=max_chars)
+    if getattr(args, "sample", None) is not None:
+        dataset = sample_dataset(dataset, args.sample, args.seed or 0)
     first = next(dataset.items())
     for rubric in rubrics:
         prompts.render(rubric, first)  # surfaces template errors before the run starts
@@ -84,6 +87,7 @@ def manifest_for(plan: Plan, run_id: str, argv: list[str]) -> dict[str, Any]:
         "config_file": str(plan.config.source) if plan.config and plan.config.source else None,
         "repeats": plan.repeats,
         "limit": plan.limit,
+        "sample": sample_info(plan.dataset),
         "dataset": {
             "path": str(plan.dataset.path),
             "hash": plan.dataset.hash,
@@ -146,6 +150,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from judge.budget import apply_budget, default_cap_notice
     from judge.judges import build_judges
     from judge.resume import apply_stored, check_unchanged, load_manifest, record_options
     from judge.store import RunLock
@@ -159,7 +164,11 @@ def _run(args: argparse.Namespace) -> int:
         old = load_manifest(args.resume)
         args = apply_stored(args, old)
     plan = make_plan(args)
-    clients = build_judges(plan.judges)
+    # The budget wraps the client inside the cache, so a cache hit never reserves or spends.
+    clients, budget = apply_budget(args.budget_usd, build_judges(plan.judges))
+    notice = default_cap_notice(plan.judges, plan.rubrics) if budget is not None else None
+    if notice:
+        print(notice, file=sys.stderr)
     if args.resume:
         run_dir = args.resume
         run_id = str(old["run_id"]) if old else run_dir.name
@@ -185,7 +194,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         prepare_run_dir(run_dir)
     with RunLock(run_dir):
-        return _execute(args, plan, judges, cache, run_dir, run_id, manifest, resuming=old is not None)
+        return _execute(args, plan, judges, cache, run_dir, run_id, manifest, resuming=old is not None, budget=budget)
 
 
 def _execute(
@@ -198,7 +207,9 @@ def _execute(
     manifest: dict[str, Any],
     *,
     resuming: bool,
+    budget: Any = None,
 ) -> int:
+    from judge.budget import exhausted_message, finish
     from judge.report import print_table
     from judge.runner import Runner
     from judge.store import VERDICTS_PARQUET, done_keys
@@ -259,6 +270,7 @@ def _execute(
         compact(run_dir)
         verdicts = load_verdicts(run_dir)
         manifest.update(status="interrupted" if outcome.interrupted else "completed", finished_at=now_iso())
+        finish(manifest, outcome, budget)
         summary = summarise(verdicts, manifest, dataset=plan.dataset, run_dir=run_dir)
         write_json(run_dir / SUMMARY, summary)
     except KeyboardInterrupt:  # every verdict is in the log; only the summary is missing
@@ -268,6 +280,9 @@ def _execute(
     write_json(run_dir / MANIFEST, manifest)
     write_html_report(run_dir)
     print_table(summary, run_dir)
+    if budget is not None and outcome.budget_exhausted:
+        print(exhausted_message(budget, run_dir), file=sys.stderr)
+        return EXIT_BUDGET
     if outcome.interrupted:
         print(
             f"empathy-judge: interrupted; {run_dir} holds the verdicts so far; "

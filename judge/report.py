@@ -29,7 +29,21 @@ def _header(summary: dict[str, Any]) -> str:
         f"run {summary.get('run_id')} [{summary.get('status')}]: {counts['total']} verdicts: "
         + ", ".join(f"{k} {counts[k]}" for k in ("ok", "invalid", "error", "skipped"))
         + f"; cost ${summary.get('cost_usd', 0.0):.4f}"
+        + "".join(
+            f"\n  {row['judge']}: ${row['cost_usd'] or 0.0:.4f}, {row['prompt_tokens'] or 0} prompt + "
+            f"{row['completion_tokens'] or 0} completion tokens"
+            + (f" ({row['unpriced']} replies unpriced)" if row["unpriced"] else "")
+            for row in (summary.get("cost") or {}).get("by_judge") or []
+        )
+        + _rubric_costs(summary)
     )
+
+
+def _rubric_costs(summary: dict[str, Any]) -> str:
+    rows = (summary.get("cost") or {}).get("by_rubric") or []
+    if not rows:
+        return ""
+    return "\n  by rubric: " + ", ".join(f"{r['rubric_id']} ${r['cost_usd'] or 0.0:.4f}" for r in rows)
 
 
 def severity_table(summary: dict[str, Any]) -> list[str]:

@@ -28,6 +28,8 @@ OPTIONS = (
     "rubrics_dir",
     "prompts_dir",
     "max_text_chars",
+    "sample",
+    "seed",
 )
 _PATHS = ("config", "dataset", "rubrics_dir", "prompts_dir")
 

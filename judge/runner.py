@@ -18,7 +18,7 @@ from typing import Any
 
 from judge.config import JudgeConfig
 from judge.dataset import Dataset, Item
-from judge.errors import JudgeError
+from judge.errors import BudgetExhausted, JudgeError
 from judge.hashing import content_hash
 from judge.judges import CallContext, Judge, JudgeCallError
 from judge.prompts import PromptLibrary
@@ -26,6 +26,7 @@ from judge.rubrics import Rubric
 from judge.store import VerdictLog, now_iso
 from judge.verdicts import Parsed, VerdictParser, repair, verdict_json
 
+BUDGET_EXHAUSTED = "budget exhausted"
 REASK_TEMPLATE = (
     "Your reply could not be used: {error}. Reply again with only one JSON object that matches "
     "the schema, with no code fences and no other text."
@@ -48,6 +49,7 @@ class RunOutcome:
     interrupted: bool = False
     stopped_judges: dict[str, str] = field(default_factory=dict)
     cost_usd: float = 0.0
+    budget_exhausted: bool = False  # a call was refused by the budget: the rest is skipped
     failure: JudgeError | None = None  # an error that stopped the whole run (e.g. a --replay miss)
 
 
@@ -212,7 +214,9 @@ class Runner:
             if self._stop.is_set():
                 return  # the run is being interrupted: start nothing new
             row = base_row(unit, judge.config)
-            if label in self.outcome.stopped_judges:
+            if self.outcome.budget_exhausted:
+                row.update(status="skipped", error=BUDGET_EXHAUSTED)
+            elif label in self.outcome.stopped_judges:
                 row.update(status="skipped", error=self.outcome.stopped_judges[label])
             else:
                 self._in_flight += 1
@@ -245,6 +249,7 @@ class Runner:
         policy = rubric.on_invalid.get("policy", "none")
         reasks_left = int(rubric.on_invalid.get("max_reasks", 1)) if policy == "reask" else 0
         step = None
+        parsed: Parsed | None = None  # the previous turn's parse, while re-asking
         context = CallContext(
             item_id=unit.item.id,
             item_hash=unit.item_hash,
@@ -264,6 +269,17 @@ class Runner:
                     max_tokens=rubric.max_tokens,
                     context=context,
                 )
+            except BudgetExhausted:
+                # Refused before it started: nothing billed for this call.
+                self.outcome.budget_exhausted = True
+                if parsed is None:
+                    row.update(status="skipped", error=BUDGET_EXHAUSTED)
+                    return
+                # A refused re-ask: the billed invalid reply stays the verdict, so its cost stays on
+                # record and a resume does not pay for this key twice.
+                _fill(row, parsed, None)
+                row["error"] = f"{parsed.error}; re-ask not sent: {BUDGET_EXHAUSTED}"
+                return
             except JudgeCallError as exc:
                 row["attempts"] += exc.attempts
                 row.update(status="error", error=str(exc))

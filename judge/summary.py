@@ -2,6 +2,7 @@
 
 Stable top-level keys (CI jobs read them; the README documents each):
     format_version, run_id, status, settings, counts, cost_usd,
+    cost              spend and tokens per judge, per rubric and per judge x rubric (judge/cost.py)
     scores            panel severity per rubric x dimension, all models pooled, with CIs
     scores_by_model   the same per model under test
     agreement         per rubric: Krippendorff's alpha with CI, percent agreement, Fleiss, AC1
@@ -26,6 +27,7 @@ from typing import Any
 
 import polars as pl
 
+from judge.cost import cost_breakdown
 from judge.dataset import Dataset
 from judge.store import FORMAT_VERSION, atomic_write_text
 
@@ -95,6 +97,7 @@ def summarise(
         "settings": asdict(s),
         "counts": counts(verdicts),
         "cost_usd": float(cost or 0.0),
+        "cost": cost_breakdown(verdicts),
         "scores": [], "scores_by_model": [], "agreement": {}, "calibration": [], "judges": [],
         "disagreement": [], "judge_cards": [], "paper_metrics": _paper_metrics(verdicts, boot),
         "invalid_rate": invalid_rates(verdicts),
