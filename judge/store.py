@@ -238,7 +238,7 @@ def compact(run_dir: Path) -> Path:
     parts_dir = run_dir / f".compact.{os.getpid()}"
     parts_dir.mkdir(exist_ok=True)
     try:
-        parts = []
+        parts: list[Path] = []
         if log.exists():
             with log.open("rb") as fh:
                 while chunk := fh.read(COMPACT_CHUNK_BYTES):
