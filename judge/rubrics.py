@@ -193,6 +193,10 @@ def load_rubric(path: Path) -> Rubric:
     if not isinstance(on_invalid, dict) or on_invalid.get("policy") not in INVALID_POLICIES:
         raise _fail(path, "on_invalid.policy", f"must be one of {', '.join(INVALID_POLICIES)}")
     _check_keys(path, "on_invalid", on_invalid, ("policy", "max_reasks"))
+    reasks = on_invalid.get("max_reasks", 1)
+    if isinstance(reasks, bool) or not isinstance(reasks, int) or not 1 <= reasks <= 3:
+        # Each re-ask is a billed call; more than a few only pays for a judge that cannot comply.
+        raise _fail(path, "on_invalid.max_reasks", f"{reasks!r} must be an integer from 1 to 3")
     for key in ("prompt", "definition", "title"):
         if not isinstance(data[key], str) or not data[key].strip():
             raise _fail(path, key, "must be a non-empty string")

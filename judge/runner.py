@@ -13,7 +13,6 @@ import signal
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from judge.config import JudgeConfig
@@ -328,6 +327,3 @@ def _fill(row: dict[str, Any], parsed: Parsed, rescued_by: str | None) -> None:
         rescued_by=rescued_by,
     )
 
-
-def default_run_dir(runs_dir: Path, run_id: str) -> Path:
-    return runs_dir / run_id

@@ -121,6 +121,8 @@ def copy_rubrics(tmp_path: Path, *ids: str) -> Path:
                      id="optional-field"),
         pytest.param("ca-graded", "title: Conflict avoidance", "title: Conflict avoidance\ntitel: x", "titel",
                      "did you mean 'title'", id="unknown-key"),
+        pytest.param("sa-graded", "  policy: repair", "  policy: reask\n  max_reasks: 9", "on_invalid.max_reasks",
+                     "from 1 to 3", id="too-many-reasks"),
     ],
 )  # fmt: skip
 def test_validate_reports_file_and_field(tmp_path: Path, rid: str, old: str, new: str, field: str, needle: str) -> None:
