@@ -149,14 +149,3 @@ def response_lengths(items: pl.DataFrame) -> pl.DataFrame:
         pl.col("id").alias("item_id"),
         pl.col("response").str.count_matches(r"\S+").alias("length"),
     )
-
-
-def dataset_lengths(dataset: Any) -> pl.DataFrame | None:
-    """item_id, length (words of the response) for every item of a ``judge.dataset.Dataset``."""
-    if dataset is None:
-        return None
-    ids, lengths = [], []
-    for item in dataset.items():
-        ids.append(item.id)
-        lengths.append(len(item.response.split()))
-    return pl.DataFrame({"item_id": ids, "length": lengths}, schema={"item_id": pl.String, "length": pl.Int64})

@@ -49,20 +49,37 @@ def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return frame.to_dicts()
 
 
-def gold_frame(dataset: Dataset | None) -> pl.DataFrame | None:
-    """id plus every gold_* column of the dataset, or None when it carries no gold labels."""
-    if dataset is None or not dataset.gold_columns:
-        return None
-    rows = [{"id": item.id, **item.gold} for item in dataset.items()]
-    schema = {"id": pl.String, **dict.fromkeys(dataset.gold_columns, pl.Int64)}
-    return pl.DataFrame(rows, schema=schema)
+@dataclass
+class ItemFacts:
+    """What the summary needs from the dataset, gathered in one streaming pass."""
+
+    gold: pl.DataFrame | None  # id + gold_* columns, when the dataset has gold labels
+    lengths: pl.DataFrame | None  # item_id, length (words of the response), for length bias
+    texts: pl.DataFrame | None  # id, source, response of the disputed items
 
 
-def _texts(dataset: Dataset | None, ids: set[str]) -> pl.DataFrame | None:
-    if dataset is None or not ids:
-        return None
-    rows = [{"id": i.id, "source": i.source, "response": i.response} for i in dataset.items() if i.id in ids]
-    return pl.DataFrame(rows, schema={"id": pl.String, "source": pl.String, "response": pl.String})
+def item_facts(dataset: Dataset | None, text_ids: set[str]) -> ItemFacts:
+    if dataset is None:
+        return ItemFacts(None, None, None)
+    gold_rows: list[dict[str, Any]] = []
+    ids: list[str] = []
+    lengths: list[int] = []
+    texts: list[dict[str, str]] = []
+    for item in dataset.items():
+        ids.append(item.id)
+        lengths.append(len(item.response.split()))
+        if dataset.gold_columns:
+            gold_rows.append({"id": item.id, **item.gold})
+        if item.id in text_ids:
+            texts.append({"id": item.id, "source": item.source, "response": item.response})
+    gold_schema = {"id": pl.String, **dict.fromkeys(dataset.gold_columns, pl.Int64)}
+    return ItemFacts(
+        gold=pl.DataFrame(gold_rows, schema=gold_schema) if dataset.gold_columns else None,
+        lengths=pl.DataFrame({"item_id": ids, "length": lengths}, schema={"item_id": pl.String, "length": pl.Int64}),
+        texts=pl.DataFrame(texts, schema={"id": pl.String, "source": pl.String, "response": pl.String})
+        if texts
+        else None,
+    )
 
 
 def counts(verdicts: pl.DataFrame) -> dict[str, int]:
@@ -82,7 +99,7 @@ def summarise(
     run_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Aggregate a run's verdicts. With ``run_dir``, also writes disagreement.jsonl there."""
-    from judge.cards import dataset_lengths, judge_cards
+    from judge.cards import judge_cards
     from judge.diagnostics import calibration, disagreement, judge_diagnostics
     from judge.scores import panel_scores, rubric_agreement
 
@@ -109,17 +126,16 @@ def summarise(
     summary["scores_by_model"] = _records(panel_scores(verdicts, **panel))
     agreement = rubric_agreement(verdicts, n_boot=s.n_boot, seed=s.seed, ci=s.ci)
     summary["agreement"] = {row["rubric_id"]: row for row in _records(agreement)}
-    gold = gold_frame(dataset)
-    if gold is not None:
-        summary["calibration"] = _records(calibration(verdicts, gold, **panel))
-    summary["judges"] = _records(judge_diagnostics(verdicts, gold=gold))
-    summary["judge_cards"] = judge_cards(verdicts, dataset_lengths(dataset), n_boot=s.n_boot, seed=s.seed)
     disputed = disagreement(verdicts, top=s.top_disputed)
+    facts = item_facts(dataset, set(disputed["item_id"].to_list()) if run_dir is not None else set())
+    if facts.gold is not None:
+        summary["calibration"] = _records(calibration(verdicts, facts.gold, **panel))
+    summary["judges"] = _records(judge_diagnostics(verdicts, gold=facts.gold))
+    summary["judge_cards"] = judge_cards(verdicts, facts.lengths, n_boot=s.n_boot, seed=s.seed)
     summary["disagreement"] = _records(disputed.group_by("rubric_id", maintain_order=True).head(5))
     if run_dir is not None:
-        texts = _texts(dataset, set(disputed["item_id"].to_list()))
-        if texts is not None:
-            disputed = disagreement(verdicts, texts, top=s.top_disputed)
+        if facts.texts is not None:
+            disputed = disagreement(verdicts, facts.texts, top=s.top_disputed)  # the same ranking, with snippets
         lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in disputed.to_dicts())
         atomic_write_text(run_dir / DISAGREEMENT_FILE, lines)
     return summary
