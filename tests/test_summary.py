@@ -1,0 +1,108 @@
+"""summary.json from a verdict frame: stable keys, counts, scores, gold calibration, and the
+disagreement work list with its texts, all from one pass over the dataset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from judge.dataset import Dataset, open_dataset
+from judge.report import table
+from judge.store import VERDICT_COLUMNS, polars_schema
+from judge.summary import DISAGREEMENT_FILE, SummarySettings, item_facts, summarise
+
+KEYS = {
+    "format_version", "run_id", "status", "settings", "counts", "cost_usd", "cost", "scores", "scores_by_model",
+    "agreement", "calibration", "judges", "judge_cards", "invalid_rate", "paper_metrics", "disagreement",
+}  # fmt: skip
+
+
+def dataset(tmp_path: Path, n: int = 6) -> Dataset:
+    rows = [
+        {"id": f"i{k}", "task": "counselling", "model": "m", "source": f"source text {k}",
+         "response": " ".join(["word"] * (k + 1)), "gold_conflict_avoidance": k % 5}
+        for k in range(n)
+    ]  # fmt: skip
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return open_dataset(path)
+
+
+def row(item: str, judge: str, severity: int | None, status: str = "ok") -> dict[str, Any]:
+    base = dict.fromkeys(VERDICT_COLUMNS)
+    base.update(
+        item_id=item, task="counselling", model="m", rubric_id="ca-graded", rubric_version=2, family="graded",
+        mechanism="conflict_avoidance", dimension="relational", judge=judge, repeat=0, status=status,
+        score=None if severity is None else severity / 4, raw_score=severity, attempts=1, cached=False,
+        cost_usd=0.001, rationale=f"{judge} says {severity}",
+    )  # fmt: skip
+    return base
+
+
+def verdicts(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=polars_schema())
+
+
+def panel(n: int = 6) -> pl.DataFrame:
+    # Judge a agrees with gold (k % 5); b agrees on all but i5, where a says 0 and b says 4.
+    rows = [row(f"i{k}", "a", k % 5) for k in range(n)]
+    rows += [row(f"i{k}", "b", (k % 5) if k != 5 else 4) for k in range(n)]
+    rows.append(row("i0", "c", None, status="invalid"))
+    return verdicts(rows)
+
+
+def test_keys_counts_and_scores(tmp_path: Path) -> None:
+    summary = summarise(panel(), {"run_id": "r", "status": "completed"}, dataset=dataset(tmp_path),
+                        settings=SummarySettings(n_boot=200))
+    assert set(summary) == KEYS
+    assert summary["counts"] == {"ok": 12, "invalid": 1, "error": 0, "skipped": 0, "total": 13}
+    assert summary["cost_usd"] == pytest.approx(0.013)
+    (score,) = summary["scores"]
+    # Panel mean per item, then over items: a gives 0,1,2,3,4,0; b the same but 4 for i5.
+    assert score["mean"] == pytest.approx((0 + 1 + 2 + 3 + 4 + 2) / 6 / 4)
+    assert score["n_items"] == 6 and score["ci_low"] <= score["mean"] <= score["ci_high"]
+    kinds = {(r["kind"], r["rater"]) for r in summary["calibration"]}
+    assert {("judge", "a"), ("judge", "b"), ("panel", "panel")} <= kinds
+    judge_a = next(r for r in summary["calibration"] if r["rater"] == "a")
+    assert judge_a["mae"] == pytest.approx(0.0) and judge_a["n"] == 6
+    assert {c["judge"] for c in summary["judge_cards"]} == {"a", "b", "c"}
+    json.dumps(summary)  # everything in it is JSON
+
+
+def test_disagreement_file_ranks_and_carries_texts(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    summary = summarise(panel(), {}, dataset=dataset(tmp_path), settings=SummarySettings(n_boot=50), run_dir=run_dir)
+    lines = [json.loads(x) for x in (run_dir / DISAGREEMENT_FILE).read_text().splitlines()]
+    assert lines[0]["item_id"] == "i5" and lines[0]["range"] == pytest.approx(1.0)
+    assert lines[0]["source_snippet"] == "source text 5"
+    assert summary["disagreement"][0]["item_id"] == "i5"
+
+
+def test_item_facts_is_one_pass_over_the_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = dataset(tmp_path)
+    passes = []
+    items = Dataset.items
+
+    def counting(self: Dataset) -> Any:
+        passes.append(1)
+        return items(self)
+
+    monkeypatch.setattr(Dataset, "items", counting)
+    facts = item_facts(data, {"i2"})
+    assert len(passes) == 1
+    assert facts.gold is not None and facts.gold["gold_conflict_avoidance"].to_list() == [0, 1, 2, 3, 4, 0]
+    assert facts.lengths is not None and facts.lengths["length"].to_list() == [1, 2, 3, 4, 5, 6]
+    assert facts.texts is not None and facts.texts["id"].to_list() == ["i2"]
+    assert item_facts(None, set()).gold is None
+
+
+def test_empty_run_keeps_every_key() -> None:
+    summary = summarise(verdicts([]), {"run_id": "r", "status": "interrupted"})
+    assert set(summary) == KEYS
+    assert summary["counts"]["total"] == 0 and summary["scores"] == []
+    assert "no valid verdicts" in table(summary)
