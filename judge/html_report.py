@@ -380,7 +380,10 @@ def disputed_section(data: RunData, disputed: pl.DataFrame) -> tuple[str, str, s
     if disputed.is_empty():
         reason = "needs at least two judges" if data.verdicts["judge"].n_unique() < 2 else "the judges never disagreed"
         return section("disputed", title, no_data(reason))
-    texts = {r["id"]: r for r in data.items.iter_rows(named=True)} if data.items is not None else {}
+    texts = {}
+    if data.items is not None:  # only the disputed items' rows become Python dicts, not every item's
+        wanted = data.items.filter(pl.col("id").is_in(disputed["item_id"].implode()))
+        texts = {r["id"]: r for r in wanted.iter_rows(named=True)}
     keys = disputed.select("rubric_id", "item_id")
     rows_by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
     detail = data.verdicts.join(keys, on=["rubric_id", "item_id"], how="inner").sort("judge", "repeat")
