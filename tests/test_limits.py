@@ -69,44 +69,30 @@ def test_concurrency_halves_on_sustained_429_once_per_burst_then_recovers() -> N
     assert floor.limit == 1
 
 
-def test_limiter_bounds_requests_in_flight() -> None:
-    async def scenario() -> int:
-        limiter = JudgeLimiter(3)
-        peak = 0
-        active = 0
+async def peak_in_flight(limiter: JudgeLimiter, calls: int, hold_s: float, *, record: bool) -> int:
+    """Run ``calls`` concurrent calls through the limiter; the most that held a slot at once."""
+    peak = active = 0
 
-        async def call() -> None:
-            nonlocal peak, active
-            async with limiter.slot(10):
-                active += 1
-                peak = max(peak, active)
-                await asyncio.sleep(0.01)
-                active -= 1
+    async def call() -> None:
+        nonlocal peak, active
+        async with limiter.slot(10):
+            active += 1
+            peak = max(peak, active)
+            await asyncio.sleep(hold_s)
+            active -= 1
+        if record:
             limiter.record(rate_limited=False)
 
-        await asyncio.gather(*(call() for _ in range(20)))
-        return peak
+    await asyncio.gather(*(call() for _ in range(calls)))
+    return peak
 
-    assert asyncio.run(scenario()) == 3
+
+def test_limiter_bounds_requests_in_flight() -> None:
+    assert asyncio.run(peak_in_flight(JudgeLimiter(3), 20, 0.01, record=True)) == 3
 
 
 def test_limiter_lowered_by_429s_admits_fewer() -> None:
-    async def scenario() -> int:
-        limiter = JudgeLimiter(8)
-        for _ in range(SUSTAINED_429):
-            limiter.record(rate_limited=True, retry_after=60)
-        peak = 0
-        active = 0
-
-        async def call() -> None:
-            nonlocal peak, active
-            async with limiter.slot(10):
-                active += 1
-                peak = max(peak, active)
-                await asyncio.sleep(0.005)
-                active -= 1
-
-        await asyncio.gather(*(call() for _ in range(12)))
-        return peak
-
-    assert asyncio.run(scenario()) == 4
+    limiter = JudgeLimiter(8)
+    for _ in range(SUSTAINED_429):
+        limiter.record(rate_limited=True, retry_after=60)
+    assert asyncio.run(peak_in_flight(limiter, 12, 0.005, record=False)) == 4
