@@ -47,7 +47,6 @@ class RunOutcome:
     counts: Counter[str] = field(default_factory=Counter)
     interrupted: bool = False
     stopped_judges: dict[str, str] = field(default_factory=dict)
-    cost_usd: float = 0.0
     budget_exhausted: bool = False  # a call was refused by the budget: the rest is skipped
     failure: JudgeError | None = None  # an error that stopped the whole run (e.g. a --replay miss)
 
@@ -123,10 +122,6 @@ class Runner:
         self.interrupt_grace_s = interrupt_grace_s
         self._stop = asyncio.Event()
         self._in_flight = 0
-
-    def stop(self) -> None:
-        """Stop starting calls; in-flight ones finish and are logged."""
-        self._stop.set()
 
     def planned(self) -> int:
         """How many verdict rows the plan has (before resume skips)."""
@@ -236,8 +231,6 @@ class Runner:
     def _emit(self, row: dict[str, Any]) -> None:
         self.log.append(row)
         self.outcome.counts[row["status"]] += 1
-        if row["cost_usd"]:
-            self.outcome.cost_usd += row["cost_usd"]
         if self.on_row is not None:
             self.on_row(row)
 
