@@ -278,7 +278,7 @@ def _execute(
         write_json(run_dir / MANIFEST, manifest)
         raise
     write_json(run_dir / MANIFEST, manifest)
-    write_html_report(run_dir)
+    write_html_report(run_dir, plan.dataset)
     print_table(summary, run_dir)
     if budget is not None and outcome.budget_exhausted:
         print(exhausted_message(budget, run_dir), file=sys.stderr)
@@ -293,13 +293,13 @@ def _execute(
     return EXIT_OK
 
 
-def write_html_report(run_dir: Path) -> None:
+def write_html_report(run_dir: Path, dataset: Dataset | None = None) -> None:
     """report.html beside the verdicts. The page is derived data: if drawing it fails, the run
     (already saved) still succeeds, and the warning says how to draw it again."""
     from judge.html_report import write_report
 
     try:
-        write_report(run_dir)
+        write_report(run_dir, dataset=dataset)
     except Exception as exc:  # a broken chart must not fail a finished, saved run
         print(
             f"empathy-judge: warning: report.html not written ({type(exc).__name__}: {exc}); "

@@ -17,7 +17,6 @@ import polars as pl
 from judge import plots
 from judge.report_assets import CSS, JS
 from judge.report_data import (
-    DIMENSIONS,
     RunData,
     agreement_table,
     calibration_table,
@@ -40,6 +39,7 @@ from judge.report_html import (
     table,
     text_block,
 )
+from judge.rubrics import DIMENSIONS
 from judge.store import atomic_write_text
 
 REPORT_HTML = "report.html"
@@ -532,9 +532,12 @@ def render(data: RunData, *, n_boot: int = 1000) -> str:
     )
 
 
-def write_report(run_dir: Path, path: Path | None = None, *, n_boot: int = 1000) -> Path:
-    """Render the run's report and write it atomically; returns the path written."""
+def write_report(run_dir: Path, path: Path | None = None, *, n_boot: int = 1000, dataset: Any = None) -> Path:
+    """Render the run's report and write it atomically; returns the path written.
+
+    ``dataset``: the run's validated Dataset when the caller holds it, so it is not re-validated.
+    """
     target = path or run_dir / REPORT_HTML
     target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(target, render(load_run(run_dir), n_boot=n_boot))
+    atomic_write_text(target, render(load_run(run_dir, dataset), n_boot=n_boot))
     return target

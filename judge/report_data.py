@@ -14,10 +14,8 @@ from typing import Any
 
 import polars as pl
 
+from judge.rubrics import MECHANISMS
 from judge.store import MANIFEST, SUMMARY, load_verdicts, read_json
-
-MECHANISMS = ("sentiment_attenuation", "granularity_mismatch", "conflict_avoidance", "linguistic_distancing")
-DIMENSIONS = ("cognitive", "cultural", "relational")
 
 
 @dataclass
@@ -31,10 +29,7 @@ class RunData:
     notes: list[str] = field(default_factory=list)
 
 
-def _items_frame(path: Path) -> pl.DataFrame:
-    from judge.dataset import open_dataset
-
-    dataset = open_dataset(path)
+def _items_frame(dataset: Any) -> pl.DataFrame:
     rows = []
     for item in dataset.items():
         row: dict[str, Any] = {
@@ -53,7 +48,9 @@ def _items_frame(path: Path) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def load_run(run_dir: Path) -> RunData:
+def load_run(run_dir: Path, dataset: Any = None) -> RunData:
+    """``dataset``: the run's already-validated Dataset, when the caller has it (saves a pass)."""
+    from judge.dataset import open_dataset
     from judge.errors import JudgeError
 
     manifest = read_json(run_dir / MANIFEST)
@@ -62,13 +59,15 @@ def load_run(run_dir: Path) -> RunData:
     items: pl.DataFrame | None = None
     note: str | None = None
     dataset_path = (manifest.get("dataset") or {}).get("path")
-    if not dataset_path:
+    if dataset is not None:
+        items = _items_frame(dataset)
+    elif not dataset_path:
         note = "the manifest names no dataset"
     elif not Path(dataset_path).is_file():
         note = f"the dataset {dataset_path} is no longer on disk"
     else:
         try:
-            items = _items_frame(Path(dataset_path))
+            items = _items_frame(open_dataset(Path(dataset_path)))
         except JudgeError as exc:
             note = f"the dataset could not be read ({exc})"
     return RunData(run_dir, manifest, summary, verdicts, items, note)
