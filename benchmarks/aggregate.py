@@ -28,9 +28,9 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from judge.agreement import Level, alpha_data, krippendorff_alpha
-from judge.diagnostics import calibration, disagreement, judge_diagnostics
-from judge.scores import panel_scores, rubric_agreement
+from judge.stats.agreement import Level, alpha_data, krippendorff_alpha
+from judge.stats.diagnostics import calibration, disagreement, judge_diagnostics
+from judge.stats.scores import panel_scores, rubric_agreement
 
 MECHANISMS = {
     "sa": "sentiment_attenuation",

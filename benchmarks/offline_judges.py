@@ -16,12 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from judge import paths
-from judge.config import OFFLINE_MODELS
-from judge.dataset import open_dataset
-from judge.offline import respond
-from judge.prompts import PromptLibrary
-from judge.rubrics import select
+from judge.core import paths
+from judge.inputs.config import OFFLINE_MODELS
+from judge.inputs.dataset import open_dataset
+from judge.inputs.prompts import PromptLibrary
+from judge.inputs.rubrics import select
+from judge.offline.verdicts import respond
 
 
 def main() -> None:

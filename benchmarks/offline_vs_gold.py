@@ -7,7 +7,7 @@ rubric into a temporary folder. For each rubric x judge (and the panel mean), it
 item severity on the 0-4 scale (normalised score x 4, repeats averaged) with ``gold_<mechanism>``:
 quadratic-weighted kappa on rounded severities and MAE (graded rubrics only: a paper rubric's
 score is a compression rate or a label, not a 0-4 level) and Spearman's rho, with 95% item-bootstrap
-CIs from ``judge.diagnostics.calibration_metrics``.
+CIs from ``judge.stats.diagnostics.calibration_metrics``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import polars as pl
 
-from judge import paths
-from judge.diagnostics import calibration_metrics
+from judge.core import paths
+from judge.stats.diagnostics import calibration_metrics
 
 
 def load_gold(dataset: Path) -> pl.DataFrame:

@@ -102,7 +102,7 @@ def child_openai(args: argparse.Namespace) -> dict[str, Any]:
 def child_litellm(args: argparse.Namespace, *, tuned: bool) -> dict[str, Any]:
     t0 = time.perf_counter()
     if tuned:
-        from judge.judges import bootstrap_litellm
+        from judge.judging.client import bootstrap_litellm
 
         litellm = bootstrap_litellm()
     else:
@@ -127,10 +127,10 @@ def child_litellm(args: argparse.Namespace, *, tuned: bool) -> dict[str, Any]:
 
 def prepare(work: Path, n: int) -> tuple[Path, Path]:
     """The dataset, and the exact messages the pipeline renders for it, for the plain loops."""
-    from judge import paths
-    from judge.dataset import open_dataset
-    from judge.prompts import PromptLibrary
-    from judge.rubrics import select
+    from judge.core import paths
+    from judge.inputs.dataset import open_dataset
+    from judge.inputs.prompts import PromptLibrary
+    from judge.inputs.rubrics import select
 
     dataset_path = write_dataset(work / "data.jsonl", n)
     rubric = select(paths.rubrics_dir(), [RUBRIC])[0]

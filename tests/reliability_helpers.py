@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from judge import paths
+from judge.core import paths
 from tests.fakeserver import FakeServer, minimal_instance, request_schema
 
 TASKS = ("news", "counselling", "workplace", "education", "translation")

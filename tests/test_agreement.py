@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from judge.agreement import (
+from judge.stats.agreement import (
     NO_PAIRABLE,
     NO_VARIATION,
     average_ranks,

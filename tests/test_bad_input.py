@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from judge import paths
+from judge.core import paths
 from tests.conftest import LITELLM_SAFE_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -215,7 +215,7 @@ UNUSUAL = [
 
 
 def test_huge_and_unusual_text_is_judged_cleanly(tmp_path: Path, fake_server: object) -> None:
-    from judge.cli import main
+    from judge.cli.main import main
 
     rows = [{**GOOD, "id": "huge", "response": "word " * 200_000}]  # 1 MB
     rows += [{**GOOD, "id": f"u{i}", "source": text, "response": text} for i, text in enumerate(UNUSUAL)]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from judge.agreement import average_ranks
-from judge.bootstrap import (
+from judge.stats.agreement import average_ranks
+from judge.stats.bootstrap import (
     bootstrap,
     draw_indices,
     grouped_indices,

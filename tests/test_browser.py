@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from judge.cli import main
+from judge.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "runs" / "browser-test"

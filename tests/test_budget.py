@@ -15,9 +15,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from judge.budget import Budget
-from judge.cli import main
-from judge.errors import BudgetExhausted
+from judge.cli.main import main
+from judge.core.errors import BudgetExhausted
+from judge.judging.budget import Budget
 from tests.fakeserver import GENERIC_VERDICT, FakeServer, FaultPlan, Malformed, _message_text
 
 ITEMS = [
@@ -89,7 +89,7 @@ def reask_rubrics(tmp_path: Path) -> Path:
     """The project's rubrics with re-asks on, so invalid replies trigger billed second calls."""
     import shutil
 
-    from judge import paths
+    from judge.core import paths
 
     target = tmp_path / "rubrics"
     shutil.copytree(paths.rubrics_dir(), target)
@@ -189,8 +189,8 @@ def test_unpriced_judge_with_a_budget_is_a_config_error(
 
 
 def test_bundled_price_map_prices_known_models() -> None:
-    from judge.config import JudgeConfig
-    from judge.cost import price_for
+    from judge.inputs.config import JudgeConfig
+    from judge.judging.pricing import price_for
 
     price = price_for(JudgeConfig(model="openai/gpt-4o-mini"))
     assert price is not None and price.source == "litellm" and price.input_per_token > 0
@@ -237,8 +237,8 @@ def test_price_map_judge_is_billed_at_the_bundled_price(
     tmp_path: Path, fake_server: FakeServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A judge LiteLLM's bundled map knows needs no configured price; the bill uses the map."""
-    from judge.config import JudgeConfig
-    from judge.cost import price_for
+    from judge.inputs.config import JudgeConfig
+    from judge.judging.pricing import price_for
 
     fake_server.set_responder(lambda body: GENERIC_VERDICT)
     data = tmp_path / "data.jsonl"

@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from judge.cache import ResponseCache, cache_key
-from judge.cli import main
-from judge.judges import CallContext
+from judge.cli.main import main
+from judge.judging.cache import ResponseCache, cache_key
+from judge.judging.client import CallContext
 from tests.fakeserver import FakeServer, Malformed, Status
 from tests.reliability_helpers import (
     edit_rubric,

@@ -6,12 +6,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from judge.cards import judge_cards, length_slope
+from judge.stats.cards import judge_cards, length_slope
 from tests.test_html_report import verdict
 
 
 def frame(rows: list[dict]) -> pl.DataFrame:
-    from judge.store import polars_schema
+    from judge.store.rundir import polars_schema
 
     return pl.DataFrame(rows, schema=polars_schema())
 

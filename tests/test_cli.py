@@ -47,7 +47,7 @@ def test_offline_default_run_writes_the_three_files(tmp_path: Path) -> None:
 
 def test_help_does_not_import_litellm_or_polars(tmp_path: Path) -> None:
     code = (
-        "import sys; from judge.cli import main\n"
+        "import sys; from judge.cli.main import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "heavy = [m for m in ('litellm', 'polars', 'numpy', 'openai') if m in sys.modules]\n"
         "print('HEAVY=' + ','.join(heavy))"

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from judge.cli import main
-from judge.compare import compare
-from judge.errors import InputError
+from judge.cli.main import main
+from judge.core.errors import InputError
+from judge.stats.compare import compare
 from tests.fakeserver import GENERIC_VERDICT, FakeServer
 
 TEXTS = [

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from judge.config import DEFAULT_JUDGES, JudgeConfig, load_config, resolve_judges
-from judge.errors import ConfigError
+from judge.core.errors import ConfigError
+from judge.inputs.config import DEFAULT_JUDGES, JudgeConfig, load_config, resolve_judges
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from judge import paths
-from judge.dataset import open_dataset
-from judge.errors import DatasetError
+from judge.core import paths
+from judge.core.errors import DatasetError
+from judge.inputs.dataset import open_dataset
 
 ROW = {"id": "a1", "task": "news", "source": "Two people died.", "response": "An incident happened."}
 

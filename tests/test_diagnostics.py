@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from judge.diagnostics import calibration, disagreement, judge_diagnostics
+from judge.stats.diagnostics import calibration, disagreement, judge_diagnostics
 from tests.panels import has_nan, synth, truth
 
 GOOD3_ADV = {"a": "identical", "b": "identical", "c": "identical", "adv": "adversarial"}

@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from judge import paths
-from judge.cli import main
-from judge.rubrics import select
+from judge.cli.main import main
+from judge.core import paths
+from judge.inputs.rubrics import select
 from tests.fakeserver import FakeServer, Malformed, SchemaBreaking, Status, with_fields
 
 ITEMS = [

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from judge.cli import main
-from judge.estimate import instance_tokens
+from judge.cli.main import main
+from judge.engine.estimate import instance_tokens
 from tests.fakeserver import GENERIC_VERDICT, FakeServer
 from tests.test_budget import ITEMS, PLANNED, RUBRICS, provider_bill, write_inputs
 
@@ -77,7 +77,7 @@ def test_no_cache_no_hits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_finished_units_count_as_cache_hits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("judge.cache", reason="the response cache lands with the reliability branch")
+    pytest.importorskip("judge.judging.cache", reason="the response cache lands with the reliability branch")
     runs = tmp_path / "runs"
     with FakeServer() as server:
         config, data = write_inputs(tmp_path, server, concurrency=4)

@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from judge.cli import main
-from judge.export import export_verdicts
-from judge.store import VERDICT_COLUMNS, load_verdicts
+from judge.cli.main import main
+from judge.store.export import export_verdicts
+from judge.store.rundir import VERDICT_COLUMNS, load_verdicts
 from tests.test_html_report import make_run, verdict
 
 ROWS = [

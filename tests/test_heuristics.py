@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from judge import heuristics as h
+from judge.offline import heuristics as h
 
 ZERO = {"death": 0, "violence": 0, "injury": 0, "graphic": 0, "abuse": 0}
 

@@ -11,10 +11,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from judge.cli import main
-from judge.html_report import render, write_report
-from judge.report_data import load_run
-from judge.store import MANIFEST, SUMMARY, VERDICT_COLUMNS, polars_schema, write_json
+from judge.cli.main import main
+from judge.report.data import load_run
+from judge.report.html import render, write_report
+from judge.store.rundir import MANIFEST, SUMMARY, VERDICT_COLUMNS, polars_schema, write_json
 
 HOSTILE = '<script>alert(1)</script><img src="https://evil.example/x.png">'
 
@@ -165,12 +165,12 @@ def test_every_run_writes_report_html(tmp_path: Path) -> None:
 def test_a_failing_report_does_not_fail_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import judge.html_report
+    import judge.report.html
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("chart exploded")
 
-    monkeypatch.setattr(judge.html_report, "write_report", broken)
+    monkeypatch.setattr(judge.report.html, "write_report", broken)
     run_dir = tmp_path / "run"
     code = main(["run", "--dataset", str(_tiny_dataset(tmp_path)), "--run-dir", str(run_dir), "--quiet",
                  "--rubric", "ca-graded"])  # fmt: skip

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from judge.config import JudgeConfig
-from judge.errors import ConfigError
-from judge.judges import backoff_s, build_judges, describe, is_retryable, resolve_api_key, retry_after_s
+from judge.core.errors import ConfigError
+from judge.inputs.config import JudgeConfig
+from judge.judging.client import backoff_s, build_judges, describe, is_retryable, resolve_api_key, retry_after_s
 
 
 def err(status: int | None = None, headers: dict | None = None, name: str = "APIStatusError") -> Exception:
@@ -87,7 +87,7 @@ def test_unknown_provider_and_offline_judge() -> None:
 
 
 def test_provider_names_read_from_source_match_litellm() -> None:
-    from judge.judges import _providers_from_source, bootstrap_litellm
+    from judge.judging.client import _providers_from_source, bootstrap_litellm
 
     names = _providers_from_source()
     litellm = bootstrap_litellm()
@@ -97,7 +97,7 @@ def test_provider_names_read_from_source_match_litellm() -> None:
 
 
 def test_redact_removes_the_key_and_key_shaped_strings() -> None:
-    from judge.judges import redact
+    from judge.judging.client import redact
 
     text = "Incorrect API key provided: sk-proj-abcdef1234567890XYZ; also mysecretvalue99"
     out = redact(text, "mysecretvalue99")
@@ -110,7 +110,7 @@ def test_retry_after_seconds_milliseconds_and_http_date() -> None:
     from email.utils import format_datetime
     from types import SimpleNamespace
 
-    from judge.judges import retry_after_s
+    from judge.judging.client import retry_after_s
 
     def exc(headers: dict[str, str]) -> object:
         return SimpleNamespace(response=SimpleNamespace(headers=headers))

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from judge.limits import SUSTAINED_429, AdaptiveConcurrency, JudgeLimiter, TokenBucket
+from judge.judging.limits import SUSTAINED_429, AdaptiveConcurrency, JudgeLimiter, TokenBucket
 
 
 class Clock:

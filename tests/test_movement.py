@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from judge.cli import main
+from judge.cli.main import main
 from tests.fakeserver import GENERIC_VERDICT, FakeServer
 
 ITEMS = [

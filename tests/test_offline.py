@@ -8,7 +8,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from judge.offline import (
+from judge.offline.verdicts import (
     JUDGES,
     RUBRIC_IDS,
     extract_blocks,

@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from judge.paper_metrics import CATEGORIES, paper_metrics, summary_section
+from judge.stats.paper_metrics import CATEGORIES, paper_metrics, summary_section
 
 RUBRICS = {
     "sentiment_attenuation": "sa-paper",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from judge.progress import Progress
+from judge.engine.progress import Progress
 
 
 class Clock:

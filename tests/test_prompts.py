@@ -10,12 +10,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from judge import paths
-from judge.cli import main
-from judge.dataset import Item
-from judge.prompts import PromptLibrary
-from judge.rubric_check import outside_blocks
-from judge.rubrics import select
+from judge.cli.main import main
+from judge.core import paths
+from judge.inputs.dataset import Item
+from judge.inputs.prompts import PromptLibrary
+from judge.inputs.rubric_check import outside_blocks
+from judge.inputs.rubrics import select
 from tests.fakeserver import FakeServer, minimal_instance, request_schema
 
 EIGHT = ["sa-graded", "sa-paper", "egm-graded", "egm-paper", "ca-graded", "ca-paper", "ld-graded", "ld-paper"]

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from judge.cli import main
+from judge.cli.main import main
 from tests.conftest import LITELLM_SAFE_ENV
 from tests.reliability_helpers import GRADED, items, started_server, write_config, write_dataset
 
@@ -59,7 +59,7 @@ def _unit_requests(server: object) -> Counter[tuple[str, str]]:
 
 
 class WarmJudge:
-    """Forks `judge.cli.main` children from a pre-warmed process (tests/warm_judge.py)."""
+    """Forks `judge.cli.main.main` children from a pre-warmed process (tests/warm_judge.py)."""
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from judge import paths
-from judge.cli import main
-from judge.rubric_check import PAPER_CONTRACT, example_verdict, outside_blocks, validate
-from judge.rubrics import load_all, select
-from judge.verdicts import VerdictParser, canonical_json
+from judge.cli.main import main
+from judge.core import paths
+from judge.inputs.rubric_check import PAPER_CONTRACT, example_verdict, outside_blocks, validate
+from judge.inputs.rubrics import load_all, select
+from judge.inputs.verdicts import VerdictParser, canonical_json
 
 EIGHT = ["sa-graded", "sa-paper", "egm-graded", "egm-paper", "ca-graded", "ca-paper", "ld-graded", "ld-paper"]
 # Version 1 of the graded rubrics is history: its content must never change (its hash keys caches).

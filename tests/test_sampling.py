@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from judge.cli import main
-from judge.dataset import open_dataset
-from judge.sampling import allocate, sample_dataset
+from judge.cli.main import main
+from judge.inputs.dataset import open_dataset
+from judge.inputs.sampling import allocate, sample_dataset
 from tests.fakeserver import FakeServer
 from tests.test_budget import write_inputs
 

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 import yaml
 
-from judge.cli import main
+from judge.cli.main import main
 from tests.fakeserver import FakeServer, Status
 from tests.reliability_helpers import items, write_dataset
 

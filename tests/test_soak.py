@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from judge.cli import main
+from judge.cli.main import main
 from tests.fakeserver import FaultPlan
 from tests.reliability_helpers import GRADED, items, rubrics_with_policy, started_server, write_config, write_dataset
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from judge.errors import RunDirError
-from judge.store import (
+from judge.core.errors import RunDirError
+from judge.store.rundir import (
     VERDICT_COLUMNS,
     VERDICTS_LOG,
     VerdictLog,
@@ -91,7 +91,7 @@ def test_load_verdicts_missing(tmp_path: Path) -> None:
 def test_compaction_in_chunks_keeps_the_last_row_per_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A chunk of a few hundred bytes puts every row in its own Parquet part, so the repeated key
     # spans parts; the later row must win, and the temporary parts must be gone afterwards.
-    monkeypatch.setattr("judge.store.COMPACT_CHUNK_BYTES", 64)
+    monkeypatch.setattr("judge.store.rundir.COMPACT_CHUNK_BYTES", 64)
     log = VerdictLog(tmp_path / VERDICTS_LOG)
     for item, status in [("b", "error"), ("a", "ok"), ("b", "ok"), ("c", "invalid")]:
         log.append(row(item, status=status))

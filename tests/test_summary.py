@@ -10,10 +10,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from judge.dataset import Dataset, open_dataset
-from judge.report import table
-from judge.store import VERDICT_COLUMNS, polars_schema
-from judge.summary import DISAGREEMENT_FILE, SummarySettings, item_facts, summarise
+from judge.inputs.dataset import Dataset, open_dataset
+from judge.report.terminal import table
+from judge.stats.summary import DISAGREEMENT_FILE, SummarySettings, item_facts, summarise
+from judge.store.rundir import VERDICT_COLUMNS, polars_schema
 
 KEYS = {
     "format_version", "run_id", "status", "settings", "counts", "cost_usd", "cost", "scores", "scores_by_model",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from judge.text import cjk_share, split_sentences, token_spans, tokenize, window, words
+from judge.core.text import cjk_share, split_sentences, token_spans, tokenize, window, words
 
 
 @pytest.mark.parametrize(

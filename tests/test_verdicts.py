@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from judge import paths
-from judge.rubrics import select
-from judge.verdicts import VerdictParser, repair, severity
+from judge.core import paths
+from judge.inputs.rubrics import select
+from judge.inputs.verdicts import VerdictParser, repair, severity
 
 
 @pytest.fixture(scope="module")

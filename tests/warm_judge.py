@@ -1,6 +1,6 @@
 """A pre-warmed ``python -m judge`` for the kill -9 tests: it imports LiteLLM and the package once,
 then forks one child per command, so each of many kill/resume cycles costs milliseconds rather
-than LiteLLM's 5 s start-up. A child runs exactly ``judge.cli.main(argv)``, as ``python -m judge``
+than LiteLLM's 5 s start-up. A child runs exactly ``judge.cli.main.main(argv)``, as ``python -m judge``
 does, and is killed with SIGKILL by the test like any process.
 
 Protocol (one line each way): the test writes a JSON list ``[argv, stdout_path, stderr_path]``;
@@ -15,8 +15,8 @@ import sys
 
 
 def main() -> None:
-    from judge.cli import main as cli_main
-    from judge.judges import bootstrap_litellm
+    from judge.cli.main import main as cli_main
+    from judge.judging.client import bootstrap_litellm
 
     bootstrap_litellm()
     import polars  # noqa: F401  (loaded by compaction; warm it too)

@@ -1,0 +1,180 @@
+"""Command-line interface; the one place errors become exit codes.
+
+Exit codes: 0 done; 1 unexpected failure; 2 bad input or config (nothing judged); 3 budget
+reached; 4 regression found; 130 interrupted. Known errors print one line on stderr; unexpected
+ones keep their traceback. Heavy imports (LiteLLM, polars) happen inside commands, never here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from judge import __version__
+from judge.core.errors import EXIT_INTERRUPTED, JudgeError
+
+
+def _add_selection(p: argparse.ArgumentParser) -> None:
+    """Options shared by every command that plans a run (run, estimate)."""
+    p.add_argument("--config", type=Path, help="YAML run config (judges, rubrics, dataset, repeats)")
+    p.add_argument("--dataset", type=Path, help="JSONL, CSV or Parquet file; default: the bundled sample set")
+    p.add_argument(
+        "--judge",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="judge model string or configured judge name; repeat for a panel (default: the offline panel)",
+    )
+    p.add_argument(
+        "--rubric",
+        action="append",
+        default=[],
+        metavar="ID[@VERSION]",
+        help="rubric to apply; repeat for several (default: latest version of every rubric)",
+    )
+    p.add_argument("--repeats", type=int, help="independent verdicts per item x rubric x judge (default 1)")
+    p.add_argument("--limit", type=int, help="judge only the first N items")
+    p.add_argument("--concurrency", type=int, help="override every judge's max_concurrency")
+    p.add_argument("--rubrics-dir", type=Path, help="folder of rubric files (default: the project's rubrics/)")
+    p.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")
+    p.add_argument("--sample", type=int, metavar="N", help="judge a sample of N items stratified by task x model")
+    p.add_argument("--seed", type=int, help="seed for --sample (default 0)")
+    p.add_argument(
+        "--max-text-chars", type=int, default=None, help="refuse dataset texts longer than this (default 200000)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="empathy-judge",
+        description="Judge model outputs for empathy failure mechanisms with a panel of LLM judges.",
+    )
+    parser.add_argument("--version", action="version", version=f"empathy-judge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="judge a dataset and write a run directory")
+    _add_selection(run)
+    run.add_argument("--run-dir", type=Path, help="where to write the run (default: runs/<run-id>)")
+    run.add_argument("--runs-dir", type=Path, help="parent folder for new run directories (default: runs/)")
+    run.add_argument(
+        "--quiet", action="store_true", help="no progress display; print only errors and the final table"
+    )
+    run.add_argument(
+        "--budget-usd", type=float, metavar="X",
+        help="hard spending cap in USD for this invocation; exit 3 when hit"
+    )
+    run.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="finish an interrupted run: judge only what its log lacks, with the options it was started with",
+    )
+    run.add_argument(
+        "--retry-errors", action="store_true", help="with --resume: also re-judge verdicts that ended in 'error'"
+    )
+    run.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
+    run.add_argument(
+        "--replay", action="store_true", help="answer only from the cache; fail on any miss (no network; for CI)"
+    )
+    run.add_argument(
+        "--cache-dir", type=Path, help="response cache folder (default: .cache next to the run directories)"
+    )
+
+    est = sub.add_parser("estimate", help="estimate a run's calls and cost without calling any judge")
+    _add_selection(est)
+    est.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    est.add_argument("--runs-dir", type=Path, help="past runs to learn completion lengths from (default: runs/)")
+    est.add_argument("--cache-dir", type=Path, help="response cache to count hits in (default: RUNS_DIR/.cache)")
+
+    cmp = sub.add_parser("compare", help="paired severity differences between two runs, with bootstrap CIs")
+    cmp.add_argument("baseline", type=Path, metavar="BASELINE_RUN")
+    cmp.add_argument("new", type=Path, metavar="NEW_RUN")
+    cmp.add_argument(
+        "--fail-on-regression",
+        type=float,
+        nargs="?",
+        const=0.0,
+        default=None,
+        metavar="DELTA",
+        help="exit 4 when a severity increase larger than DELTA has a CI that excludes zero",
+    )
+    cmp.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    cmp.add_argument("--html", type=Path, metavar="PATH", help="also write a self-contained HTML page")
+    cmp.add_argument("--allow-rubric-change", action="store_true", help="compare even if rubric hashes differ")
+    cmp.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    cmp.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+
+    report = sub.add_parser("report", help="print a finished run's summary table again, or write its HTML page")
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    report.add_argument("--html", type=Path, metavar="PATH", help="write the self-contained HTML report to PATH")
+
+    export = sub.add_parser("export", help="write a run's verdicts, one row per verdict, for analysis elsewhere")
+    export.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    export.add_argument("--format", choices=("csv", "jsonl", "parquet"), default="csv", help="default csv")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: RUN_DIR/verdicts-export.FORMAT)")
+
+    rubrics = sub.add_parser("rubrics", help="list, show or validate rubrics")
+    rsub = rubrics.add_subparsers(dest="rubrics_command", metavar="ACTION")
+    rlist = rsub.add_parser("list", help="every rubric version with its family, hash and prompt")
+    rlist.add_argument("--rubrics-dir", type=Path, help="folder of rubric files (default: the project's rubrics/)")
+    rshow = rsub.add_parser("show", help="one rubric's fields, hashes and its prompt rendered for a sample item")
+    rshow.add_argument("rubric", metavar="ID[@VERSION]", help="rubric id, optionally with a version (latest if not)")
+    rshow.add_argument("--rubrics-dir", type=Path, help="folder of rubric files (default: the project's rubrics/)")
+    rshow.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")
+    rshow.add_argument(
+        "--task", default="news", help="task of the sample item the prompt is rendered for (default: news)"
+    )
+    rshow.add_argument("--no-render", action="store_true", help="show the rubric without rendering its prompt")
+    rcheck = rsub.add_parser("validate", help="check rubric files and render each against sample items")
+    rcheck.add_argument(
+        "path", nargs="?", type=Path, metavar="PATH", help="a rubrics folder or one rubric file (default: rubrics/)"
+    )
+    rcheck.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return _dispatch(args, parser)
+    except JudgeError as exc:
+        print(f"empathy-judge: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("empathy-judge: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.command == "run":
+        from judge.engine.session import run_command
+
+        return run_command(args)
+    if args.command == "estimate":
+        from judge.engine.estimate import estimate_command
+
+        return estimate_command(args)
+    if args.command == "compare":
+        from judge.stats.compare import compare_command
+
+        return compare_command(args)
+    if args.command == "report":
+        from judge.report.terminal import report_command
+
+        return report_command(args)
+    if args.command == "export":
+        from judge.store.export import export_command
+
+        return export_command(args)
+    if args.command == "rubrics":
+        from judge.engine.session import rubrics_command
+
+        return rubrics_command(args, parser)
+    parser.error(f"unknown command {args.command}")
+    return 2

@@ -1,0 +1,1 @@
+"""The vocabulary every stage shares: errors, content hashing, resource paths and text splitting."""

@@ -1,0 +1,1 @@
+"""Running an evaluation: planning, the concurrent runner, resume, estimates and progress."""

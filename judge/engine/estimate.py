@@ -1,0 +1,239 @@
+"""``empathy-judge estimate``: calls and cost of a run, without calling any judge.
+
+Every prompt of the plan is rendered and its tokens counted with LiteLLM's counter. Per call:
+
+    prompt tokens     low = 0.9 x counted, expected = counted, high = the budget's worst case
+                      (counted x PROMPT_MARGIN + per-message overhead)
+    completion tokens from past verdicts of the same rubric in --runs-dir when there are any
+                      (low = smallest seen, expected = mean, high = the completion cap); else
+                      from the rubric's schema (low = a minimal instance, expected = a typical
+                      one, high = the completion cap: max_tokens, or DEFAULT_MAX_TOKENS)
+    calls             expected = units - expected cache hits + expected re-asks (past invalid
+                      rate x max_reasks for rubrics with on_invalid: reask); low = units - hits;
+                      high = (units - hits) x (1 + max_reasks)
+
+A unit counts as an expected cache hit when the response cache (judge/cache.py; --cache-dir,
+default <runs-dir>/.cache) holds its first-turn reply, under exactly the key a run would look up.
+In a build without the cache, or when the cache folder does not exist, nothing hits. Retries that got no reply
+body cost nothing and are not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from judge.core import paths
+from judge.core.errors import EXIT_OK
+from judge.judging.pricing import (
+    DEFAULT_MAX_TOKENS,
+    count_prompt_tokens,
+    effective_max_tokens,
+    price_for,
+    worst_prompt_tokens,
+)
+
+STRING_TOKENS = {"minimal": 1, "typical": 24}
+ARRAY_ITEMS = {"minimal": 0, "typical": 2}
+
+
+def instance_tokens(schema: dict[str, Any], kind: str) -> int:
+    """A rough token count of a JSON reply to ``schema``: keys, punctuation and values."""
+
+    def walk(node: Any) -> int:
+        if not isinstance(node, dict):
+            return 2
+        kind_ = node.get("type")
+        if isinstance(kind_, list):
+            kind_ = next((k for k in kind_ if k != "null"), "string")
+        if "enum" in node or "const" in node:
+            return 2
+        if kind_ == "object" or "properties" in node:
+            props = node.get("properties") or {}
+            keep = props if kind == "typical" else {k: props[k] for k in node.get("required", []) if k in props}
+            return 2 + sum(3 + walk(v) for v in keep.values())
+        if kind_ == "array":
+            n = max(ARRAY_ITEMS[kind], int(node.get("minItems", 0)))
+            return 2 + n * (1 + walk(node.get("items") or {}))
+        if kind_ == "string":
+            return 2 + STRING_TOKENS[kind]
+        return 2
+
+    return walk(schema)
+
+
+@dataclass
+class Tally:
+    units: int = 0
+    cache_hits: int = 0
+    calls_low: int = 0
+    calls: float = 0.0
+    calls_high: int = 0
+    prompt_tokens: int = 0
+    low_usd: float = 0.0
+    expected_usd: float = 0.0
+    high_usd: float = 0.0
+    priced: bool = True
+    sources: set[str] = field(default_factory=set)
+
+    def public(self) -> dict[str, Any]:
+        money = {k: (round(v, 8) if self.priced else None) for k, v in
+                 (("low_usd", self.low_usd), ("expected_usd", self.expected_usd), ("high_usd", self.high_usd))}
+        return {"units": self.units, "cache_hits": self.cache_hits, "calls": round(self.calls, 2),
+                "calls_low": self.calls_low, "calls_high": self.calls_high, "prompt_tokens": self.prompt_tokens,
+                **money, "priced": self.priced, "completion_from": sorted(self.sources)}
+
+
+def _history(runs_dir: Path) -> Any:
+    """Past verdict rows (only the columns we need) from every run under ``runs_dir``."""
+    import polars as pl
+
+    frames = []
+    cols = ["item_id", "rubric_id", "rubric_hash", "prompt_hash", "judge", "judge_hash", "repeat", "status",
+            "completion_tokens", "rescued_by"]
+    if runs_dir.is_dir():
+        for parquet in sorted(runs_dir.glob("*/verdicts.parquet")):
+            try:
+                frames.append(pl.read_parquet(parquet, columns=cols))
+            except Exception:  # a damaged or foreign file: history is optional
+                continue
+    if not frames:
+        return None
+    return pl.concat(frames, how="vertical_relaxed")
+
+
+def _cache_probe(cache_dir: Path) -> Callable[[str, Any, list[dict[str, str]]], bool]:
+    """Whether the response cache (judge/cache.py) holds a call's reply, under the key a run uses.
+
+    Imported by name so this module works in a build without the cache, where nothing can hit."""
+    try:
+        cache_mod = importlib.import_module("judge.judging.cache")
+    except ImportError:
+        return lambda judge_hash, context, messages: False
+    if not cache_dir.is_dir():
+        return lambda judge_hash, context, messages: False
+    cache = cache_mod.ResponseCache(cache_dir)
+    key = cache_mod.cache_key
+    return lambda judge_hash, context, messages: cache.get(key(judge_hash, context, messages)) is not None
+
+
+def estimate(plan: Any, runs_dir: Path, cache_dir: Path | None = None) -> dict[str, Any]:
+    import polars as pl
+
+    from judge.core.hashing import content_hash
+    from judge.judging.client import CallContext
+
+    history = _history(runs_dir)
+    probe = _cache_probe(cache_dir or runs_dir / ".cache")
+    completion: dict[str, tuple[float, float]] = {}  # rubric_id -> (min, mean) completion tokens
+    invalid_rate: dict[str, float] = {}
+    if history is not None:
+        done = history.filter(pl.col("status").is_in(["ok", "invalid"]))
+        # Per-call completion tokens: a row's tokens add its re-asks, so only unrescued rows are used.
+        single = done.filter(pl.col("rescued_by").is_null() & pl.col("completion_tokens").is_not_null())
+        for rid, lo, mean in single.group_by("rubric_id").agg(
+            pl.col("completion_tokens").min(), pl.col("completion_tokens").mean().alias("mean")
+        ).iter_rows():
+            completion[rid] = (float(lo), float(mean))
+        for rid, rate in done.group_by("rubric_id").agg((pl.col("status") == "invalid").mean()).iter_rows():
+            invalid_rate[rid] = float(rate)
+
+    schema_hashes = {r.id: content_hash(r.schema) for r in plan.rubrics}
+    judges = plan.judges
+    prices = {j.label: price_for(j) for j in judges}
+    tallies = {j.label: Tally() for j in judges}
+    for index, item in enumerate(plan.dataset.items()):
+        if plan.limit is not None and index >= plan.limit:
+            break
+        for rubric in plan.rubrics:
+            if not rubric.applies_to(item.task, item.dimension):
+                continue
+            messages = plan.prompts.render(rubric, item)
+            prompt_hash = plan.prompts.prompt_hash(rubric)
+            reasks = int(rubric.on_invalid.get("max_reasks", 1)) if rubric.on_invalid.get("policy") == "reask" else 0
+            counts: dict[str, int] = {}
+            for judge in judges:
+                counted = counts.get(judge.model)
+                if counted is None:
+                    counted = counts[judge.model] = count_prompt_tokens(judge.model, messages)
+                cap = effective_max_tokens(judge, rubric.max_tokens) or DEFAULT_MAX_TOKENS
+                if rubric.id in completion:
+                    c_low, c_exp = completion[rubric.id]
+                    source = "history"
+                else:
+                    c_low, c_exp = instance_tokens(rubric.schema, "minimal"), instance_tokens(rubric.schema, "typical")
+                    source = "schema"
+                c_exp = min(c_exp, cap)
+                price = prices[judge.label]
+                t = tallies[judge.label]
+                t.sources.add(source)
+                for repeat in range(plan.repeats):
+                    t.units += 1
+                    context = CallContext(item.id, item.content_hash, rubric.id, rubric.hash, prompt_hash,
+                                          schema_hashes[rubric.id], repeat)
+                    if probe(judge.hash, context, messages):
+                        t.cache_hits += 1
+                        continue
+                    extra = invalid_rate.get(rubric.id, 0.0) * reasks
+                    t.calls_low += 1
+                    t.calls += 1 + extra
+                    t.calls_high += 1 + reasks
+                    t.prompt_tokens += counted
+                    if price is None:
+                        t.priced = False
+                        continue
+                    t.low_usd += price.cost(int(counted * 0.9), int(c_low))
+                    t.expected_usd += (1 + extra) * price.cost(counted, round(c_exp))
+                    # A re-ask resends the prompt plus the bad reply, so its prompt is longer.
+                    worst = price.cost(worst_prompt_tokens(counted, len(messages)), cap)
+                    reask_prompt = worst_prompt_tokens(counted + cap + 64, len(messages) + 2)
+                    t.high_usd += worst + reasks * price.cost(reask_prompt, cap)
+    total = Tally()
+    for t in tallies.values():
+        for name in ("units", "cache_hits", "calls_low", "calls", "calls_high", "prompt_tokens", "low_usd",
+                     "expected_usd", "high_usd"):
+            setattr(total, name, getattr(total, name) + getattr(t, name))
+        total.priced &= t.priced
+        total.sources |= t.sources
+    return {"total": total.public(), "judges": {label: t.public() for label, t in tallies.items()}}
+
+
+def _usd(value: float | None) -> str:
+    return "unpriced" if value is None else f"${value:.4f}"
+
+
+def render(result: dict[str, Any]) -> str:
+    lines = [f"{'judge':<36}{'calls':>9}{'cached':>8}{'low':>12}{'expected':>12}{'high':>12}"]
+    rows = [*result["judges"].items(), ("total", result["total"])]
+    for label, t in rows:
+        lines.append(
+            f"{label:<36}{t['calls']:>9g}{t['cache_hits']:>8}{_usd(t['low_usd']):>12}"
+            f"{_usd(t['expected_usd']):>12}{_usd(t['high_usd']):>12}"
+        )
+    lines.append(f"completion tokens from: {', '.join(result['total']['completion_from']) or '-'}; "
+                 "high = every call at its worst case (what --budget-usd reserves)")
+    return "\n".join(lines)
+
+
+def estimate_command(args: argparse.Namespace) -> int:
+    from judge.engine.session import make_plan
+
+    plan = make_plan(args)
+    runs_dir = (
+        args.runs_dir
+        or (plan.config.runs_dir if plan.config and plan.config.runs_dir else None)
+        or paths.default_runs_dir()
+    )
+    result = estimate(plan, Path(runs_dir), getattr(args, "cache_dir", None))
+    if args.json:
+        json.dump(result, sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        print(render(result))
+    return EXIT_OK

@@ -1,0 +1,322 @@
+"""The run: every item x rubric x repeat sent to every judge, concurrently, verdicts logged as
+they complete.
+
+One producer renders each item x rubric prompt once and feeds a bounded queue per judge; each
+judge has as many workers as its ``max_concurrency``. Queues are bounded so a 100,000-item dataset
+streams through in constant memory. Verdict rows go straight to the durable log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from judge.core.errors import BudgetExhausted, JudgeError
+from judge.core.hashing import content_hash
+from judge.inputs.config import JudgeConfig
+from judge.inputs.dataset import Dataset, Item
+from judge.inputs.prompts import PromptLibrary
+from judge.inputs.rubrics import Rubric
+from judge.inputs.verdicts import Parsed, VerdictParser, repair, verdict_json
+from judge.judging.client import CallContext, Judge, JudgeCallError
+from judge.store.rundir import VerdictLog, now_iso
+
+BUDGET_EXHAUSTED = "budget exhausted"
+REASK_TEMPLATE = (
+    "Your reply could not be used: {error}. Reply again with only one JSON object that matches "
+    "the schema, with no code fences and no other text."
+)
+
+
+@dataclass(slots=True)
+class Unit:
+    item: Item
+    rubric: Rubric
+    prompt_hash: str
+    messages: list[dict[str, str]]
+    repeat: int
+    item_hash: str
+
+
+@dataclass
+class RunOutcome:
+    counts: Counter[str] = field(default_factory=Counter)
+    interrupted: bool = False
+    stopped_judges: dict[str, str] = field(default_factory=dict)
+    budget_exhausted: bool = False  # a call was refused by the budget: the rest is skipped
+    failure: JudgeError | None = None  # an error that stopped the whole run (e.g. a --replay miss)
+
+
+def base_row(unit: Unit, judge: JudgeConfig) -> dict[str, Any]:
+    item, rubric = unit.item, unit.rubric
+    return {
+        "item_id": item.id,
+        "task": item.task,
+        "model": item.model,
+        "source_id": item.source_id,
+        "rubric_id": rubric.id,
+        "rubric_version": rubric.version,
+        "rubric_hash": rubric.hash,
+        "prompt_hash": unit.prompt_hash,
+        "family": rubric.family,
+        "mechanism": rubric.mechanism,
+        "dimension": item.dimension,
+        "judge": judge.label,
+        "judge_hash": judge.hash,
+        "repeat": unit.repeat,
+        "status": None,
+        "score": None,
+        "raw_score": None,
+        "verdict": None,
+        "raw_text": None,
+        "rationale": None,
+        "error": None,
+        "attempts": 0,
+        "latency_ms": None,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "cost_usd": None,
+        "rescued_by": None,
+        "cached": False,
+        "finished_at": None,
+    }
+
+
+def _add(a: float | int | None, b: float | int | None) -> Any:
+    return b if a is None else a if b is None else a + b
+
+
+class Runner:
+    """Runs one plan; ``on_row`` sees every finished row (progress display, budget, tests)."""
+
+    def __init__(
+        self,
+        *,
+        dataset: Dataset,
+        rubrics: list[Rubric],
+        judges: list[Judge],
+        prompts: PromptLibrary,
+        repeats: int,
+        log: VerdictLog,
+        limit: int | None = None,
+        on_row: Callable[[dict[str, Any]], None] | None = None,
+        skip: Callable[[tuple[str, str, str, int]], bool] | None = None,
+        interrupt_grace_s: float = 2.0,
+    ) -> None:
+        self.dataset = dataset
+        self.rubrics = rubrics
+        self.judges = judges
+        self.prompts = prompts
+        self.repeats = repeats
+        self.log = log
+        self.limit = limit
+        self.on_row = on_row
+        self.skip = skip
+        self.parsers = {r.id: VerdictParser(r) for r in rubrics}
+        self.schema_hashes = {r.id: content_hash(r.schema) for r in rubrics}
+        self.outcome = RunOutcome()
+        self.interrupt_grace_s = interrupt_grace_s
+        self._stop = asyncio.Event()
+        self._in_flight = 0
+
+    def planned(self) -> int:
+        """How many verdict rows the plan has (before resume skips)."""
+        n = 0
+        limit = self.limit
+        for i, item in enumerate(self.dataset.items()):
+            if limit is not None and i >= limit:
+                break
+            n += sum(1 for r in self.rubrics if r.applies_to(item.task, item.dimension))
+        return n * self.repeats * len(self.judges)
+
+    async def run(self) -> RunOutcome:
+        loop = asyncio.get_running_loop()
+        installed = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self._on_signal)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread (tests): the caller stops us instead
+        queues = [asyncio.Queue[Unit | None](maxsize=max(4, j.config.max_concurrency * 2)) for j in self.judges]
+        workers = [
+            asyncio.create_task(self._worker(judge, queue))
+            for judge, queue in zip(self.judges, queues, strict=True)
+            for _ in range(judge.config.max_concurrency)
+        ]
+        producer = asyncio.create_task(self._produce(queues))
+        everything = asyncio.gather(producer, *workers)
+        stopped = asyncio.create_task(self._stop.wait())
+        try:
+            first: list[asyncio.Future[Any]] = [everything, stopped]
+            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+            # Interrupted: calls already in flight get a short grace to land (they are billed),
+            # then are cancelled; their units are simply missing, and --resume redoes them.
+            deadline = loop.time() + self.interrupt_grace_s
+            while not everything.done() and self._in_flight and loop.time() < deadline:
+                await asyncio.sleep(0.02)
+        finally:
+            for task in (producer, *workers, stopped):
+                task.cancel()
+            await asyncio.gather(everything, stopped, return_exceptions=True)
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+        error = None if everything.cancelled() else everything.exception()
+        if error is not None and not isinstance(error, asyncio.CancelledError):
+            raise error  # a bug in a worker: keep its traceback
+        self.outcome.interrupted = self._stop.is_set() and self.outcome.failure is None
+        return self.outcome
+
+    def _on_signal(self) -> None:
+        self._stop.set()
+
+    async def _produce(self, queues: list[asyncio.Queue[Unit | None]]) -> None:
+        try:
+            for index, item in enumerate(self.dataset.items()):
+                if self.limit is not None and index >= self.limit:
+                    break
+                item_hash = item.content_hash
+                for rubric in self.rubrics:
+                    if not rubric.applies_to(item.task, item.dimension):
+                        continue
+                    messages = self.prompts.render(rubric, item)
+                    prompt_hash = self.prompts.prompt_hash(rubric)
+                    for repeat in range(self.repeats):
+                        for judge, queue in zip(self.judges, queues, strict=True):
+                            if self.skip and self.skip((item.id, rubric.id, judge.config.label, repeat)):
+                                continue
+                            if self._stop.is_set():
+                                return
+                            # Workers drain without calling once stopped, so this never blocks long.
+                            await queue.put(Unit(item, rubric, prompt_hash, messages, repeat, item_hash))
+        finally:
+            if not self._stop.is_set():  # when stopped, the workers are cancelled instead
+                for queue, judge in zip(queues, self.judges, strict=True):
+                    for _ in range(judge.config.max_concurrency):
+                        await queue.put(None)
+
+    async def _worker(self, judge: Judge, queue: asyncio.Queue[Unit | None]) -> None:
+        label = judge.config.label
+        while True:
+            unit = await queue.get()
+            if unit is None:
+                return
+            if self._stop.is_set():
+                return  # the run is being interrupted: start nothing new
+            row = base_row(unit, judge.config)
+            if self.outcome.budget_exhausted:
+                row.update(status="skipped", error=BUDGET_EXHAUSTED)
+            elif label in self.outcome.stopped_judges:
+                row.update(status="skipped", error=self.outcome.stopped_judges[label])
+            else:
+                self._in_flight += 1
+                try:
+                    await self._judge_one(judge, unit, row)
+                except JudgeError as exc:  # stops the run (a --replay miss): recorded, then raised
+                    if self.outcome.failure is None:
+                        self.outcome.failure = exc
+                    self._stop.set()
+                    continue
+                except Exception as exc:  # one odd reply must not end a long run: record it
+                    row.update(status="error", error=f"unexpected {type(exc).__name__}: {str(exc)[:300]}")
+                finally:
+                    self._in_flight -= 1
+            row["finished_at"] = now_iso()
+            self._emit(row)
+
+    def _emit(self, row: dict[str, Any]) -> None:
+        self.log.append(row)
+        self.outcome.counts[row["status"]] += 1
+        if self.on_row is not None:
+            self.on_row(row)
+
+    async def _judge_one(self, judge: Judge, unit: Unit, row: dict[str, Any]) -> None:
+        rubric = unit.rubric
+        parser = self.parsers[rubric.id]
+        messages = unit.messages
+        policy = rubric.on_invalid.get("policy", "none")
+        reasks_left = int(rubric.on_invalid.get("max_reasks", 1)) if policy == "reask" else 0
+        step = None
+        parsed: Parsed | None = None  # the previous turn's parse, while re-asking
+        context = CallContext(
+            item_id=unit.item.id,
+            item_hash=unit.item_hash,
+            rubric_id=rubric.id,
+            rubric_hash=rubric.hash,
+            prompt_hash=unit.prompt_hash,
+            schema_hash=self.schema_hashes[rubric.id],
+            repeat=unit.repeat,
+        )
+        while True:
+            try:
+                completion = await judge.complete(
+                    messages,
+                    schema_name=rubric.id,
+                    schema=rubric.schema,
+                    strict=rubric.strict,
+                    max_tokens=rubric.max_tokens,
+                    context=context,
+                )
+            except BudgetExhausted:
+                # Refused before it started: nothing billed for this call.
+                self.outcome.budget_exhausted = True
+                if parsed is None:
+                    row.update(status="skipped", error=BUDGET_EXHAUSTED)
+                    return
+                # A refused re-ask: the billed invalid reply stays the verdict, so its cost stays on
+                # record and a resume does not pay for this key twice.
+                _fill(row, parsed, None)
+                row["error"] = f"{parsed.error}; re-ask not sent: {BUDGET_EXHAUSTED}"
+                return
+            except JudgeCallError as exc:
+                row["attempts"] += exc.attempts
+                row.update(status="error", error=str(exc))
+                if exc.fatal:
+                    reason = f"judge '{judge.config.label}' stopped: {exc}; fix its API key and resume"
+                    self.outcome.stopped_judges.setdefault(judge.config.label, reason)
+                return
+            row["attempts"] += completion.attempts
+            row["latency_ms"] = _add(row["latency_ms"], completion.latency_ms)
+            row["prompt_tokens"] = _add(row["prompt_tokens"], completion.prompt_tokens)
+            row["completion_tokens"] = _add(row["completion_tokens"], completion.completion_tokens)
+            row["cost_usd"] = _add(row["cost_usd"], completion.cost_usd)
+            row["cached"] = completion.cached if context.turn == 0 else row["cached"] and completion.cached
+            row["raw_text"] = completion.text
+            parsed = parser.parse(completion.text)
+            if parsed.status != "ok" and policy == "repair":
+                fixed = repair(completion.text)
+                if fixed is not None and fixed != completion.text:
+                    rescued = parser.parse(fixed)
+                    if rescued.status == "ok":
+                        parsed, step = rescued, "repair"
+            if parsed.status == "ok" or reasks_left <= 0:
+                break
+            reasks_left -= 1
+            context = replace(context, turn=context.turn + 1)
+            step = f"reask-{int(rubric.on_invalid.get('max_reasks', 1)) - reasks_left}"
+            messages = [
+                *unit.messages,
+                {"role": "assistant", "content": completion.text},
+                {"role": "user", "content": REASK_TEMPLATE.format(error=parsed.error)},
+            ]
+        _fill(row, parsed, step if parsed.status == "ok" else None)
+        if row["error"] is None and completion.last_error is not None:
+            # An ok verdict that needed retries keeps the last transient error, for diagnosis.
+            row["error"] = f"recovered after {row['attempts']} attempts; last error: {completion.last_error}"
+
+
+def _fill(row: dict[str, Any], parsed: Parsed, rescued_by: str | None) -> None:
+    row.update(
+        status=parsed.status,
+        score=parsed.score,
+        raw_score=parsed.raw_score,
+        verdict=verdict_json(parsed.verdict),
+        rationale=parsed.rationale,
+        error=parsed.error,
+        rescued_by=rescued_by,
+    )
+

@@ -1,0 +1,247 @@
+"""Run configuration: the judge panel and run options, from a YAML file and the command line.
+
+Example ``judges.yaml``::
+
+    judges:
+      - model: openai/gpt-4o-mini
+        api_key_env: OPENAI_API_KEY        # the variable's *name*; the key never enters a file
+        params: {temperature: 0, max_tokens: 600}
+        max_concurrency: 8
+      - name: local-qwen
+        model: openai/qwen2.5-7b-instruct
+        api_base: http://localhost:8000/v1
+        input_cost_per_token: 0
+        output_cost_per_token: 0
+    rubrics: [sa-graded, ca-paper@1]
+    repeats: 1
+
+Every key is checked; unknown ones are errors with a "did you mean" hint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from judge.core.errors import ConfigError, did_you_mean
+from judge.core.hashing import content_hash
+
+OFFLINE_MODELS = ("lexicon", "structure")
+DEFAULT_JUDGES = tuple(f"offline/{name}" for name in OFFLINE_MODELS)
+RESPONSE_FORMATS = ("auto", "json_schema", "json_object", "none")
+# Sampling parameters forwarded to the provider; anything else in `params` is refused so a typo
+# cannot silently change nothing.
+SAMPLING_PARAMS = (
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "stop",
+    "reasoning_effort",
+    "top_k",
+)
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    model: str
+    name: str = ""
+    api_base: str | None = None
+    api_key_env: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    timeout_s: float = 60.0
+    max_concurrency: int = 8
+    rpm: float | None = None
+    tpm: float | None = None
+    max_attempts: int = 6
+    max_wait_s: float = 300.0
+    input_cost_per_token: float | None = None
+    output_cost_per_token: float | None = None
+    response_format: str = "auto"
+
+    @property
+    def label(self) -> str:
+        return self.name or self.model
+
+    @property
+    def provider(self) -> str:
+        return self.model.split("/", 1)[0] if "/" in self.model else ""
+
+    @property
+    def is_offline(self) -> bool:
+        return self.provider == "offline"
+
+    @property
+    def hash(self) -> str:
+        """What can change this judge's verdicts: model, sampling and output format.
+
+        Endpoint, key, concurrency, timeouts and prices change how a verdict is fetched or billed,
+        not what it says, so they stay out (a moved server keeps its cache).
+        """
+        return content_hash({"model": self.model, "params": self.params, "response_format": self.response_format})
+
+    def public(self) -> dict[str, Any]:
+        """The config as recorded in the manifest: it holds env var *names*, never keys."""
+        return asdict(self)
+
+
+@dataclass
+class RunConfig:
+    judges: list[JudgeConfig]
+    rubrics: list[str] = field(default_factory=list)
+    dataset: Path | None = None
+    repeats: int = 1
+    runs_dir: Path | None = None
+    source: Path | None = None  # the config file, when there is one
+
+
+_JUDGE_KEYS = tuple(JudgeConfig.__dataclass_fields__)
+_TOP_KEYS = ("judges", "rubrics", "dataset", "repeats", "runs_dir")
+
+
+def _where(path: Path | None, field_path: str) -> str:
+    return f"{path}: {field_path}" if path else field_path
+
+
+def _number(
+    path: Path | None, fp: str, value: Any, *, integer: bool = False, minimum: float = 0, allow_zero: bool = False
+) -> Any:
+    ok = isinstance(value, int if integer else int | float) and not isinstance(value, bool)
+    if ok and (value > minimum or (allow_zero and value == minimum)):
+        return value
+    kind = "an integer" if integer else "a number"
+    bound = f">= {minimum}" if allow_zero else f"> {minimum}"
+    raise ConfigError(f"{_where(path, fp)}: {value!r} must be {kind} {bound}")
+
+
+def judge_from_dict(data: Any, *, path: Path | None = None, index: int = 0) -> JudgeConfig:
+    fp = f"judges[{index}]"
+    if isinstance(data, str):
+        data = {"model": data}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{_where(path, fp)}: each judge must be a mapping with at least 'model'")
+    for key in data:
+        if key not in _JUDGE_KEYS:
+            raise ConfigError(f"{_where(path, fp)}: unknown key '{key}'{did_you_mean(str(key), _JUDGE_KEYS)}")
+    model = data.get("model")
+    if not isinstance(model, str) or not model.strip() or model != model.strip():
+        raise ConfigError(f"{_where(path, fp + '.model')}: needs a LiteLLM model string such as 'openai/gpt-4o-mini'")
+    params = data.get("params", {}) or {}
+    if not isinstance(params, dict):
+        raise ConfigError(f"{_where(path, fp + '.params')}: must be a mapping of sampling parameters")
+    for key in params:
+        if key not in SAMPLING_PARAMS:
+            raise ConfigError(
+                f"{_where(path, fp + '.params')}: unknown parameter '{key}'{did_you_mean(str(key), SAMPLING_PARAMS)}"
+            )
+    if "max_tokens" in params:
+        _number(path, fp + ".params.max_tokens", params["max_tokens"], integer=True, minimum=0)
+    if "temperature" in params:
+        _number(path, fp + ".params.temperature", params["temperature"], minimum=0, allow_zero=True)
+    env = data.get("api_key_env")
+    if env is not None and (not isinstance(env, str) or not env.replace("_", "").isalnum()):
+        raise ConfigError(
+            f"{_where(path, fp + '.api_key_env')}: must be the *name* of an environment variable, like OPENAI_API_KEY"
+        )
+    if isinstance(env, str) and env.startswith(("sk-", "sk_")):
+        raise ConfigError(
+            f"{_where(path, fp + '.api_key_env')}: looks like a key, not a variable name; "
+            "put the key in an environment variable and name it here"
+        )
+    kwargs: dict[str, Any] = {"model": model, "params": dict(params)}
+    for key in ("name", "api_base", "api_key_env"):
+        if data.get(key) is not None:
+            if not isinstance(data[key], str):
+                raise ConfigError(f"{_where(path, f'{fp}.{key}')}: must be a string")
+            kwargs[key] = data[key]
+    for key, integer, zero in (
+        ("timeout_s", False, False),
+        ("max_concurrency", True, False),
+        ("rpm", False, False),
+        ("tpm", False, False),
+        ("max_attempts", True, False),
+        ("max_wait_s", False, True),
+        ("input_cost_per_token", False, True),
+        ("output_cost_per_token", False, True),
+    ):
+        if data.get(key) is not None:
+            kwargs[key] = _number(path, f"{fp}.{key}", data[key], integer=integer, allow_zero=zero)
+    fmt = data.get("response_format", "auto")
+    if fmt not in RESPONSE_FORMATS:
+        raise ConfigError(
+            f"{_where(path, fp + '.response_format')}: '{fmt}' must be one of {', '.join(RESPONSE_FORMATS)}"
+        )
+    kwargs["response_format"] = fmt
+    return JudgeConfig(**kwargs)
+
+
+def load_config(path: Path) -> RunConfig:
+    """Parse a YAML run config; every error names the file and the field."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid UTF-8; save it as UTF-8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}:" if mark else ""
+        raise ConfigError(f"{path}:{where} invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must be a YAML mapping with keys such as {', '.join(_TOP_KEYS)}")
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise ConfigError(f"{path}: unknown key '{key}'{did_you_mean(str(key), _TOP_KEYS)}")
+    raw_judges = data.get("judges") or []
+    if not isinstance(raw_judges, list):
+        raise ConfigError(f"{path}: judges: must be a list of judges")
+    judges = [judge_from_dict(j, path=path, index=i) for i, j in enumerate(raw_judges)]
+    check_unique(judges, path)
+    rubrics = data.get("rubrics") or []
+    if not isinstance(rubrics, list) or not all(isinstance(r, str) for r in rubrics):
+        raise ConfigError(f"{path}: rubrics: must be a list of rubric ids such as 'sa-graded@1'")
+    repeats = _number(path, "repeats", data.get("repeats", 1), integer=True)
+    dataset = data.get("dataset")
+    runs_dir = data.get("runs_dir")
+    base = path.parent
+    return RunConfig(
+        judges=judges,
+        rubrics=list(rubrics),
+        dataset=(base / dataset) if isinstance(dataset, str) else None,
+        repeats=repeats,
+        runs_dir=(base / runs_dir) if isinstance(runs_dir, str) else None,
+        source=path,
+    )
+
+
+def check_unique(judges: list[JudgeConfig], path: Path | None = None) -> None:
+    labels = [j.label for j in judges]
+    for label in labels:
+        if labels.count(label) > 1:
+            raise ConfigError(
+                f"{_where(path, 'judges')}: judge '{label}' appears twice; give one of them a distinct 'name'"
+            )
+
+
+def resolve_judges(config: RunConfig | None, cli_models: list[str]) -> list[JudgeConfig]:
+    """Judges for a run: configured ones named on the command line, CLI-only models as plain
+    judges that use the provider's standard environment variables, or the offline panel."""
+    configured = {j.label: j for j in (config.judges if config else [])}
+    by_model = {j.model: j for j in configured.values()}
+    if cli_models:
+        judges: list[JudgeConfig] = []
+        for model in cli_models:
+            judge = configured.get(model) or by_model.get(model)
+            judges.append(judge or judge_from_dict({"model": model}, index=len(judges)))
+        check_unique(judges)
+        return judges
+    if configured:
+        return list(configured.values())
+    return [JudgeConfig(model=m) for m in DEFAULT_JUDGES]

@@ -1,0 +1,263 @@
+"""Datasets of model outputs to judge: JSONL, CSV or Parquet, one row per judged output.
+
+Required fields: ``id``, ``task``, ``source``, ``response``. Optional: ``model`` (model under test),
+``reference``, ``dimension``, ``source_id``, gold labels ``gold_<mechanism>`` (0-4) and
+``gold_<mechanism>__<annotator>``; anything else is kept as metadata and never sent to a judge.
+
+Opening a dataset validates every row in one streaming pass and keeps only ids and counts, so a
+100,000-item file costs little memory; ``items()`` then streams the rows again for judging.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from judge.core.errors import DatasetError, did_you_mean
+from judge.core.hashing import content_hash, file_hash
+from judge.inputs.rubrics import DIMENSIONS, MECHANISMS
+
+TASK_DIMENSIONS = {
+    "news": "cognitive",
+    "translation": "cultural",
+    "counselling": "relational",
+    "workplace": "relational",
+    "education": "cognitive",
+}
+REQUIRED = ("id", "task", "source", "response")
+TEXT_FIELDS = ("source", "response", "reference")
+KNOWN = (*REQUIRED, "model", "reference", "dimension", "source_id")
+DEFAULT_MAX_CHARS = 200_000
+FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+
+
+@dataclass(slots=True)
+class Item:
+    id: str
+    task: str
+    dimension: str
+    model: str
+    source: str
+    response: str
+    reference: str | None = None
+    source_id: str | None = None
+    gold: dict[str, int | None] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of exactly what a judge sees of this item."""
+        return content_hash([self.task, self.dimension, self.source, self.reference, self.response])
+
+
+@dataclass
+class Dataset:
+    path: Path
+    format: str
+    hash: str
+    count: int
+    tasks: Counter[str]
+    models: Counter[str]
+    gold_columns: tuple[str, ...]
+    max_chars: int = DEFAULT_MAX_CHARS
+
+    def items(self) -> Iterator[Item]:
+        for where, row in _rows(self.path, self.format):
+            yield _to_item(self.path, where, row, self.max_chars)
+
+
+def open_dataset(path: Path, *, max_chars: int = DEFAULT_MAX_CHARS) -> Dataset:
+    """Validate ``path`` row by row; raise DatasetError naming the file, row and field."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DatasetError(f"{path}: unknown dataset format '{path.suffix}'; use .jsonl, .csv or .parquet")
+    if not path.is_file():
+        raise DatasetError(f"{path}: dataset file not found; check the path given to --dataset")
+    seen: dict[str, str] = {}
+    tasks: Counter[str] = Counter()
+    models: Counter[str] = Counter()
+    gold: set[str] = set()
+    for where, row in _rows(path, fmt):
+        item = _to_item(path, where, row, max_chars)
+        if item.id in seen:
+            raise DatasetError(
+                f"{path}: {where}: duplicate id '{item.id}' (first at {seen[item.id]}); ids must be unique"
+            )
+        seen[item.id] = where
+        tasks[item.task] += 1
+        models[item.model] += 1
+        gold.update(item.gold)
+    if not seen:
+        raise DatasetError(f"{path}: the dataset has no rows; add at least one item to judge")
+    return Dataset(
+        path=path,
+        format=fmt,
+        hash=file_hash(str(path)),
+        count=len(seen),
+        tasks=tasks,
+        models=models,
+        gold_columns=tuple(sorted(gold)),
+        max_chars=max_chars,
+    )
+
+
+def _rows(path: Path, fmt: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    if fmt == "jsonl":
+        yield from _jsonl_rows(path)
+    elif fmt == "csv":
+        yield from _csv_rows(path)
+    else:
+        yield from _parquet_rows(path)
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            where = f"line {lineno}"
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DatasetError(
+                    f"{path}: {where}: not valid UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 1]!r}); "
+                    "re-save the file as UTF-8"
+                ) from None
+            if not text.strip():
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(
+                    f"{path}: {where}, column {exc.colno}: malformed JSON ({exc.msg}); "
+                    "each line must be one complete JSON object"
+                ) from None
+            if not isinstance(row, dict):
+                raise DatasetError(f"{path}: {where}: expected a JSON object, got {type(row).__name__}")
+            yield where, row
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DatasetError(f"{path}: line {line}: not valid UTF-8; re-save the file as UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    for row in reader:
+        if None in row:
+            raise DatasetError(
+                f"{path}: line {reader.line_num}: more fields than the header has; quote fields that contain commas"
+            )
+        yield f"line {reader.line_num}", {k: (v if v != "" else None) for k, v in row.items()}
+
+
+def _parquet_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    import polars as pl
+
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as exc:  # polars raises several unrelated types for a bad file
+        raise DatasetError(
+            f"{path}: cannot read as Parquet ({exc.__class__.__name__}); is it a Parquet file?"
+        ) from None
+    for index, row in enumerate(frame.iter_rows(named=True)):
+        yield f"row {index}", row
+
+
+def _text(path: Path, where: str, row: dict[str, Any], name: str, max_chars: int) -> str | None:
+    value = row.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise DatasetError(f"{path}: {where}: field '{name}' must be text, got {type(value).__name__}")
+    if len(value) > max_chars:
+        raise DatasetError(
+            f"{path}: {where}: field '{name}' has {len(value):,} characters, over the limit of "
+            f"{max_chars:,}; shorten it or raise --max-text-chars"
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise DatasetError(
+            f"{path}: {where}: field '{name}' holds an unpaired surrogate at character {exc.start}; "
+            "fix the \\uXXXX escape in the file"
+        ) from None
+    return value
+
+
+def _to_item(path: Path, where: str, row: dict[str, Any], max_chars: int) -> Item:
+    for name in REQUIRED:
+        if row.get(name) is None:
+            hint = did_you_mean(name, [str(k) for k in row])
+            raise DatasetError(
+                f"{path}: {where}: missing required field '{name}'{hint}; every row needs {', '.join(REQUIRED)}"
+            )
+    raw_id = row["id"]
+    if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
+        raise DatasetError(f"{path}: {where}: field 'id' must be a string or integer")
+    item_id = str(raw_id).strip()
+    if not item_id:
+        raise DatasetError(f"{path}: {where}: field 'id' is empty")
+    task = row["task"]
+    if not isinstance(task, str) or not task.strip():
+        raise DatasetError(f"{path}: {where}: field 'task' must be a non-empty string")
+    dimension = row.get("dimension") or TASK_DIMENSIONS.get(task)
+    if dimension is None:
+        hint = did_you_mean(task, TASK_DIMENSIONS)
+        if hint:
+            raise DatasetError(f"{path}: {where}: unknown task '{task}'{hint}")
+        raise DatasetError(
+            f"{path}: {where}: task '{task}' has no default dimension; add a 'dimension' field "
+            f"({', '.join(DIMENSIONS)}) or use a known task ({', '.join(TASK_DIMENSIONS)})"
+        )
+    if dimension not in DIMENSIONS:
+        raise DatasetError(
+            f"{path}: {where}: unknown dimension '{dimension}'{did_you_mean(str(dimension), DIMENSIONS)}; "
+            f"use one of {', '.join(DIMENSIONS)}"
+        )
+    source = _text(path, where, row, "source", max_chars)
+    response = _text(path, where, row, "response", max_chars)
+    if not source or not source.strip():
+        raise DatasetError(f"{path}: {where}: field 'source' is empty; the judge needs the source to compare against")
+    gold: dict[str, int | None] = {}
+    metadata: dict[str, Any] = {}
+    for key, value in row.items():
+        if key in KNOWN:
+            continue
+        if key.startswith("gold_") and not key.startswith("gold_note_"):
+            mechanism = key[5:].split("__", 1)[0]
+            if mechanism not in MECHANISMS:
+                raise DatasetError(
+                    f"{path}: {where}: gold column '{key}' names unknown mechanism "
+                    f"'{mechanism}'{did_you_mean(mechanism, MECHANISMS)}"
+                )
+            if value is not None:
+                try:
+                    value = int(value)
+                except (TypeError, ValueError):
+                    value = -1
+                if not 0 <= value <= 4:
+                    raise DatasetError(f"{path}: {where}: gold label '{key}' must be an integer 0-4 or empty")
+            gold[key] = value
+        else:
+            metadata[key] = value
+    model = row.get("model")
+    source_id = row.get("source_id")
+    return Item(
+        id=item_id,
+        task=task,
+        dimension=dimension,
+        model=str(model) if model not in (None, "") else "unknown",
+        source=source,
+        response=response or "",
+        reference=_text(path, where, row, "reference", max_chars) or None,
+        source_id=str(source_id) if source_id is not None else None,
+        gold=gold,
+        metadata=metadata,
+    )

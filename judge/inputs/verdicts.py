@@ -1,0 +1,137 @@
+"""Verdicts: parse a judge's raw reply, validate it against the rubric's schema, and score it.
+
+A reply that is not JSON, or does not match the schema, is ``invalid``: it keeps its raw text and
+the reason, and its score stays null. Nothing is ever coerced into a score. Whether a rubric may
+try to rescue such a reply (strip code fences, or ask the judge again) is its ``on_invalid`` policy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from judge.core.hashing import canonical_json
+from judge.inputs.rubrics import Rubric
+
+STATUSES = ("ok", "invalid", "error", "skipped")
+DEFAULT_FEATURE_SCALES = {"passive_share": 0.5, "nominalisation_density": 0.15, "nonhuman_subject_share": 0.5}
+_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.S)
+
+
+@dataclass(slots=True)
+class Parsed:
+    status: str  # "ok" or "invalid"
+    verdict: dict[str, Any] | None
+    score: float | None
+    raw_score: float | None
+    rationale: str | None
+    error: str | None
+
+
+def _reject_constant(name: str) -> float:
+    # Python's json accepts NaN and Infinity, which slip past JSON Schema's minimum/maximum.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class VerdictParser:
+    """Validates replies for one rubric; build once per rubric (the validator is compiled once)."""
+
+    def __init__(self, rubric: Rubric) -> None:
+        import jsonschema
+
+        self.rubric = rubric
+        self._validator = jsonschema.Draft202012Validator(rubric.schema)
+
+    def parse(self, text: str) -> Parsed:
+        verdict, error = self.load(text)
+        if verdict is None:
+            return Parsed("invalid", None, None, None, None, error)
+        return self.score(verdict)
+
+    def load(self, text: str) -> tuple[dict[str, Any] | None, str | None]:
+        try:
+            data = json.loads(text, parse_constant=_reject_constant)
+        except (json.JSONDecodeError, ValueError) as exc:
+            return None, f"reply is not JSON: {exc}"
+        if not isinstance(data, dict):
+            return None, f"reply is JSON but not an object (got {type(data).__name__})"
+        if self._validator.is_valid(data):  # the common case, without collecting errors
+            return data, None
+        errors = sorted(self._validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+        if errors:
+            first = errors[0]
+            where = "/".join(str(p) for p in first.absolute_path) or "(root)"
+            more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+            return None, f"schema violation at {where}: {first.message}{more}"
+        return data, None
+
+    def score(self, verdict: dict[str, Any]) -> Parsed:
+        try:
+            score, raw = severity(self.rubric.severity, verdict)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+            return Parsed(
+                "invalid", verdict, None, None, _rationale(verdict), f"cannot map verdict to severity: {exc!r}"
+            )
+        return Parsed("ok", verdict, score, raw, _rationale(verdict), None)
+
+
+def repair(text: str) -> str | None:
+    """Strip code fences and surrounding prose; return the JSON object text, or None."""
+    fenced = _FENCE.search(text)
+    if fenced:
+        text = fenced.group(1)
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        return None
+    return text[start : end + 1]
+
+
+def _rationale(verdict: dict[str, Any]) -> str | None:
+    value = verdict.get("rationale")
+    return value if isinstance(value, str) else None
+
+
+def _clamp(x: float) -> float:
+    return min(1.0, max(0.0, x))
+
+
+def _total(counts: list[dict[str, Any]]) -> float:
+    return float(sum(v for sentence in counts for v in sentence.values() if isinstance(v, int | float)))
+
+
+def severity(mapping: dict[str, Any], verdict: dict[str, Any]) -> tuple[float, float | None]:
+    """Map a valid verdict to (normalised severity in [0, 1], raw score) per the rubric's mapping."""
+    kind = mapping["kind"]
+    if kind == "linear":
+        value = float(verdict[mapping["field"]])
+        lo, hi = float(mapping["min"]), float(mapping["max"])
+        return _clamp((value - lo) / (hi - lo)), value
+    if kind == "binary":
+        value = float(verdict[mapping["field"]])
+        return _clamp(value), value
+    if kind in ("compression", "count_compression"):
+        if kind == "compression":
+            ref, gen = float(verdict[mapping["reference"]]), float(verdict[mapping["generated"]])
+        else:
+            ref, gen = _total(verdict[mapping["reference"]]), _total(verdict[mapping["generated"]])
+        if ref <= 0:
+            # Nothing to attenuate: no failure is possible, and the paper's rate is undefined.
+            return 0.0, None
+        raw = (ref - gen) / ref
+        return _clamp(raw), raw
+    if kind == "feature_distance":
+        scales = {**DEFAULT_FEATURE_SCALES, **(mapping.get("scales") or {})}
+        ref, gen = verdict[mapping["reference"]], verdict[mapping["generated"]]
+        keys = sorted(scales)
+        # Only distancing counts (the response more passive, nominal, non-human than its baseline).
+        parts = [max(0.0, (float(gen[k]) - float(ref[k])) / scales[k]) ** 2 for k in keys]
+        raw = math.sqrt(sum(parts) / len(parts))
+        return _clamp(raw), raw
+    raise ValueError(f"unknown severity kind {kind!r}")
+
+
+def verdict_json(verdict: dict[str, Any] | None) -> str | None:
+    return canonical_json(verdict) if verdict is not None else None

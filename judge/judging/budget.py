@@ -1,0 +1,216 @@
+"""A hard spending cap: a ledger shared by every judge, and a wrapper judge that uses it.
+
+Before each call the wrapper reserves the call's worst-case cost: prompt tokens (LiteLLM's count,
+scaled up by judge.judging.pricing.PROMPT_MARGIN) plus the completion cap, at the judge's price. When the
+call returns, the reservation is settled to what the reply actually cost. A call starts only if
+``spent + reserved + its reservation <= cap``, so however many calls are in flight at once, the
+spend can never pass the cap.
+
+Why one reservation per call covers retries: LiteLLMJudge retries only on failures that returned
+no reply body (status errors, timeouts, dropped connections); a body, valid or not, ends the retry
+loop. So one ``complete()`` yields at most one billed body. Re-asks after an invalid reply are
+new ``complete()`` calls, each with its own reservation (its prompt includes the invalid reply).
+A failed call settles to 0: nothing was billed. A cancelled call (Ctrl-C) keeps its whole
+reservation as spent, since we cannot know whether the provider billed it.
+
+A call that does not fit while others are in flight waits for them to settle (their actual costs
+are usually far below their worst cases) and tries again. The first call that cannot fit with
+nothing in flight marks the budget exhausted: the runner then starts no new calls, lets in-flight
+ones finish, and records the rest as ``skipped``. Concurrency therefore never lets the spend pass
+the cap, and costs only waiting near the end of the budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from judge.core.errors import BudgetExhausted
+from judge.inputs.config import JudgeConfig
+from judge.judging.client import CallContext, Completion, Judge, JudgeCallError
+from judge.judging.pricing import (
+    DEFAULT_MAX_TOKENS,
+    Price,
+    count_prompt_tokens,
+    effective_max_tokens,
+    worst_prompt_tokens,
+)
+
+
+@dataclass
+class Budget:
+    """The ledger. Used from one event loop; every method is synchronous, so each is atomic."""
+
+    cap_usd: float
+    spent_usd: float = 0.0
+    reserved_usd: float = 0.0
+    exhausted: bool = False
+    calls: int = 0
+    refused: int = 0
+    # How far actual costs passed their reservations (should stay 0; reported, never hidden).
+    overshoot_usd: float = 0.0
+    peak_committed_usd: float = 0.0
+    waits: int = 0
+    _open: dict[int, float] = field(default_factory=dict)
+    _next: int = 0
+    _settled: asyncio.Event | None = None
+
+    async def acquire(self, amount: float) -> int:
+        """Reserve ``amount``, waiting for in-flight calls to settle while they might free room.
+
+        Only when nothing is in flight and the call still cannot fit is the budget exhausted:
+        reservations are worst cases, so waiting for actual costs usually frees most of them.
+        """
+        while not self.exhausted and self._open and self.spent_usd + self.reserved_usd + amount > self.cap_usd:
+            if self._settled is None:
+                self._settled = asyncio.Event()
+            self.waits += 1
+            await self._settled.wait()
+        return self.reserve(amount)
+
+    def reserve(self, amount: float) -> int:
+        """Reserve ``amount``; raise BudgetExhausted (and mark the budget exhausted) if it cannot fit."""
+        if self.exhausted or self.spent_usd + self.reserved_usd + amount > self.cap_usd:
+            self.exhausted = True
+            self.refused += 1
+            raise BudgetExhausted(
+                f"budget exhausted: ${self.spent_usd:.6f} spent, ${self.reserved_usd:.6f} reserved, next call "
+                f"needs up to ${amount:.6f}, cap ${self.cap_usd:.6f}"
+            )
+        self._next += 1
+        self._open[self._next] = amount
+        self.reserved_usd += amount
+        self.calls += 1
+        self.peak_committed_usd = max(self.peak_committed_usd, self.spent_usd + self.reserved_usd)
+        return self._next
+
+    def settle(self, ticket: int, actual: float) -> None:
+        amount = self._open.pop(ticket)
+        self.reserved_usd = max(0.0, self.reserved_usd - amount)
+        self.spent_usd += actual
+        if actual > amount:
+            self.overshoot_usd += actual - amount
+        if self._settled is not None:  # wake every waiter; each re-checks the room left
+            self._settled.set()
+            self._settled = None
+
+    @property
+    def left_usd(self) -> float:
+        return max(0.0, self.cap_usd - self.spent_usd)
+
+
+class BudgetedJudge:
+    """Wraps a judge: reserve the worst case, call, settle the actual cost."""
+
+    def __init__(self, inner: Judge, budget: Budget, price: Price) -> None:
+        self.inner = inner
+        self.config: JudgeConfig = inner.config
+        self.budget = budget
+        self.price = price
+
+    def worst_case_usd(self, messages: list[dict[str, str]], max_tokens: int) -> float:
+        counted = count_prompt_tokens(self.config.model, messages)
+        return self.price.cost(worst_prompt_tokens(counted, len(messages)), max_tokens)
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        schema_name: str,
+        schema: dict[str, Any],
+        strict: bool = False,
+        max_tokens: int | None = None,
+        context: CallContext | None = None,
+    ) -> Completion:
+        cap = effective_max_tokens(self.config, max_tokens)
+        if cap is None:
+            cap = max_tokens = DEFAULT_MAX_TOKENS  # sent to the provider, so the worst case holds
+        ticket = await self.budget.acquire(self.worst_case_usd(messages, cap))
+        try:
+            completion = await self.inner.complete(
+                messages,
+                schema_name=schema_name,
+                schema=schema,
+                strict=strict,
+                max_tokens=max_tokens,
+                context=context,
+            )
+        except JudgeCallError:
+            self.budget.settle(ticket, 0.0)
+            raise
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            self.budget.settle(ticket, self.budget._open.get(ticket, 0.0))
+            raise
+        except BaseException:
+            self.budget.settle(ticket, 0.0)
+            raise
+        self.budget.settle(ticket, self._actual(completion, self.budget._open[ticket]))
+        return completion
+
+    def _actual(self, completion: Completion, reserved: float) -> float:
+        if completion.cost_usd is not None:
+            return completion.cost_usd
+        if completion.prompt_tokens is not None and completion.completion_tokens is not None:
+            cost = self.price.cost(completion.prompt_tokens, completion.completion_tokens)
+            completion.cost_usd = cost
+            return cost
+        completion.cost_usd = reserved  # no usage reported: assume the worst case was billed
+        return reserved
+
+
+def wrap_judges(judges: list[Any], budget: Budget, prices: dict[str, Price]) -> list[BudgetedJudge]:
+    return [BudgetedJudge(j, budget, prices[j.config.label]) for j in judges]
+
+
+def apply_budget(cap_usd: float | None, clients: list[Any]) -> tuple[list[Any], Budget | None]:
+    """Wrap every judge in the shared ledger when a cap is given (an unpriced judge is an error).
+
+    Wrap *inside* any response cache, so a cache hit never reserves or spends."""
+    if cap_usd is None:
+        return clients, None
+    from judge.judging.pricing import require_prices
+
+    if not cap_usd > 0:
+        from judge.core.errors import ConfigError
+
+        raise ConfigError(f"--budget-usd: {cap_usd} must be a positive amount in USD")
+    budget = Budget(cap_usd=cap_usd)
+    return wrap_judges(clients, budget, require_prices([c.config for c in clients])), budget
+
+
+def finish(manifest: dict[str, Any], outcome: Any, budget: Budget | None) -> None:
+    """Set the manifest's final status and record this invocation's budget."""
+    if getattr(outcome, "budget_exhausted", False):
+        manifest["status"] = "budget_exhausted"
+    if budget is not None:
+        manifest.setdefault("budgets", []).append(
+            {
+                "cap_usd": budget.cap_usd,
+                "spent_usd": budget.spent_usd,
+                "calls": budget.calls,
+                "exhausted": budget.exhausted,
+                "overshoot_usd": budget.overshoot_usd,
+            }
+        )
+
+
+def exhausted_message(budget: Budget, run_dir: Any) -> str:
+    return (
+        f"empathy-judge: budget exhausted: spent ${budget.spent_usd:.4f} of ${budget.cap_usd:.4f}; the remaining "
+        f"work is marked skipped; continue with: empathy-judge run --resume {run_dir} --budget-usd MORE"
+    )
+
+
+def default_cap_notice(judges: list[JudgeConfig], rubrics: list[Any]) -> str | None:
+    """Say so when a budgeted run has to default the completion cap (nothing sets max_tokens)."""
+    uncapped = sorted(
+        f"{j.label} x {r.id}" for j in judges for r in rubrics if effective_max_tokens(j, r.max_tokens) is None
+    )
+    if not uncapped:
+        return None
+    shown = ", ".join(uncapped[:4]) + (f" and {len(uncapped) - 4} more" if len(uncapped) > 4 else "")
+    return (
+        f"empathy-judge: note: no max_tokens for {shown}; the budget caps those replies at {DEFAULT_MAX_TOKENS} "
+        "tokens (sent to the provider). Set max_tokens in the rubric or the judge's params to change it"
+    )

@@ -1,0 +1,156 @@
+"""A content-addressed cache of judge replies, shared across runs (default ``runs/.cache/``).
+
+The key is the sha256 of everything that can change a reply: the judge's hash (model, sampling
+parameters, output format), the rubric, prompt and schema hashes, the item's content hash, the
+repeat index, the turn (0, or n for the n-th re-ask) and the exact messages sent. Editing a
+rubric, a prompt or an item therefore misses, and repeats stay independent draws.
+
+Layout: one small JSON file per entry, ``<root>/<first 2 hex>/<key>.json``, written to a temporary
+file and moved into place, so concurrent runs and crashes leave either a whole entry or none. An
+unreadable entry is a miss. Only replies a provider returned (HTTP 200) are stored, with their
+usage; errors never are, so a retry after an outage asks again.
+
+``CachedJudge`` wraps a judge; it builds the real client only on the first miss, so a run whose
+every reply is cached never imports LiteLLM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from judge.core.errors import ReplayMiss
+from judge.core.hashing import canonical_json
+from judge.inputs.config import JudgeConfig
+from judge.judging.client import CallContext, Completion, Judge
+
+CACHE_FORMAT = 1
+
+
+def cache_key(judge_hash: str, context: CallContext, messages: list[dict[str, str]]) -> str:
+    parts = {
+        "v": CACHE_FORMAT,
+        "judge": judge_hash,
+        "rubric": context.rubric_hash,
+        "prompt": context.prompt_hash,
+        "schema": context.schema_hash,
+        "item": context.item_hash,
+        "repeat": context.repeat,
+        "turn": context.turn,
+        "messages": hashlib.sha256(canonical_json(messages).encode("utf-8")).hexdigest(),
+    }
+    return hashlib.sha256(canonical_json(parts).encode("utf-8")).hexdigest()
+
+
+class ResponseCache:
+    """Reply bodies on disk, one file per key."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.hits = 0
+        self.misses = 0
+        self.writes = 0
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        try:
+            with open(self._path(key), "rb") as fh:
+                entry = json.loads(fh.read())
+        except (OSError, ValueError):
+            return None  # absent, or damaged by a crash mid-write on an old filesystem: a miss
+        if not isinstance(entry, dict) or entry.get("v") != CACHE_FORMAT or not isinstance(entry.get("text"), str):
+            return None
+        return entry
+
+    def put(self, key: str, entry: dict[str, Any]) -> None:
+        path = self._path(key)
+        tmp = path.with_name(f".{key}.{os.getpid()}.{id(entry)}.tmp")
+        data = json.dumps({"v": CACHE_FORMAT, **entry}, ensure_ascii=False).encode("utf-8")
+        # No fsync: a cache entry lost to a power cut is refetched, and per-entry fsyncs would cost
+        # more than the calls they save on a local server.
+        try:
+            tmp.write_bytes(data)
+        except FileNotFoundError:
+            # The shard folder is made on first need only, not before every write: that saves a
+            # syscall and a swallowed FileExistsError per reply (see benchmarks/RESULTS.md).
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
+        os.replace(tmp, path)
+        self.writes += 1
+
+
+class CachedJudge:
+    """A Judge that answers from the cache, and on a miss asks the real one (built lazily)."""
+
+    def __init__(
+        self,
+        config: JudgeConfig,
+        factory: Callable[[], Judge],
+        cache: ResponseCache,
+        *,
+        replay: bool = False,
+    ) -> None:
+        self.config = config
+        self._factory = factory
+        self._inner: Judge | None = None
+        self.cache = cache
+        self.replay = replay
+
+    @property
+    def inner(self) -> Judge:
+        if self._inner is None:
+            self._inner = self._factory()
+        return self._inner
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        schema_name: str,
+        schema: dict[str, Any],
+        strict: bool = False,
+        max_tokens: int | None = None,
+        context: CallContext | None = None,
+    ) -> Completion:
+        call = dict(schema_name=schema_name, schema=schema, strict=strict, max_tokens=max_tokens, context=context)
+        if context is None:  # nothing to key on: not cacheable
+            return await self.inner.complete(messages, **call)  # type: ignore[arg-type]
+        key = cache_key(self.config.hash, context, messages)
+        entry = self.cache.get(key)
+        if entry is not None:
+            self.cache.hits += 1
+            return Completion(
+                text=entry["text"],
+                prompt_tokens=entry.get("prompt_tokens"),
+                completion_tokens=entry.get("completion_tokens"),
+                cost_usd=0.0,
+                latency_ms=0.0,
+                attempts=0,
+                cached=True,
+            )
+        self.cache.misses += 1
+        if self.replay:
+            raise ReplayMiss(
+                f"--replay: no cached reply for item '{context.item_id}', rubric '{context.rubric_id}' "
+                f"(rubric hash {context.rubric_hash[:12]}, prompt hash {context.prompt_hash[:12]}), "
+                f"judge '{self.config.label}', repeat {context.repeat}, turn {context.turn}; "
+                f"the rubric, prompt, item or judge changed since it was cached: run once without --replay"
+            )
+        completion = await self.inner.complete(messages, **call)  # type: ignore[arg-type]
+        self.cache.put(
+            key,
+            {
+                "text": completion.text,
+                "prompt_tokens": completion.prompt_tokens,
+                "completion_tokens": completion.completion_tokens,
+                "cost_usd": completion.cost_usd,
+                "model": self.config.model,
+            },
+        )
+        return completion

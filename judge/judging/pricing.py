@@ -1,0 +1,130 @@
+"""Prices, token counts and cost breakdowns.
+
+Where a judge's price comes from, first match wins:
+1. offline judges cost nothing;
+2. ``input_cost_per_token`` / ``output_cost_per_token`` in the judge's config (local and
+   self-hosted judges, or to override the bundled map);
+3. LiteLLM's bundled price map (``litellm.get_model_info``; the map is read offline, never
+   downloaded, see judges.bootstrap_litellm).
+A judge with none of these has no known price: its verdicts carry ``cost_usd = null``, and a run
+with a budget refuses to start (``require_prices``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from judge.core.errors import ConfigError
+from judge.inputs.config import JudgeConfig
+
+# A budgeted run needs a completion cap to bound each call's worst case; this one is used (and
+# sent to the provider, so it holds) when neither the rubric nor the judge's params give one.
+DEFAULT_MAX_TOKENS = 1024
+# Our prompt-token count comes from LiteLLM's tokenizer, which can differ from the provider's
+# (another tokenizer, chat-template overhead). The worst case scales it up by this margin and
+# adds a fixed overhead per message, so a reservation stays above what the provider bills.
+PROMPT_MARGIN = 1.25
+PER_MESSAGE_OVERHEAD = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    input_per_token: float
+    output_per_token: float
+    source: str  # "offline", "config" or "litellm"
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return prompt_tokens * self.input_per_token + completion_tokens * self.output_per_token
+
+
+def price_for(cfg: JudgeConfig) -> Price | None:
+    """The judge's per-token price, or None when nothing prices it."""
+    if cfg.is_offline:
+        return Price(0.0, 0.0, "offline")
+    if cfg.input_cost_per_token is not None or cfg.output_cost_per_token is not None:
+        return Price(cfg.input_cost_per_token or 0.0, cfg.output_cost_per_token or 0.0, "config")
+    from judge.judging.client import bootstrap_litellm
+
+    litellm = bootstrap_litellm()
+    try:
+        info = litellm.get_model_info(cfg.model)
+    except Exception:  # not in the bundled map
+        return None
+    inp, out = info.get("input_cost_per_token"), info.get("output_cost_per_token")
+    if inp is None and out is None:
+        return None
+    return Price(float(inp or 0.0), float(out or 0.0), "litellm")
+
+
+def require_prices(judges: list[JudgeConfig]) -> dict[str, Price]:
+    """Prices for every judge; an unpriced judge is a ConfigError naming it and the fix."""
+    prices: dict[str, Price] = {}
+    for cfg in judges:
+        price = price_for(cfg)
+        if price is None:
+            raise ConfigError(
+                f"judge '{cfg.label}': no known price for '{cfg.model}' (not in LiteLLM's price map), so a "
+                "budget cannot bound its spend; give it input_cost_per_token and output_cost_per_token in "
+                "the config (0 for a free local server), or drop --budget-usd"
+            )
+        prices[cfg.label] = price
+    return prices
+
+
+def effective_max_tokens(cfg: JudgeConfig, rubric_max_tokens: int | None) -> int | None:
+    """The completion cap the provider will be sent: the judge's params win over the rubric
+    (mirrors LiteLLMJudge.complete)."""
+    value = cfg.params.get("max_tokens")
+    if value is not None:
+        return int(value)
+    return rubric_max_tokens
+
+
+def count_prompt_tokens(model: str, messages: list[dict[str, str]]) -> int:
+    """Prompt tokens as LiteLLM counts them (offline; cl100k for models it does not know)."""
+    from judge.judging.client import bootstrap_litellm
+
+    litellm = bootstrap_litellm()
+    try:
+        return int(litellm.token_counter(model=model, messages=messages))
+    except Exception:  # a tokenizer it cannot load offline: fall back to the default one
+        return int(litellm.token_counter(model="gpt-4o", messages=messages))
+
+
+def worst_prompt_tokens(counted: int, n_messages: int) -> int:
+    """An upper bound on billed prompt tokens, from our count (see PROMPT_MARGIN)."""
+    return math.ceil(counted * PROMPT_MARGIN) + PER_MESSAGE_OVERHEAD * n_messages
+
+
+def cost_breakdown(verdicts: Any) -> dict[str, Any]:
+    """summary.json's ``cost``: spend and tokens per judge, per rubric, per judge x rubric, total.
+
+    Every billed body is in these sums: a row's cost already adds its invalid replies and re-asks.
+    """
+    import polars as pl
+
+    aggs = [
+        pl.col("cost_usd").sum().alias("cost_usd"),
+        pl.col("prompt_tokens").sum().alias("prompt_tokens"),
+        pl.col("completion_tokens").sum().alias("completion_tokens"),
+        pl.len().alias("verdicts"),
+        # Replies billed but not priced (skipped and failed rows have nothing to price).
+        (pl.col("cost_usd").is_null() & pl.col("status").is_in(["ok", "invalid"])).sum().alias("unpriced"),
+    ]
+
+    def by(keys: list[str]) -> list[dict[str, Any]]:
+        if verdicts.height == 0:
+            return []
+        return verdicts.group_by(keys).agg(aggs).sort(keys).to_dicts()
+
+    total = verdicts.select(aggs).to_dicts()[0] if verdicts.height else {}
+    return {
+        "total_usd": float(total.get("cost_usd") or 0.0),
+        "prompt_tokens": int(total.get("prompt_tokens") or 0),
+        "completion_tokens": int(total.get("completion_tokens") or 0),
+        "by_judge": by(["judge"]),
+        "by_rubric": by(["rubric_id"]),
+        "by_judge_rubric": by(["judge", "rubric_id"]),
+    }

@@ -1,0 +1,2 @@
+"""The embedded offline judges: deterministic heuristic baselines that need no key and no network.
+"""

@@ -1,0 +1,1 @@
+"""Views of a run: the terminal table and the self-contained report.html."""

@@ -1,0 +1,147 @@
+"""Terminal report of a run: status counts, severity by rubric x dimension with CIs, agreement,
+calibration against gold, and flagged judges."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from judge.core.errors import EXIT_OK
+from judge.store.rundir import SUMMARY, read_json
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _ci(row: dict[str, Any], key: str = "mean") -> str:
+    if row.get(key) is None:
+        return "-"
+    if row.get("ci_low") is None:
+        return _fmt(row[key])
+    return f"{_fmt(row[key])} [{_fmt(row['ci_low'])},{_fmt(row['ci_high'])}]"
+
+
+def _header(summary: dict[str, Any]) -> str:
+    counts = summary["counts"]
+    return (
+        f"run {summary.get('run_id')} [{summary.get('status')}]: {counts['total']} verdicts: "
+        + ", ".join(f"{k} {counts[k]}" for k in ("ok", "invalid", "error", "skipped"))
+        + f"; cost ${summary.get('cost_usd', 0.0):.4f}"
+        + "".join(
+            f"\n  {row['judge']}: ${row['cost_usd'] or 0.0:.4f}, {row['prompt_tokens'] or 0} prompt + "
+            f"{row['completion_tokens'] or 0} completion tokens"
+            + (f" ({row['unpriced']} replies unpriced)" if row["unpriced"] else "")
+            for row in (summary.get("cost") or {}).get("by_judge") or []
+        )
+        + _rubric_costs(summary)
+    )
+
+
+def _rubric_costs(summary: dict[str, Any]) -> str:
+    rows = (summary.get("cost") or {}).get("by_rubric") or []
+    if not rows:
+        return ""
+    return "\n  by rubric: " + ", ".join(f"{r['rubric_id']} ${r['cost_usd'] or 0.0:.4f}" for r in rows)
+
+
+def severity_table(summary: dict[str, Any]) -> list[str]:
+    scores = summary.get("scores") or []
+    if not scores:
+        return ["no valid verdicts: nothing to score"]
+    dims = sorted({row["dimension"] for row in scores})
+    rubrics = sorted({row["rubric_id"] for row in scores})
+    cell = {(r["rubric_id"], r["dimension"]): r for r in scores}
+    agreement = summary.get("agreement") or {}
+    width = 20
+    header = f"{'rubric':<14}" + "".join(f"{d:>{width}}" for d in dims) + f"{'alpha [95% CI]':>22}"
+    lines = ["mean severity [95% CI] (0 = faithful, 1 = severe), items pooled over models", header, "-" * len(header)]
+    for rid in rubrics:
+        parts = [f"{rid:<14}"]
+        for d in dims:
+            row = cell.get((rid, d))
+            parts.append(f"{_ci(row):>{width}}" if row else f"{'':>{width}}")
+        agree = agreement.get(rid) or {}
+        parts.append(f"{_ci(agree, 'alpha'):>22}")
+        lines.append("".join(parts))
+    lines.append("alpha = Krippendorff across judges (ordinal for graded rubrics, interval for paper ones)")
+    return lines
+
+
+def calibration_lines(summary: dict[str, Any]) -> list[str]:
+    rows = [r for r in summary.get("calibration") or [] if r.get("kind") in ("panel", "human")]
+    if not rows:
+        return []
+    lines = ["agreement with gold labels (panel; quadratic-weighted kappa, Spearman, MAE on 0-4)"]
+    for r in rows:
+        lines.append(
+            f"  {r['rubric_id']:<14} {r['rater']:<10} n={r['n']:<4} kappa {_fmt(r.get('kappa_w'))}  "
+            f"rho {_fmt(r.get('spearman'))}  MAE {_fmt(r.get('mae'))}"
+        )
+    return lines
+
+
+def judge_lines(summary: dict[str, Any]) -> list[str]:
+    rows = summary.get("judges") or []
+    panel_size: dict[str, int] = {}
+    for r in rows:
+        panel_size[r["rubric_id"]] = panel_size.get(r["rubric_id"], 0) + 1
+    # With two judges, leave-one-out cannot tell which one is off: both would be flagged.
+    flagged = [r for r in rows if r.get("flagged") and panel_size[r["rubric_id"]] >= 3]
+    return [
+        f"warning: judge {r['judge']} on {r['rubric_id']} disagrees with the rest of the panel "
+        f"(leave-one-out alpha {_fmt(r.get('loo_alpha'))})"
+        for r in flagged
+    ]
+
+
+def table(summary: dict[str, Any]) -> str:
+    sections = [
+        [_header(summary)],
+        severity_table(summary),
+        paper_table(summary.get("paper_metrics") or {}),
+        calibration_lines(summary),
+        judge_lines(summary),
+    ]
+    return "\n\n".join("\n".join(s) for s in sections if s)
+
+
+def print_table(summary: dict[str, Any], run_dir: Path | None = None) -> None:
+    print(table(summary))
+    if run_dir is not None:
+        print(f"\nrun directory: {run_dir}")
+
+
+def report_command(args: argparse.Namespace) -> int:
+    if getattr(args, "html", None):
+        from judge.report.html import write_report
+
+        # No summary.json needed: a crashed run's verdict log still makes a page.
+        path = write_report(args.run_dir, args.html)
+        print(f"empathy-judge: wrote {path}")
+        return EXIT_OK
+    summary = read_json(args.run_dir / SUMMARY)
+    print_table(summary, args.run_dir)
+    return EXIT_OK
+
+
+def paper_table(section: dict[str, Any]) -> list[str]:
+    """The paper's metrics (panel of judges), over all models and per model under test."""
+    rows = [r for r in section.get("rows") or [] if r.get("scope") == "panel"]
+    if not rows:
+        return []
+    ci = (section.get("settings") or {}).get("ci", 0.95)
+    lines = [f"paper metrics (You, Huang, Yu 2026), panel mean over judges, {ci:.0%} CI over items"]
+    header = f"{'metric':<30}{'model':<18}{'value':>9}  {'ci':<19}{'n':>5}"
+    lines += [header, "-" * len(header)]
+    for r in rows:
+        model = "all" if r.get("model") is None else str(r["model"])
+        interval = f"[{_fmt(r['ci_low'], 3)}, {_fmt(r['ci_high'], 3)}]" if r.get("ci_low") is not None else ""
+        note = f"  ({r['reason']})" if r.get("reason") else ""
+        if r.get("dropped"):
+            note += f"  (dropped: {', '.join(r['dropped'])})"
+        value = _fmt(r["value"], 3)
+        lines.append(f"{r['metric']:<30}{model[:17]:<18}{value:>9}  {interval:<19}{r['n_items']:>5}{note}")
+    lines.append("sa/egm compression: share of reference intensity or aversive detail lost (negative = amplified)")
+    return lines

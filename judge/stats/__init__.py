@@ -1,0 +1,3 @@
+"""Statistics over long-format verdicts: agreement coefficients, bootstrap, panel scores,
+diagnostics, paper metrics, summary, comparisons.
+"""

@@ -1,0 +1,151 @@
+"""Judge cards: one record per judge saying how far its verdicts can be trusted.
+
+Each card has validity (ok share of the calls made), mean latency, cost per verdict, agreement
+with the rest of the panel, length bias and consistency across repeats. Cards go into
+summary.json (``judge_cards``) and the HTML report.
+
+- agreement with the panel: per rubric, the judge's item score (mean over its ok repeats) is set
+  against the mean of the other judges' item scores; interval Krippendorff alpha over all
+  rubric x item units, and the mean absolute difference. Null with a single judge.
+- length bias: the slope of normalised severity against response length (per 100 words), with
+  rubric fixed effects (score and length centred within each rubric, since rubrics differ in
+  base rate), and a 95% CI from a bootstrap that resamples items with all their verdicts.
+  Needs the response texts (the dataset); null without them.
+- consistency: interval alpha across repeats (units = rubric x item, raters = repeats).
+  Null with one repeat.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from judge.stats.agreement import krippendorff_alpha
+from judge.stats.bootstrap import chunk_sizes, draw_indices, index_weights, percentile_ci
+
+LENGTH_UNIT_WORDS = 100
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+def _item_scores(ok: pl.DataFrame) -> pl.DataFrame:
+    return ok.group_by("rubric_id", "item_id", "judge").agg(pl.col("score").mean())
+
+
+def _panel_agreement(items: pl.DataFrame, judge: str) -> dict[str, Any]:
+    mine = items.filter(pl.col("judge") == judge).select("rubric_id", "item_id", pl.col("score").alias("self"))
+    rest = (
+        items.filter(pl.col("judge") != judge)
+        .group_by("rubric_id", "item_id")
+        .agg(pl.col("score").mean().alias("rest"))
+    )
+    pairs = mine.join(rest, on=["rubric_id", "item_id"], how="inner")
+    if pairs.height == 0:
+        return {"panel_alpha": None, "panel_mae": None, "panel_n": 0}
+    long = pairs.with_columns(pl.format("{}#{}", "rubric_id", "item_id").alias("unit")).unpivot(
+        index="unit", on=["self", "rest"], variable_name="rater"
+    )
+    alpha = krippendorff_alpha(long, level="interval", unit="unit", rater="rater", value="value")
+    mae = float((pairs["self"] - pairs["rest"]).abs().mean())  # type: ignore[arg-type]
+    return {"panel_alpha": alpha.value, "panel_mae": mae, "panel_n": pairs.height}
+
+
+def length_slope(rows: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0, ci: float = 0.95) -> dict[str, Any]:
+    """Slope of ``score`` on ``length`` within rubrics, with an item-cluster bootstrap CI.
+
+    ``rows``: columns rubric_id, item_id, score, length. Returns slope, ci_low, ci_high, n.
+    """
+    empty: dict[str, Any] = {"slope": None, "ci_low": None, "ci_high": None, "n": rows.height}
+    if rows.height < 3:
+        return empty
+    centred = rows.with_columns(
+        (pl.col("length") - pl.col("length").mean().over("rubric_id")).alias("xc"),
+        (pl.col("score") - pl.col("score").mean().over("rubric_id")).alias("yc"),
+    )
+    per_item = (
+        centred.group_by("item_id")
+        .agg((pl.col("xc") * pl.col("yc")).sum().alias("sxy"), (pl.col("xc") ** 2).sum().alias("sxx"))
+        .sort("item_id")
+    )
+    sxy, sxx = per_item["sxy"].to_numpy(), per_item["sxx"].to_numpy()
+    if sxx.sum() <= 1e-12:
+        return empty  # every response has the same length: no slope to speak of
+    slope = float(sxy.sum() / sxx.sum())
+    lo = hi = None
+    n = len(sxy)
+    if n >= 2 and n_boot > 0:
+        rng = np.random.default_rng(seed)
+        draws = []
+        for b in chunk_sizes(n_boot, n):
+            w = index_weights(draw_indices(rng, b, n), n)
+            den = w @ sxx
+            with np.errstate(divide="ignore", invalid="ignore"):
+                draws.append(np.where(den > 1e-12, (w @ sxy) / den, np.nan))
+        low, high = percentile_ci(np.concatenate(draws), ci)
+        lo, hi = _finite(float(low)), _finite(float(high))
+    return {"slope": slope, "ci_low": lo, "ci_high": hi, "n": rows.height}
+
+
+def _retest(ok: pl.DataFrame) -> dict[str, Any]:
+    if ok.height == 0 or ok["repeat"].n_unique() < 2:
+        return {"retest_alpha": None, "retest_reason": "one repeat"}
+    frame = ok.with_columns(pl.format("{}#{}", "rubric_id", "item_id").alias("unit"))
+    result = krippendorff_alpha(frame, level="interval", unit="unit", rater="repeat", value="score")
+    return {"retest_alpha": result.value, "retest_reason": result.reason}
+
+
+def judge_cards(
+    verdicts: pl.DataFrame, lengths: pl.DataFrame | None = None, *, n_boot: int = 1000, seed: int = 0
+) -> list[dict[str, Any]]:
+    """One card per judge, sorted by judge label.
+
+    ``lengths``: optional frame item_id, length (response length in words), from the dataset.
+    """
+    ok_all = verdicts.filter((pl.col("status") == "ok") & pl.col("score").is_not_null())
+    items = _item_scores(ok_all)
+    cards = []
+    for judge in sorted(verdicts["judge"].unique().to_list()):
+        rows = verdicts.filter(pl.col("judge") == judge)
+        n = rows.height
+        counts = {s: int((rows["status"] == s).sum()) for s in ("ok", "invalid", "error", "skipped")}
+        called = n - counts["skipped"]
+        latency = rows["latency_ms"].drop_nulls()
+        cost = float(rows["cost_usd"].fill_null(0.0).sum())
+        ok = ok_all.filter(pl.col("judge") == judge)
+        card: dict[str, Any] = {
+            "judge": judge,
+            "n_verdicts": n,
+            "counts": counts,
+            "validity_rate": counts["ok"] / called if called else None,
+            "mean_latency_ms": _finite(float(latency.mean())) if latency.len() else None,  # type: ignore[arg-type]
+            "cost_usd": cost,
+            "cost_per_verdict_usd": cost / called if called else None,
+            "n_rubrics": rows["rubric_id"].n_unique(),
+            "mean_score": _finite(float(ok["score"].mean())) if ok.height else None,  # type: ignore[arg-type]
+        }
+        card.update(_panel_agreement(items, judge))
+        if lengths is not None and ok.height:
+            joined = ok.join(lengths, on="item_id", how="inner").with_columns(
+                (pl.col("length") / LENGTH_UNIT_WORDS).alias("length")
+            )
+            card["length_bias"] = {
+                **length_slope(joined.select("rubric_id", "item_id", "score", "length"), n_boot=n_boot, seed=seed),
+                "unit": f"severity per {LENGTH_UNIT_WORDS} words",
+            }
+        else:
+            card["length_bias"] = None
+        card.update(_retest(ok))
+        cards.append(card)
+    return cards
+
+
+def response_lengths(items: pl.DataFrame) -> pl.DataFrame:
+    """item_id, length (whitespace-separated words of the response)."""
+    return items.select(
+        pl.col("id").alias("item_id"),
+        pl.col("response").str.count_matches(r"\S+").alias("length"),
+    )

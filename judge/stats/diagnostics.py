@@ -1,0 +1,298 @@
+"""How far to trust the judges: calibration against human gold labels, per-judge diagnostics
+and a disagreement triage list. Conventions as in ``judge.stats.scores`` (ok rows carry scores,
+item-bootstrap CIs, null never NaN, sorted output).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+
+import numpy as np
+import polars as pl
+
+from judge.stats.agreement import (
+    average_ranks,
+    kappa_from_tables,
+    krippendorff_alpha,
+    pearson_rows,
+    weight_matrix,
+)
+from judge.stats.bootstrap import chunk_sizes, draw_indices, percentile_ci, resampled_ranks
+from judge.stats.scores import Aggregate, check_verdict_columns, item_panel, judge_item_scores
+
+_QUADRATIC5 = weight_matrix(5, "quadratic")
+
+_CALIBRATION_SCHEMA = {
+    "rubric_id": pl.String,
+    "mechanism": pl.String,
+    "kind": pl.String,
+    "rater": pl.String,
+    "n": pl.Int64,
+    **{
+        f"{m}{s}": pl.Float64 for m in ("kappa_w", "spearman", "mae") for s in ("", "_low", "_high")
+    },
+}
+
+
+def _null(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _round_sev(x: np.ndarray) -> np.ndarray:
+    """0-4 category, rounding halves up (np.round would send 2.5 to 2)."""
+    return np.clip(np.floor(x + 0.5), 0, 4).astype(np.int64)
+
+
+def calibration_metrics(
+    pred: np.ndarray, gold: np.ndarray, *, n_boot: int, seed: int, ci: float
+) -> dict[str, float | None]:
+    """Quadratic weighted kappa (on rounded 0-4 severities), Spearman and MAE (on the 0-4
+    scale, unrounded), each with an item-bootstrap CI."""
+    pred, gold = np.asarray(pred, np.float64), np.asarray(gold, np.float64)
+    code = _round_sev(pred) * 5 + _round_sev(gold)
+    err = np.abs(pred - gold)
+
+    def stats(idx: np.ndarray) -> np.ndarray:
+        b = idx.shape[0]
+        flat = (code[idx] + 25 * np.arange(b)[:, None]).ravel()
+        tables = np.bincount(flat, minlength=25 * b).reshape(b, 5, 5)
+        kappa = kappa_from_tables(tables, _QUADRATIC5)
+        rho = pearson_rows(resampled_ranks(pred, idx), resampled_ranks(gold, idx))
+        return np.stack([kappa, rho, err[idx].mean(1)], axis=1)
+
+    n = len(pred)
+    out: dict[str, float | None] = {}
+    point = stats(np.arange(n)[None])[0] if n else np.full(3, np.nan)
+    low = high = np.full(3, np.nan)
+    if n >= 2 and n_boot > 0:
+        rng = np.random.default_rng(seed)
+        boots = np.concatenate([stats(draw_indices(rng, b, n)) for b in chunk_sizes(n_boot, 4 * n)])
+        low, high = percentile_ci(boots, ci)
+    for i, name in enumerate(("kappa_w", "spearman", "mae")):
+        out[name], out[f"{name}_low"], out[f"{name}_high"] = (
+            _null(point[i]),
+            _null(low[i]),
+            _null(high[i]),
+        )
+    return out
+
+
+def _gold_reference(gold: pl.DataFrame, mechanism: str, id_col: str) -> pl.DataFrame | None:
+    """item_id, gold (0-4): the adjudicated label, else the annotators' mean."""
+    adjudicated = f"gold_{mechanism}"
+    annotators = sorted(c for c in gold.columns if c.startswith(f"gold_{mechanism}__"))
+    if adjudicated in gold.columns:
+        ref = pl.col(adjudicated).cast(pl.Float64)
+    elif annotators:
+        ref = pl.mean_horizontal([pl.col(c).cast(pl.Float64) for c in annotators])
+    else:
+        return None
+    return gold.select(pl.col(id_col).alias("item_id"), ref.alias("gold")).drop_nulls()
+
+
+def calibration(
+    verdicts: pl.DataFrame,
+    gold: pl.DataFrame,
+    *,
+    aggregate: Aggregate = "mean",
+    quorum: int = 1,
+    n_boot: int = 1000,
+    seed: int = 0,
+    ci: float = 0.95,
+    id_col: str = "id",
+) -> pl.DataFrame:
+    """Judges, the panel and human annotators against gold labels, per graded rubric.
+
+    Only graded rubrics are calibrated: gold labels are 0-4 severities, and a graded score s
+    maps back to 4 * s exactly (paper rubrics measure other quantities). Reference = the
+    adjudicated ``gold_<mechanism>``, else the mean of ``gold_<mechanism>__<annotator>``
+    columns. kind "human" rows compare each annotator pair: the human-human ceiling.
+    """
+    check_verdict_columns(verdicts)
+    per_judge = judge_item_scores(verdicts).filter(pl.col("family") == "graded")
+    panel = item_panel(verdicts, aggregate=aggregate, quorum=quorum).filter(
+        (pl.col("family") == "graded") & pl.col("panel").is_not_null()
+    )
+    metrics = functools.partial(calibration_metrics, n_boot=n_boot, seed=seed, ci=ci)
+    rows: list[dict[str, object]] = []
+    rubrics = per_judge.select("rubric_id", "mechanism").unique().sort("rubric_id")
+    for rubric_id, mechanism in rubrics.iter_rows():
+        ref = _gold_reference(gold, mechanism, id_col)
+        if ref is None:
+            continue
+        base = {"rubric_id": rubric_id, "mechanism": mechanism}
+        mine = per_judge.filter(pl.col("rubric_id") == rubric_id)
+        for (judge,), frame in mine.group_by("judge"):
+            both = frame.join(ref, on="item_id")
+            m = metrics(4 * both["score"].to_numpy(), both["gold"].to_numpy())
+            rows.append({**base, "kind": "judge", "rater": judge, "n": both.height, **m})
+        both = panel.filter(pl.col("rubric_id") == rubric_id).join(ref, on="item_id")
+        m = metrics(4 * both["panel"].to_numpy(), both["gold"].to_numpy())
+        rows.append({**base, "kind": "panel", "rater": "panel", "n": both.height, **m})
+        annotators = sorted(c for c in gold.columns if c.startswith(f"gold_{mechanism}__"))
+        for a, b in itertools.combinations(annotators, 2):
+            pair = gold.select(pl.col(a).cast(pl.Float64), pl.col(b).cast(pl.Float64)).drop_nulls()
+            m = metrics(pair[a].to_numpy(), pair[b].to_numpy())
+            name = f"{a.split('__', 1)[1]}~{b.split('__', 1)[1]}"
+            rows.append({**base, "kind": "human", "rater": name, "n": pair.height, **m})
+    return pl.DataFrame(rows, schema=_CALIBRATION_SCHEMA).sort("rubric_id", "kind", "rater")
+
+
+def _pairwise_mean_corr(wide: np.ndarray) -> float | None:
+    """Mean Pearson r over column pairs, each on the rows both columns have."""
+    rs = []
+    for i, j in itertools.combinations(range(wide.shape[1]), 2):
+        keep = np.isfinite(wide[:, i]) & np.isfinite(wide[:, j])
+        if keep.sum() >= 3:
+            r = pearson_rows(wide[keep, i][None], wide[keep, j][None])[0]
+            if np.isfinite(r):
+                rs.append(r)
+    return float(np.mean(rs)) if rs else None
+
+
+def judge_diagnostics(
+    verdicts: pl.DataFrame,
+    *,
+    gold: pl.DataFrame | None = None,
+    id_col: str = "id",
+    flag_below: float = 0.2,
+) -> pl.DataFrame:
+    """Per rubric x judge: validity counts and invalid rate, leave-one-out agreement with the
+    rest of the panel, test-retest agreement across repeats, and the rubric's mean inter-judge
+    error correlation with the effective number of judges it implies.
+
+    - invalid_rate = (invalid + error) / (rows - skipped).
+    - loo_alpha: interval alpha between the judge's item scores and the mean of the other
+      judges' (loo_spearman likewise); ``flagged`` when loo_alpha < ``flag_below``.
+    - retest_alpha: interval alpha over the judge's repeats (units = items); null with one
+      repeat.
+    - mean_error_corr: with gold for the mechanism, errors are score - gold / 4
+      (error_basis "gold"); without, truth is unknown and the judges' raw item scores are
+      correlated instead ("scores"; redundancy, an upper bound on error correlation).
+      n_eff = n / (1 + (n - 1) r), clipped to [1, n].
+    """
+    check_verdict_columns(verdicts)
+    status = pl.col("status")
+    counts = verdicts.group_by("rubric_id", "judge").agg(
+        pl.len().cast(pl.Int64).alias("n_rows"),
+        *[
+            (status == s).sum().cast(pl.Int64).alias(f"n_{s}")
+            for s in ("ok", "invalid", "error", "skipped")
+        ],
+    )
+    counts = counts.with_columns(
+        pl.when(pl.col("n_rows") > pl.col("n_skipped"))
+        .then((pl.col("n_invalid") + pl.col("n_error")) / (pl.col("n_rows") - pl.col("n_skipped")))
+        .alias("invalid_rate")
+    )
+    per_judge = judge_item_scores(verdicts)
+    ok = verdicts.filter((status == "ok") & pl.col("score").is_not_null())
+    rows: list[dict[str, object]] = []
+    for (rubric_id, mechanism), frame in per_judge.group_by("rubric_id", "mechanism"):
+        wide = frame.pivot(on="judge", index="item_id", values="score").sort("item_id")
+        judges = sorted(c for c in wide.columns if c != "item_id")
+        basis, matrix = "scores", wide.select(judges).to_numpy().astype(np.float64)
+        ref = _gold_reference(gold, mechanism, id_col) if gold is not None else None
+        if ref is not None:
+            g = wide.select("item_id").join(ref, on="item_id", how="left")["gold"]
+            matrix = matrix - g.fill_null(np.nan).to_numpy()[:, None] / 4
+            basis = "gold"
+        r = _pairwise_mean_corr(matrix)
+        n = len(judges)
+        n_eff = None if r is None else float(np.clip(n / max(1 + (n - 1) * r, 1e-12), 1, n))
+        for judge in judges:
+            others = [j for j in judges if j != judge]
+            loo = wide.select(
+                "item_id",
+                pl.col(judge).alias("self"),
+                (pl.mean_horizontal(others) if others else pl.lit(None, pl.Float64)).alias("rest"),
+            ).unpivot(index="item_id", variable_name="rater")
+            a = krippendorff_alpha(loo, level="interval", unit="item_id")
+            pair = loo.pivot(on="rater", index="item_id", values="value").drop_nulls()
+            rho = (
+                pearson_rows(
+                    average_ranks(pair["self"].to_numpy())[None],
+                    average_ranks(pair["rest"].to_numpy())[None],
+                )[0]
+                if others and pair.height >= 2
+                else np.nan
+            )
+            mine = ok.filter((pl.col("rubric_id") == rubric_id) & (pl.col("judge") == judge))
+            retest = krippendorff_alpha(
+                mine, level="interval", unit="item_id", rater="repeat", value="score"
+            )
+            rows.append(
+                {
+                    "rubric_id": rubric_id,
+                    "judge": judge,
+                    "loo_alpha": a.value,
+                    "loo_spearman": _null(float(rho)),
+                    "retest_alpha": retest.value,
+                    "flagged": a.value is not None and a.value < flag_below,
+                    "n_judges": n,
+                    "mean_error_corr": r,
+                    "n_eff": n_eff,
+                    "error_basis": basis,
+                }
+            )
+    schema = {
+        "rubric_id": pl.String,
+        "judge": pl.String,
+        "loo_alpha": pl.Float64,
+        "loo_spearman": pl.Float64,
+        "retest_alpha": pl.Float64,
+        "flagged": pl.Boolean,
+        "n_judges": pl.Int64,
+        "mean_error_corr": pl.Float64,
+        "n_eff": pl.Float64,
+        "error_basis": pl.String,
+    }
+    agreement = pl.DataFrame(rows, schema=schema)
+    # judges with no ok verdict still appear, with their invalid rate and null agreement
+    return (
+        counts.join(agreement, on=["rubric_id", "judge"], how="left")
+        .with_columns(pl.col("flagged").fill_null(False))
+        .sort("rubric_id", "judge")
+    )
+
+
+def disagreement(
+    verdicts: pl.DataFrame,
+    items: pl.DataFrame | None = None,
+    *,
+    top: int = 20,
+    snippet: int = 160,
+) -> pl.DataFrame:
+    """The ``top`` items per rubric where judges disagree most: ranked by the range of their
+    item scores, then variance (population), then item_id. Items with one judge are left out.
+    With ``items`` (columns id, source, response), the first ``snippet`` characters of each
+    are attached as source_snippet and response_snippet.
+    """
+    per_judge = judge_item_scores(verdicts)
+    spread = (
+        per_judge.group_by("rubric_id", "item_id", "model", "dimension")
+        .agg(
+            pl.len().cast(pl.Int64).alias("n_judges"),
+            pl.col("score").min().alias("min"),
+            pl.col("score").max().alias("max"),
+            pl.col("score").var(ddof=0).alias("variance"),
+        )
+        .filter(pl.col("n_judges") >= 2)
+        .with_columns((pl.col("max") - pl.col("min")).alias("range"))
+        .sort(
+            ["rubric_id", "range", "variance", "item_id"],
+            descending=[False, True, True, False],
+        )
+        .with_columns(pl.int_range(1, pl.len() + 1).over("rubric_id").alias("rank"))
+        .filter(pl.col("rank") <= top)
+    )
+    if items is not None:
+        snippets = items.select(
+            pl.col("id").alias("item_id"),
+            pl.col("source").str.slice(0, snippet).alias("source_snippet"),
+            pl.col("response").str.slice(0, snippet).alias("response_snippet"),
+        )
+        spread = spread.join(snippets, on="item_id", how="left")
+    return spread.sort("rubric_id", "rank")

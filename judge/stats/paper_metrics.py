@@ -1,0 +1,305 @@
+"""The paper's own metrics, computed from paper-family verdicts (You, Huang, Yu 2026,
+arXiv 2604.10557, and the authors' released scripts in youxiaoxing/LLM_Empathy).
+
+Per item, each judge's repeats are averaged first; the panel value of an item is then the mean
+over judges of every raw field (intensities, totals, densities, label, features). Metrics are
+computed per model under test and over all models (``model`` null), from the panel values and
+from each judge's own values. CIs are percentile bootstraps over items (each item a cluster of
+judges and repeats), seeded and vectorised as weight matrices (``judge.stats.bootstrap``).
+
+Metrics (``ref`` = baseline side, the reference if the item has one, else the source):
+
+- SA (sa-paper): ``sa_compression_item_mean`` = mean over items with ref > 0 of
+  (ref - gen) / ref; ``sa_compression_of_means`` = (mean ref - mean gen) / mean ref; plus
+  ``sa_mean_reference_intensity`` and ``sa_mean_generated_intensity``.
+- EGM (egm-paper): ``egm_compression_of_totals`` = (sum ref totals - sum gen totals) / sum ref
+  totals; ``egm_compression_item_mean`` = mean over items with ref total > 0 of the per-item rate;
+  ``egm_density_difference`` = mean over items of (ref total / ref sentences - gen total / gen
+  sentences), a text with no sentences having density 0 as in the authors' script; plus the
+  two mean densities.
+- CA (ca-paper): ``ca_percent_labelled_1`` = 100 x mean label (a panel label is the judges'
+  mean, so a split panel counts as a fraction).
+- LD (ld-paper): ``ld_zscore_distance`` = mean over items of the Euclidean distance between the
+  reference and generated feature vectors after z-scoring both with the reference side's mean and
+  population sd (ddof 0) over the items of the group. The mean cancels, so the distance is
+  sqrt(sum_k ((gen_k - ref_k) / sd_k)^2). A feature whose reference sd is 0 is dropped (listed in
+  ``dropped``); with every feature dropped the metric is null.
+
+A value is null, never NaN, when undefined, and ``reason`` says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from judge.stats.bootstrap import chunk_sizes, draw_indices, index_weights, percentile_ci
+
+FEATURES = ("passive_share", "nominalisation_density", "nonhuman_subject_share")
+CATEGORIES = ("death", "violence", "injury", "graphic", "abuse")
+FAMILY = "paper"
+
+_COUNTS = pl.Struct({c: pl.Int64 for c in CATEGORIES})
+_FEATS = pl.Struct({f: pl.Float64 for f in FEATURES})
+_DTYPES: dict[str, pl.Struct] = {
+    "sentiment_attenuation": pl.Struct({"source_intensity": pl.Float64, "response_intensity": pl.Float64}),
+    "granularity_mismatch": pl.Struct({"source_counts": pl.List(_COUNTS), "response_counts": pl.List(_COUNTS)}),
+    "conflict_avoidance": pl.Struct({"label": pl.Float64}),
+    "linguistic_distancing": pl.Struct({"source_features": _FEATS, "response_features": _FEATS}),
+}
+_ROW_SCHEMA: dict[str, Any] = {
+    "mechanism": pl.String,
+    "rubric_id": pl.String,
+    "metric": pl.String,
+    "scope": pl.String,
+    "judge": pl.String,
+    "model": pl.String,
+    "n_items": pl.Int64,
+    "n_defined": pl.Int64,
+    "value": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "reason": pl.String,
+    "dropped": pl.List(pl.String),
+}
+
+Stat = Callable[[np.ndarray], np.ndarray]
+
+
+# --- per-item values -----------------------------------------------------------------------------
+
+
+def _total(side: str) -> pl.Expr:
+    per_sentence = pl.sum_horizontal(pl.element().struct.field(c) for c in CATEGORIES)
+    return pl.col("v").struct.field(side).list.eval(per_sentence).list.sum().cast(pl.Float64)
+
+
+def _fields(mechanism: str) -> list[pl.Expr]:
+    """Numeric per-verdict columns for one mechanism, from the decoded verdict struct ``v``."""
+    v = pl.col("v")
+    if mechanism == "sentiment_attenuation":
+        return [v.struct.field("source_intensity").alias("ref"), v.struct.field("response_intensity").alias("gen")]
+    if mechanism == "granularity_mismatch":
+        n_ref = v.struct.field("source_counts").list.len().cast(pl.Float64)
+        n_gen = v.struct.field("response_counts").list.len().cast(pl.Float64)
+        # A text with no sentences has no aversive elements: density 0, as the authors' script does.
+        return [
+            _total("source_counts").alias("ref"),
+            _total("response_counts").alias("gen"),
+            pl.when(n_ref > 0).then(_total("source_counts") / n_ref).otherwise(0.0).alias("ref_density"),
+            pl.when(n_gen > 0).then(_total("response_counts") / n_gen).otherwise(0.0).alias("gen_density"),
+        ]
+    if mechanism == "conflict_avoidance":
+        return [v.struct.field("label").alias("label")]
+    return [v.struct.field("source_features").struct.field(f).alias(f"ref_{f}") for f in FEATURES] + [
+        v.struct.field("response_features").struct.field(f).alias(f"gen_{f}") for f in FEATURES
+    ]
+
+
+def judge_item_values(verdicts: pl.DataFrame, mechanism: str) -> pl.DataFrame:
+    """One row per rubric x model x item x judge: the mean over ok repeats of each raw field."""
+    rows = verdicts.filter(
+        (pl.col("family") == FAMILY)
+        & (pl.col("mechanism") == mechanism)
+        & (pl.col("status") == "ok")
+        & pl.col("verdict").is_not_null()
+    )
+    keys = ["rubric_id", "model", "item_id", "judge"]
+    if rows.is_empty():
+        return pl.DataFrame(schema={k: pl.String for k in keys})
+    decoded = rows.select(*keys, pl.col("verdict").str.json_decode(_DTYPES[mechanism]).alias("v"))
+    values = decoded.select(*keys, *_fields(mechanism))
+    cols = [c for c in values.columns if c not in keys]
+    return values.group_by(keys).agg(pl.col(cols).mean()).sort(keys)
+
+
+def panel_item_values(per_judge: pl.DataFrame) -> pl.DataFrame:
+    """One row per rubric x model x item: each field's mean over judges."""
+    keys = ["rubric_id", "model", "item_id"]
+    cols = [c for c in per_judge.columns if c not in (*keys, "judge")]
+    if not cols:
+        return per_judge.drop("judge") if "judge" in per_judge.columns else per_judge
+    return per_judge.group_by(keys).agg(pl.col(cols).mean(), pl.len().alias("n_judges")).sort(keys)
+
+
+# --- statistics on weight matrices (B x n): row b weights each item by its resample count ------
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _mean(x: np.ndarray) -> Stat:
+    return lambda w: _ratio(w @ x, w.sum(axis=1))
+
+
+def _item_rate_mean(ref: np.ndarray, gen: np.ndarray) -> Stat:
+    defined = (ref > 0).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(ref > 0, (ref - gen) / np.where(ref > 0, ref, 1.0), 0.0)
+    return lambda w: _ratio(w @ rate, w @ defined)
+
+
+def _rate_of_sums(ref: np.ndarray, gen: np.ndarray) -> Stat:
+    # (mean ref - mean gen) / mean ref == (sum ref - sum gen) / sum ref under the same weights.
+    return lambda w: _ratio(w @ ref - w @ gen, w @ ref)
+
+
+def _ld_distance(ref: np.ndarray, gen: np.ndarray) -> Stat:
+    """ref, gen: (n x k). Reference mean and sd recomputed in every resample; sd 0 drops a feature."""
+    sq_diff = (gen - ref) ** 2
+
+    def stat(w: np.ndarray) -> np.ndarray:
+        total = w.sum(axis=1, keepdims=True)
+        mu = (w @ ref) / total
+        var = np.maximum((w @ ref**2) / total - mu**2, 0.0)
+        keep = var > 1e-12
+        inv = np.where(keep, 1.0 / np.where(keep, var, 1.0), 0.0)
+        dist = np.sqrt(np.einsum("nk,bk->bn", sq_diff, inv))
+        out = _ratio((w * dist).sum(axis=1), total[:, 0])
+        return np.where(keep.any(axis=1), out, np.nan)
+
+    return stat
+
+
+# --- metric rows ---------------------------------------------------------------------------------
+
+
+Estimate = tuple[float | None, float | None, float | None]
+
+
+def _estimate(stats: list[Stat], n: int, *, n_boot: int, seed: int, ci: float) -> list[Estimate]:
+    """Point estimate and percentile CI of each statistic; one set of resamples serves them all."""
+    if n == 0:
+        return [(None, None, None)] * len(stats)
+    points = [float(stat(np.ones((1, n)))[0]) for stat in stats]
+    if n < 2 or n_boot <= 0:
+        return [(p, None, None) if np.isfinite(p) else (None, None, None) for p in points]
+    rng = np.random.default_rng(seed)
+    samples: list[list[np.ndarray]] = [[] for _ in stats]
+    for b in chunk_sizes(n_boot, n):
+        w = index_weights(draw_indices(rng, b, n), n)
+        for out, stat in zip(samples, stats, strict=True):
+            out.append(stat(w))
+    results: list[Estimate] = []
+    for point, chunks in zip(points, samples, strict=True):
+        values = np.concatenate(chunks)
+        if not np.isfinite(point):
+            results.append((None, None, None))
+        elif not np.isfinite(values).any():
+            results.append((point, None, None))
+        else:
+            lo, hi = percentile_ci(values, ci)
+            results.append((point, float(lo), float(hi)))
+    return results
+
+
+def _metrics_for(mechanism: str, frame: pl.DataFrame) -> list[tuple[str, Stat, int, str, list[str]]]:
+    """(metric, statistic, n_defined, reason if undefined, dropped features) for one group."""
+    n = frame.height
+
+    def col(name: str) -> np.ndarray:
+        if name not in frame.columns:  # no valid verdicts: the metric rows still appear, as null
+            return np.zeros(0)
+        return frame[name].cast(pl.Float64).to_numpy()
+
+    if mechanism == "sentiment_attenuation":
+        ref, gen = col("ref"), col("gen")
+        pos = int((ref > 0).sum())
+        return [
+            ("sa_compression_item_mean", _item_rate_mean(ref, gen), pos, "every item has reference intensity 0", []),
+            ("sa_compression_of_means", _rate_of_sums(ref, gen), n, "mean reference intensity is 0", []),
+            ("sa_mean_reference_intensity", _mean(ref), n, "", []),
+            ("sa_mean_generated_intensity", _mean(gen), n, "", []),
+        ]
+    if mechanism == "granularity_mismatch":
+        ref, gen = col("ref"), col("gen")
+        rd, gd = col("ref_density"), col("gen_density")
+        pos = int((ref > 0).sum())
+        return [
+            ("egm_compression_of_totals", _rate_of_sums(ref, gen), n, "reference texts have no aversive elements", []),
+            ("egm_compression_item_mean", _item_rate_mean(ref, gen), pos, "reference totals are all 0", []),
+            ("egm_density_difference", _mean(rd - gd), n, "", []),
+            ("egm_mean_reference_density", _mean(rd), n, "", []),
+            ("egm_mean_generated_density", _mean(gd), n, "", []),
+        ]
+    if mechanism == "conflict_avoidance":
+        return [("ca_percent_labelled_1", _mean(100.0 * col("label")), n, "", [])]
+    ref = np.column_stack([col(f"ref_{f}") for f in FEATURES]) if n else np.zeros((0, len(FEATURES)))
+    gen = np.column_stack([col(f"gen_{f}") for f in FEATURES]) if n else np.zeros((0, len(FEATURES)))
+    dropped = [f for f, sd in zip(FEATURES, ref.std(axis=0) if n else [0.0] * 3, strict=True) if not sd > 1e-6]
+    reason = "every feature has zero spread on the reference side" if len(dropped) == len(FEATURES) else ""
+    return [("ld_zscore_distance", _ld_distance(ref, gen), n, reason, dropped)]
+
+
+def _rows_for(
+    frame: pl.DataFrame, mechanism: str, rubric_id: str, scope: str, judge: str | None, model: str | None,
+    *, n_boot: int, seed: int, ci: float,
+) -> list[dict[str, Any]]:  # fmt: skip
+    rows = []
+    metrics = _metrics_for(mechanism, frame)
+    estimates = _estimate([m[1] for m in metrics], frame.height, n_boot=n_boot, seed=seed, ci=ci)
+    for (metric, _, n_defined, why, dropped), (value, lo, hi) in zip(metrics, estimates, strict=True):
+        reason = None
+        if frame.height == 0:
+            reason = "no valid verdicts"
+        elif value is None:
+            reason = why or "undefined"
+        rows.append({
+            "mechanism": mechanism, "rubric_id": rubric_id, "metric": metric, "scope": scope, "judge": judge,
+            "model": model, "n_items": frame.height, "n_defined": n_defined, "value": value,
+            "ci_low": lo, "ci_high": hi, "reason": reason, "dropped": dropped,
+        })  # fmt: skip
+    return rows
+
+
+def paper_metrics(verdicts: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0, ci: float = 0.95) -> pl.DataFrame:
+    """Every paper metric for every paper rubric in ``verdicts``: per model and over all models
+    (model null), for the panel (scope "panel", judge null) and for each judge (scope "judge").
+
+    Columns: see ``_ROW_SCHEMA``. Sorted by mechanism, metric, scope, judge, model (nulls first).
+    """
+    rows: list[dict[str, Any]] = []
+    if verdicts.height and "family" in verdicts.columns:
+        mechanisms = sorted(set(verdicts.filter(pl.col("family") == FAMILY)["mechanism"].to_list()))
+    else:
+        mechanisms = []
+    for mechanism in mechanisms:
+        per_judge = judge_item_values(verdicts, mechanism)
+        wanted = verdicts.filter((pl.col("family") == FAMILY) & (pl.col("mechanism") == mechanism))
+        for rubric_id in sorted(set(wanted["rubric_id"].to_list())):
+            pj = per_judge.filter(pl.col("rubric_id") == rubric_id) if per_judge.height else per_judge
+            panel = panel_item_values(pj) if pj.height else pj
+            models = sorted(set(wanted.filter(pl.col("rubric_id") == rubric_id)["model"].to_list()))
+            judges = sorted(set(wanted.filter(pl.col("rubric_id") == rubric_id)["judge"].to_list()))
+            kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed, "ci": ci}
+            for model in [None, *models]:
+                def pick(frame: pl.DataFrame, model: str | None = model) -> pl.DataFrame:
+                    if frame.is_empty() or model is None:
+                        return frame
+                    return frame.filter(pl.col("model") == model)
+
+                rows += _rows_for(pick(panel), mechanism, rubric_id, "panel", None, model, **kw)
+                for judge in judges:
+                    mine = pj.filter(pl.col("judge") == judge) if pj.height else pj
+                    rows += _rows_for(pick(mine), mechanism, rubric_id, "judge", judge, model, **kw)
+    frame = pl.DataFrame(rows, schema=_ROW_SCHEMA)
+    return frame.sort(["mechanism", "rubric_id", "metric", "scope", "judge", "model"], nulls_last=False)
+
+
+def summary_section(verdicts: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0, ci: float = 0.95) -> dict[str, Any]:
+    """The ``paper_metrics`` key of summary.json: settings plus one record per metric row."""
+    return {
+        "settings": {
+            "n_boot": n_boot,
+            "seed": seed,
+            "ci": ci,
+            "aggregation": "judge repeats averaged per item, then mean over judges per item (panel)",
+            "overall_model": None,
+        },
+        "rows": paper_metrics(verdicts, n_boot=n_boot, seed=seed, ci=ci).to_dicts(),
+    }
