@@ -14,7 +14,9 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any, TextIO
 
-STATUSES = ("ok", "invalid", "error", "skipped")
+from judge.core.taxonomy import VERDICT_STATUSES
+
+STATUSES = VERDICT_STATUSES
 
 
 def _duration(seconds: float) -> str:

@@ -338,7 +338,7 @@ def rubrics_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
 def _show_rubric(args: argparse.Namespace) -> int:
     import json
 
-    from judge.inputs.dataset import TASK_DIMENSIONS
+    from judge.core.taxonomy import TASK_DIMENSIONS
     from judge.inputs.rubric_check import sample_items
 
     (rubric,) = select(args.rubrics_dir or paths.rubrics_dir(), [args.rubric])

@@ -21,15 +21,8 @@ from typing import Any
 
 from judge.core.errors import DatasetError, did_you_mean
 from judge.core.hashing import content_hash, file_hash
-from judge.inputs.rubrics import DIMENSIONS, MECHANISMS
+from judge.core.taxonomy import DIMENSIONS, MECHANISMS, TASK_DIMENSIONS
 
-TASK_DIMENSIONS = {
-    "news": "cognitive",
-    "translation": "cultural",
-    "counselling": "relational",
-    "workplace": "relational",
-    "education": "cognitive",
-}
 REQUIRED = ("id", "task", "source", "response")
 TEXT_FIELDS = ("source", "response", "reference")
 KNOWN = (*REQUIRED, "model", "reference", "dimension", "source_id")

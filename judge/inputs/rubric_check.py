@@ -18,7 +18,8 @@ from typing import Any
 import yaml
 
 from judge.core.errors import JudgeError
-from judge.inputs.dataset import TASK_DIMENSIONS, Item
+from judge.core.taxonomy import TASK_DIMENSIONS
+from judge.inputs.dataset import Item
 from judge.inputs.prompts import PromptLibrary
 from judge.inputs.rubrics import _FILE_RE, _OPTIONAL, _REQUIRED, Rubric, load_rubric
 

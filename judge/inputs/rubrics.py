@@ -19,15 +19,8 @@ import yaml
 
 from judge.core.errors import RubricError, did_you_mean
 from judge.core.hashing import content_hash
+from judge.core.taxonomy import DIMENSIONS, FAMILIES, MECHANISMS
 
-MECHANISMS = (
-    "sentiment_attenuation",
-    "granularity_mismatch",
-    "conflict_avoidance",
-    "linguistic_distancing",
-)
-DIMENSIONS = ("cognitive", "cultural", "relational")
-FAMILIES = ("graded", "paper")
 INVALID_POLICIES = ("none", "repair", "reask")
 
 _REQUIRED = (

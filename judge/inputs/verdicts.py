@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from judge.core.hashing import canonical_json
+from judge.core.taxonomy import LD_FEATURE_SCALES
 from judge.inputs.rubrics import Rubric
 
-STATUSES = ("ok", "invalid", "error", "skipped")
-DEFAULT_FEATURE_SCALES = {"passive_share": 0.5, "nominalisation_density": 0.15, "nonhuman_subject_share": 0.5}
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.S)
 
 
@@ -123,7 +122,7 @@ def severity(mapping: dict[str, Any], verdict: dict[str, Any]) -> tuple[float, f
         raw = (ref - gen) / ref
         return _clamp(raw), raw
     if kind == "feature_distance":
-        scales = {**DEFAULT_FEATURE_SCALES, **(mapping.get("scales") or {})}
+        scales = {**LD_FEATURE_SCALES, **(mapping.get("scales") or {})}
         ref, gen = verdict[mapping["reference"]], verdict[mapping["generated"]]
         keys = sorted(scales)
         # Only distancing counts (the response more passive, nominal, non-human than its baseline).

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 
 from judge.core.text import Hit, is_word, sentence_offsets, split_sentences, token_spans, word_spans
+from judge.offline import lexicons as lx
 from judge.offline.structure import (
     StructureProfile,
     aversive_counts_stems,
@@ -30,7 +31,6 @@ from judge.offline.structure import (
     structure_profile,
     subjects,
 )
-from judge.offline import lexicons as lx
 
 __all__ = [
     "ConflictMarkers",

@@ -14,10 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from judge.core.taxonomy import LD_FEATURE_SCALES
 from judge.core.text import Hit, cjk_share, sentence_offsets, split_sentences, token_spans
 from judge.offline import heuristics as h
 
-LD_SCALES = {"passive_share": 0.5, "nominalisation_density": 0.15, "nonhuman_subject_share": 0.5}
+LD_SCALES = LD_FEATURE_SCALES
 # How much of the client's intensity a good reply is expected to carry: a counselling reply
 # should name the feeling accurately, not mirror it; news and translation should keep it all.
 SA_EXPECTED_SHARE = {"counselling": 0.7, "workplace": 0.7, "education": 0.85}

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from judge.core.text import split_sentences
+from judge.offline import heuristics as h
 from judge.offline.measures import (
     GRADED,
     LD_SCALES,
@@ -38,7 +39,6 @@ from judge.offline.measures import (
     not_comparable,
     total,
 )
-from judge.offline import heuristics as h
 
 JUDGES = ("lexicon", "structure")
 RUBRIC_IDS = (

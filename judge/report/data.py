@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from judge.inputs.rubrics import MECHANISMS
+from judge.core.taxonomy import MECHANISMS
 from judge.store.rundir import MANIFEST, SUMMARY, load_verdicts, read_json
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import polars as pl
 
-from judge.inputs.rubrics import DIMENSIONS
+from judge.core.taxonomy import DIMENSIONS
+from judge.report import plots
 from judge.report.assets import CSS, JS
 from judge.report.data import (
     RunData,
@@ -39,7 +40,6 @@ from judge.report.markup import (
     table,
     text_block,
 )
-from judge.report import plots
 from judge.store.rundir import atomic_write_text
 
 REPORT_HTML = "report.html"

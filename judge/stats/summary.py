@@ -27,11 +27,11 @@ from typing import Any
 
 import polars as pl
 
+from judge.core.taxonomy import VERDICT_STATUSES
 from judge.inputs.dataset import Dataset
 from judge.judging.pricing import cost_breakdown
 from judge.store.rundir import FORMAT_VERSION, atomic_write_text
 
-STATUSES = ("ok", "invalid", "error", "skipped")
 DISAGREEMENT_FILE = "disagreement.jsonl"
 
 
@@ -83,7 +83,7 @@ def item_facts(dataset: Dataset | None, text_ids: set[str]) -> ItemFacts:
 
 
 def counts(verdicts: pl.DataFrame) -> dict[str, int]:
-    out = dict.fromkeys(STATUSES, 0)
+    out = dict.fromkeys(VERDICT_STATUSES, 0)
     for status, n in verdicts.group_by("status").len().iter_rows():
         out[status] = n
     out["total"] = verdicts.height
