@@ -38,7 +38,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -84,7 +84,7 @@ class Reply:
     """A 200 whose message content is ``content`` (a dict is JSON-encoded); ``None`` = default."""
 
     content: str | dict[str, Any] | None = None
-    usage: dict[str, int] | None = None
+    usage: dict[str, Any] | None = None
     finish_reason: str = "stop"
 
 
@@ -207,12 +207,32 @@ class FaultPlan:
 
 
 def request_schema(body: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The JSON Schema in a chat request's ``response_format``, if it declares one."""
+    """The JSON Schema in a chat request's ``response_format``, if it declares one.
+
+    Other providers' request bodies are understood too (tests/providers.py serves them): an
+    Anthropic ``output_format`` or forced tool's ``input_schema``, and an Ollama ``format``.
+    """
     fmt = body.get("response_format")
-    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        schema = (fmt.get("json_schema") or {}).get("schema")
+        return schema if isinstance(schema, dict) else None
+    if fmt is not None:
         return None
-    schema = (fmt.get("json_schema") or {}).get("schema")
-    return schema if isinstance(schema, dict) else None
+    return _other_provider_schema(body)
+
+
+def _other_provider_schema(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    output_format = body.get("output_format")  # Anthropic structured outputs
+    if isinstance(output_format, dict) and isinstance(output_format.get("schema"), dict):
+        return output_format["schema"]
+    choice = body.get("tool_choice")  # Anthropic forced tool: {"type": "tool", "name": ...}
+    if isinstance(choice, dict) and choice.get("type") == "tool":
+        for tool in body.get("tools") or []:
+            if isinstance(tool, dict) and tool.get("name") == choice.get("name"):
+                schema = tool.get("input_schema")
+                return schema if isinstance(schema, dict) else None
+    ollama_format = body.get("format")  # Ollama: the schema itself, or the string "json"
+    return ollama_format if isinstance(ollama_format, dict) else None
 
 
 def minimal_instance(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None) -> Any:
@@ -635,6 +655,9 @@ class FakeServer:
             rec.outcome = "models"
             await self._write(writer, 200, self._models_payload(), {}, keep_alive)
             return True
+        handler = self._route(method, path)
+        if handler is not None:
+            return await handler(rec, raw, reader, writer, keep_alive)
         if path not in CHAT_PATHS:
             rec.outcome = "status:404"
             await self._write(writer, 404, _error_body(404, f"no route {path}"), {}, keep_alive)
@@ -647,6 +670,23 @@ class FakeServer:
             rec.outcome = "status:400"
             await self._write(writer, 400, _error_body(400, "body is not a JSON object"), {})
             return True
+        return await self._serve_chat(rec, body, raw, reader, writer, keep_alive, OPENAI_WIRE)
+
+    def _route(self, method: str, path: str) -> RouteHandler | None:
+        """Hook for subclasses: a handler for a path this server does not serve itself."""
+        return None
+
+    async def _serve_chat(
+        self,
+        rec: RecordedRequest,
+        body: dict[str, Any],
+        raw: bytes,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        keep_alive: bool,
+        wire: Wire,
+    ) -> bool:
+        """One chat request in ``wire``'s format: count it, pick its behaviour, answer."""
         model = body.get("model")
         with self._lock:
             for key in (None, model) if model is not None else (None,):
@@ -656,7 +696,7 @@ class FakeServer:
             behaviour = self._choose(model, raw)
             if self.latency_ms:
                 await asyncio.sleep(self.latency_ms / 1000)
-            return await self._perform(behaviour, rec, body, reader, writer, keep_alive)
+            return await self._perform(behaviour, rec, body, reader, writer, keep_alive, wire)
         finally:
             self._leave(model)
 
@@ -701,24 +741,9 @@ class FakeServer:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         keep_alive: bool,
+        wire: Wire,
     ) -> bool:
-        while isinstance(behaviour, Delay):
-            await asyncio.sleep(behaviour.ms / 1000)
-            behaviour = behaviour.then
-        if isinstance(behaviour, _Exhausted):
-            rec.outcome = "script-exhausted"
-            error = _error_body(500, behaviour.message)
-            error["error"]["code"] = "script_exhausted"
-            await self._write(writer, 500, error, {"x-fake-script-exhausted": "1"}, keep_alive)
-            return True
-        if isinstance(behaviour, Status):
-            rec.outcome = f"status:{behaviour.code}"
-            extra = dict(behaviour.headers or {})
-            if behaviour.retry_after is not None:
-                extra["retry-after"] = _fmt_seconds(behaviour.retry_after)
-            body_out = behaviour.body if behaviour.body is not None else _error_body(behaviour.code)
-            await self._write(writer, behaviour.code, body_out, extra, keep_alive)
-            return True
+        behaviour = await _settle(behaviour)
         if isinstance(behaviour, Stall):
             rec.outcome = "stall"
             # Wait for the client to hang up; any bytes it sends meanwhile are ignored.
@@ -728,29 +753,50 @@ class FakeServer:
         if isinstance(behaviour, Disconnect):
             rec.outcome = "disconnect"
             return False
-        schema = request_schema(body)
-        usage: dict[str, int] | None = None
+        answer = self._answer(behaviour, body, wire)
+        rec.outcome = answer.outcome
+        await self._write(writer, answer.code, answer.payload, answer.headers, keep_alive)
+        return True
+
+    def _answer(
+        self,
+        behaviour: Behaviour | _Exhausted | None,
+        body: dict[str, Any],
+        wire: Wire,
+    ) -> Answer:
+        """What a settled behaviour (no Delay, Stall or Disconnect) answers, in ``wire``'s format."""
+        if isinstance(behaviour, Delay | Stall | Disconnect):
+            raise TypeError(f"{behaviour!r} does not produce an answer")
+        if isinstance(behaviour, _Exhausted):
+            error = wire.error(500, behaviour.message, "script_exhausted")
+            return Answer(500, error, {"x-fake-script-exhausted": "1"}, "script-exhausted")
+        if isinstance(behaviour, Status):
+            extra = dict(behaviour.headers or {})
+            if behaviour.retry_after is not None:
+                extra["retry-after"] = _fmt_seconds(behaviour.retry_after)
+            payload = behaviour.body if behaviour.body is not None else wire.error(behaviour.code)
+            return Answer(behaviour.code, payload, extra, f"status:{behaviour.code}")
+        schema = wire.schema(body)
+        usage: dict[str, Any] | None = None
         finish = "stop"
         if isinstance(behaviour, Malformed):
-            rec.outcome, content = "malformed", behaviour.text
+            outcome, content = "malformed", behaviour.text
         elif isinstance(behaviour, SchemaBreaking):
-            rec.outcome, content = "schema-breaking", json.dumps(_break(schema))
+            outcome, content = "schema-breaking", json.dumps(_break(schema))
         elif isinstance(behaviour, Fenced):
             fenced = self._content(body, schema, None)
             if fenced is None:
-                return await self._responder_failed(rec, writer, keep_alive)
-            rec.outcome = "fenced"
+                return self._responder_failed(wire)
+            outcome = "fenced"
             content = f"{behaviour.before}```json\n{fenced}\n```{behaviour.after}"
         else:
             reply = behaviour if isinstance(behaviour, Reply) else Reply()
             produced = self._content(body, schema, reply.content)
             if produced is None:
-                return await self._responder_failed(rec, writer, keep_alive)
-            rec.outcome, content = "reply", produced
+                return self._responder_failed(wire)
+            outcome, content = "reply", produced
             usage, finish = reply.usage, reply.finish_reason
-        payload = self._completion(body, content, usage, finish)
-        await self._write(writer, 200, payload, {}, keep_alive)
-        return True
+        return Answer(200, wire.completion(self, body, content, usage, finish), {}, outcome)
 
     def _content(
         self,
@@ -779,19 +825,15 @@ class FakeServer:
             text = self._instance_cache[key] = json.dumps(minimal_instance(schema))
         return text
 
-    async def _responder_failed(
-        self, rec: RecordedRequest, writer: asyncio.StreamWriter, keep_alive: bool
-    ) -> bool:
-        rec.outcome = "responder-error"
-        payload = _error_body(500, "fake server responder raised; see server.handler_errors")
-        await self._write(writer, 500, payload, {}, keep_alive)
-        return True
+    def _responder_failed(self, wire: Wire) -> Answer:
+        payload = wire.error(500, "fake server responder raised; see server.handler_errors")
+        return Answer(500, payload, {}, "responder-error")
 
     def _completion(
         self,
         body: dict[str, Any],
         content: str,
-        usage: dict[str, int] | None,
+        usage: dict[str, Any] | None,
         finish_reason: str,
     ) -> dict[str, Any]:
         if usage is None:
@@ -830,14 +872,18 @@ class FakeServer:
     async def _write(
         writer: asyncio.StreamWriter,
         code: int,
-        payload: str | dict[str, Any],
+        payload: bytes | str | dict[str, Any],
         extra: Mapping[str, str],
         keep_alive: bool = True,
+        content_type: str = "application/json",
     ) -> None:
-        data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
+        if isinstance(payload, bytes):
+            data = payload
+        else:
+            data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
         head = [
             f"HTTP/1.1 {code} {_REASONS.get(code, 'Status')}",
-            "content-type: application/json",
+            f"content-type: {content_type}",
             f"content-length: {len(data)}",
             f"connection: {'keep-alive' if keep_alive else 'close'}",
             *(f"{k}: {v}" for k, v in extra.items()),
@@ -849,6 +895,65 @@ class FakeServer:
 @dataclass(frozen=True)
 class _Exhausted:
     message: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response decided but not yet written: status code, body, extra headers, outcome label."""
+
+    code: int
+    payload: str | dict[str, Any]
+    headers: Mapping[str, str]
+    outcome: str
+
+
+class Wire:
+    """A provider's chat format: where a request's schema is, what a reply and an error look like.
+
+    This base speaks OpenAI's chat completions; tests/providers.py adds Anthropic and Ollama.
+    Scripts, fault plans, responders, latency and recording work the same for every wire.
+    """
+
+    name = "openai"
+
+    def schema(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        return request_schema(body)
+
+    def error(
+        self, code: int, message: str | None = None, error_code: str | None = None
+    ) -> str | dict[str, Any]:
+        body = _error_body(code, message)
+        if error_code is not None:
+            body["error"]["code"] = error_code
+        return body
+
+    def completion(
+        self,
+        server: FakeServer,
+        body: dict[str, Any],
+        content: str,
+        usage: dict[str, Any] | None,
+        finish_reason: str,
+    ) -> dict[str, Any]:
+        return server._completion(body, content, usage, finish_reason)
+
+
+OPENAI_WIRE = Wire()
+
+# A subclass's handler for an extra route: (recorded request, raw body, reader, writer,
+# keep_alive) -> False when the connection must close.
+RouteHandler = Callable[
+    [RecordedRequest, bytes, asyncio.StreamReader, asyncio.StreamWriter, bool],
+    Awaitable[bool],
+]
+
+
+async def _settle(behaviour: Behaviour | _Exhausted | None) -> Behaviour | _Exhausted | None:
+    """Sleep through any Delay wrappers; return the behaviour they end in."""
+    while isinstance(behaviour, Delay):
+        await asyncio.sleep(behaviour.ms / 1000)
+        behaviour = behaviour.then
+    return behaviour
 
 
 _REASONS = {
@@ -867,6 +972,7 @@ _REASONS = {
     502: "Bad Gateway",
     503: "Service Unavailable",
     504: "Gateway Timeout",
+    529: "Overloaded",
 }
 
 _ERROR_KINDS = {
