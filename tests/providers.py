@@ -55,6 +55,7 @@ from tests.fakeserver import (
     _fmt_seconds,
     _message_text,
     _settle,
+    request_schema,
 )
 
 __all__ = [
@@ -169,9 +170,17 @@ _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens"}
 
 
 class AnthropicWire(Wire):
-    """Anthropic Messages: the verdict goes back as a text block, or as the forced tool's input."""
+    """Anthropic Messages: the verdict goes back as a text block, or as the forced tool's input.
+
+    For ``output_format`` LiteLLM moves bounds the API rejects (minItems >= 2, minimum, maxLength,
+    ...) into "Note: ..." descriptions; the default verdict reads them back, as a model would.
+    """
 
     name = "anthropic"
+
+    def schema(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        schema = request_schema(body)
+        return _restore_notes(schema) if schema is not None and "output_format" in body else schema
 
     def error(
         self, code: int, message: str | None = None, error_code: str | None = None
@@ -210,6 +219,39 @@ class AnthropicWire(Wire):
             "stop_sequence": None,
             "usage": usage,
         }
+
+
+_NOTE_KEYS = {
+    "minimum number of items": "minItems",
+    "maximum number of items": "maxItems",
+    "exclusive minimum value": "exclusiveMinimum",
+    "exclusive maximum value": "exclusiveMaximum",
+    "minimum value": "minimum",
+    "maximum value": "maximum",
+    "minimum length": "minLength",
+    "maximum length": "maxLength",
+}
+
+
+def _restore_notes(node: Any) -> Any:
+    """A copy of a schema with LiteLLM's "Note: minimum value: 0, ..." turned back into bounds."""
+    if isinstance(node, list):
+        return [_restore_notes(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _restore_notes(value) for key, value in node.items()}
+    description = node.get("description")
+    if isinstance(description, str) and "Note: " in description:
+        for part in description.split("Note: ", 1)[1].rstrip(".").split(", "):
+            label, _, number = part.partition(": ")
+            if label not in _NOTE_KEYS:
+                continue
+            try:
+                value = float(number)
+            except ValueError:
+                continue
+            out.setdefault(_NOTE_KEYS[label], int(value) if value.is_integer() else value)
+    return out
 
 
 def _forced_tool(body: Mapping[str, Any]) -> str | None:

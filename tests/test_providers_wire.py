@@ -17,6 +17,7 @@ import pytest
 
 from tests.fakeserver import Delay, Malformed, Reply, Stall, Status, with_fields
 from tests.providers import BatchPlan, DropAfter, PromptCaching, ProviderServer
+from tests.test_fakeserver import SCHEMAS
 
 T = TypeVar("T")
 
@@ -134,6 +135,17 @@ def test_anthropic_native_output_format(litellm: Any, server: ProviderServer) ->
     jsonschema.validate(json.loads(message.content), VERDICT)
     assert resp.choices[0].finish_reason == "stop"  # Anthropic end_turn
     assert resp.usage.prompt_tokens > 0 and resp.usage.completion_tokens > 0
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_anthropic_verdicts_meet_the_original_schema(litellm: Any, server: ProviderServer, name: str) -> None:
+    # LiteLLM strips minItems >= 2, bounds and lengths into description notes and inlines $refs;
+    # the fake reads the notes back, so its verdict still meets the schema the judge asked for.
+    schema = SCHEMAS[name]
+    resp = run(call(litellm, "anthropic/claude-haiku-4-5", server.root_url, response_format=response_format(schema)))
+    sent = server.requests[0].body["output_format"]["schema"]
+    assert "$defs" not in sent and "$ref" not in json.dumps(sent)
+    jsonschema.validate(json.loads(resp.choices[0].message.content), schema)
 
 
 def test_anthropic_default_max_tokens_is_the_models_output_limit(litellm: Any, server: ProviderServer) -> None:
@@ -752,14 +764,16 @@ def test_batch_api_errors_are_openai_sdk_exceptions(litellm: Any, server: Provid
 # LiteLLM's batch cost code reads pydantic attributes that pydantic 2.11 deprecates.
 @pytest.mark.filterwarnings("ignore:Accessing the 'model_:DeprecationWarning")
 def test_completed_retrieve_downloads_result_files_by_default(litellm: Any, server: ProviderServer) -> None:
-    server.script_batches(BatchPlan(line_behaviours={"b": Status(400)}))
+    server.prompt_caching = PromptCaching()
+    server.script_batches(BatchPlan(line_behaviours={"c": Status(400)}))
     kw = batch_kw(server)
     del kw["litellm_metadata"]
 
     async def go() -> Any:
-        _, created = await submit(litellm, kw, jsonl([batch_line(c) for c in "ab"]))
+        lines = [batch_line(c, model="gpt-4.1-mini") for c in "abc"]
+        _, created = await submit(litellm, kw, jsonl(lines))
         done = await litellm.aretrieve_batch(batch_id=created.id, **kw)
-        for _ in range(50):  # LiteLLM's logging worker fetches the files after returning
+        for _ in range(100):  # LiteLLM's logging task fetches the files after returning
             if done._hidden_params.get("batch_successful_requests") is not None:
                 break
             await asyncio.sleep(0.02)
@@ -769,12 +783,20 @@ def test_completed_retrieve_downloads_result_files_by_default(litellm: Any, serv
     fetched = sorted(r.path for r in server.requests if r.path.endswith("/content"))
     assert fetched == sorted([f"/v1/files/{done.output_file_id}/content", f"/v1/files/{done.error_file_id}/content"])
     hidden = done._hidden_params
-    assert (hidden["batch_successful_requests"], hidden["batch_failed_requests"]) == (1, 1)
-    price = litellm.model_cost["gpt-4o-mini"]
-    u = done.usage
-    expected = u.prompt_tokens * price["input_cost_per_token_batches"] + u.completion_tokens * price[
-        "output_cost_per_token_batches"
-    ]
+    assert (hidden["batch_successful_requests"], hidden["batch_failed_requests"]) == (2, 1)
+    usages = [r["response"]["body"]["usage"] for r in parse_jsonl(server.file_bytes(done.output_file_id))]
+    prompt = sum(u["prompt_tokens"] for u in usages)
+    completion = sum(u["completion_tokens"] for u in usages)
+    cached = sum(u["prompt_tokens_details"]["cached_tokens"] for u in usages)
+    assert cached > 0 and done.usage.prompt_tokens_details.cached_tokens == cached
+    assert (done.usage.prompt_tokens, done.usage.completion_tokens) == (prompt, completion)
+    # Batch rates for uncached input and output, the ordinary cache-read rate for cached input.
+    price = litellm.model_cost["gpt-4.1-mini"]
+    expected = (
+        (prompt - cached) * price["input_cost_per_token_batches"]
+        + cached * price["cache_read_input_token_cost"]
+        + completion * price["output_cost_per_token_batches"]
+    )
     assert hidden["response_cost"] == pytest.approx(expected)
 
 
