@@ -9,7 +9,7 @@ import http.client
 import json
 import socket
 from collections.abc import Coroutine, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import jsonschema
 import openai
@@ -141,7 +141,7 @@ def test_anthropic_native_output_format(litellm: Any, server: ProviderServer) ->
 def test_anthropic_verdicts_meet_the_original_schema(litellm: Any, server: ProviderServer, name: str) -> None:
     # LiteLLM strips minItems >= 2, bounds and lengths into description notes and inlines $refs;
     # the fake reads the notes back, so its verdict still meets the schema the judge asked for.
-    schema = SCHEMAS[name]
+    schema = cast(dict[str, Any], SCHEMAS[name])
     resp = run(call(litellm, "anthropic/claude-haiku-4-5", server.root_url, response_format=response_format(schema)))
     sent = server.requests[0].body["output_format"]["schema"]
     assert "$defs" not in sent and "$ref" not in json.dumps(sent)
