@@ -17,7 +17,7 @@ import pytest
 
 from judge.cli.main import main
 from judge.core.errors import InputError
-from judge.stats.compare import compare
+from judge.report.compare import compare_runs
 from tests.fakeserver import GENERIC_VERDICT, FakeServer
 
 TEXTS = [
@@ -84,7 +84,7 @@ def test_injected_regression_exits_4(runs: dict[str, Path], tmp_path: Path, caps
     out = capsys.readouterr().out
     assert code == 4
     assert "REGRESSION" in out and "| sentiment_attenuation |" in out
-    result = compare(runs["base"], runs["harsh"], delta=0.05)
+    result = compare_runs(runs["base"], runs["harsh"], delta=0.05)
     flagged = {(c["mechanism"], c["model"]) for c in result["regressions"]}
     assert flagged and {m for m, _ in flagged} == {"sentiment_attenuation"}
     # The harsher judge disagrees more with its colleague on that rubric only.
@@ -103,7 +103,7 @@ def test_seed_noise_is_not_a_regression(runs: dict[str, Path], capsys: pytest.Ca
 
 
 def test_same_run_differs_by_zero(runs: dict[str, Path]) -> None:
-    result = compare(runs["base"], runs["base"], delta=0.0, n_boot=200)
+    result = compare_runs(runs["base"], runs["base"], delta=0.0, n_boot=200)
     assert all(c["diff"] == 0 and c["ci_low"] == 0 and c["ci_high"] == 0 for c in result["cells"])
     assert result["regressions"] == []
 
@@ -117,6 +117,6 @@ def test_changed_rubric_hash_is_refused(runs: dict[str, Path], tmp_path: Path) -
     manifest["rubrics"][0]["hash"] = "0" * 64
     (other / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(InputError, match="rubric hashes differ"):
-        compare(runs["base"], other, delta=None)
-    assert compare(runs["base"], other, delta=None, allow_rubric_change=True)["rubrics_changed"]
+        compare_runs(runs["base"], other, delta=None)
+    assert compare_runs(runs["base"], other, delta=None, allow_rubric_change=True)["rubrics_changed"]
     assert main(["compare", str(runs["base"]), str(other)]) == 2

@@ -8,7 +8,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from judge.stats.agreement import alpha_data, krippendorff_alpha
-from judge.stats.scores import item_panel, panel_scores, rubric_agreement
+from judge.stats.panel import item_panel
+from judge.stats.scores import panel_scores, rubric_agreement
 from tests.panels import SCHEMA, has_nan, synth
 
 RUBRIC = ("sa-graded", "graded", "sentiment_attenuation")

@@ -161,7 +161,7 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
         return estimate_command(args)
     if args.command == "compare":
-        from judge.stats.compare import compare_command
+        from judge.cli.compare import compare_command
 
         return compare_command(args)
     if args.command == "report":

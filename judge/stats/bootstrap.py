@@ -1,24 +1,70 @@
-"""Seeded, vectorised bootstrap helpers: resamples as index or weight matrices, never a Python
-loop per resample.
+"""The one bootstrap: every confidence interval in ``judge.stats`` comes from :func:`bootstrap`.
 
-A resample of n units is a row of an (n_boot x n) matrix: either indices drawn with replacement
-(for statistics that need the resampled values themselves, such as ranks), or the equivalent
-multinomial counts per unit (for statistics that are sums, via one matrix product). Large
-problems are processed in chunks of rows so memory stays bounded; the chunking does not change
-the numbers, which depend only on ``seed``.
+Percentile intervals over resamples of *items*, seeded and vectorised: a resample of n units is
+one row of a (B x n) matrix, never a Python loop per resample. The statistic sees a chunk of
+resamples in one of two forms:
+
+- ``"indices"``: unit indices drawn with replacement, for statistics that need the resampled
+  values themselves (ranks, contingency tables);
+- ``"weights"``: how often each unit was drawn (multinomial counts), for statistics that are sums
+  or ratios of sums (one matrix product each). With ``clusters``, whole clusters are drawn (an
+  item with all its judges and repeats, or with all its rubrics) and every unit carries its
+  cluster's count.
+
+With ``strata`` (indices form), several independent bootstraps run in one matrix: units are laid
+out stratum after stratum, each unit position draws within its own stratum, and output column j
+belongs to stratum j (one CI per cell of a table at once).
+
+Rules shared by every interval:
+
+- the estimate is the statistic on the data as observed (the identity resample); NaN means
+  undefined and is reported as null by the callers, never as NaN;
+- the interval is undefined when the estimate is, when fewer than two units (clusters, or units
+  of the column's stratum) support it, when ``n_boot`` is 0, or when no resample is defined;
+  otherwise it is the percentile interval over the resamples where the statistic is defined.
+
+One random primitive serves every form: ``Generator.integers`` over the units (or clusters) of
+the resample. numpy yields the same stream whatever the chunk shape, so chunking (which bounds
+memory) does not change the numbers, and a stratified draw with one stratum equals the plain one:
+the numbers depend only on ``seed``.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+
+Form = Literal["indices", "weights"]
+Stat = Callable[[np.ndarray], np.ndarray]
 
 # about 8 MB of float64 per chunk. A chunk's working set is several such matrices (draws, indices,
 # gathered values): at 4M cells it added ~240 MiB to a 100,000-item run's peak RSS, at 1M about 60,
 # for ~6% more time (benchmarks/RESULTS.md, memory).
 CHUNK_CELLS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """Estimates and percentile bounds, one per statistic column; NaN where undefined."""
+
+    value: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+    def row(self, j: int = 0) -> tuple[float | None, float | None, float | None]:
+        """Column j as (value, low, high), null for undefined."""
+        return _null(self.value[j]), _null(self.low[j]), _null(self.high[j])
+
+    def rows(self) -> list[tuple[float | None, float | None, float | None]]:
+        return [self.row(j) for j in range(len(self.value))]
+
+
+def _null(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
 
 
 def chunk_sizes(n_boot: int, width: int) -> Iterator[int]:
@@ -28,29 +74,11 @@ def chunk_sizes(n_boot: int, width: int) -> Iterator[int]:
         yield min(step, n_boot - start)
 
 
-def draw_indices(rng: np.random.Generator, n_boot: int, n: int) -> np.ndarray:
-    """(n_boot x n) indices into 0..n-1, drawn with replacement."""
-    return rng.integers(0, n, size=(n_boot, n), dtype=np.int64)
-
-
 def index_weights(idx: np.ndarray, n: int) -> np.ndarray:
-    """Multinomial counts per unit, (B x n), for an index matrix from :func:`draw_indices`."""
+    """Multinomial counts per unit, (B x n), of an index matrix over 0..n-1."""
     b = idx.shape[0]
     flat = (idx + (np.arange(b) * n)[:, None]).ravel()
     return np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
-
-
-def grouped_indices(rng: np.random.Generator, n_boot: int, sizes: np.ndarray) -> np.ndarray:
-    """Resample within each of several groups at once.
-
-    Units are laid out group after group (``sizes`` units each); column j of the result draws
-    a unit uniformly from column j's own group. One matrix serves every group.
-    """
-    sizes = np.asarray(sizes, dtype=np.int64)
-    offsets = np.repeat(np.cumsum(sizes) - sizes, sizes)
-    width = np.repeat(sizes, sizes)
-    u = rng.random((n_boot, int(sizes.sum())))
-    return offsets + np.minimum((u * width).astype(np.int64), width - 1)
 
 
 def resampled_ranks(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -79,34 +107,84 @@ def percentile_ci(samples: np.ndarray, ci: float, axis: int = 0) -> tuple[np.nda
     return q[0], q[1]
 
 
+def _columns(out: np.ndarray) -> np.ndarray:
+    """A statistic's output as (B x k) floats."""
+    arr = np.asarray(out, dtype=np.float64)
+    return arr[:, None] if arr.ndim == 1 else arr
+
+
 def bootstrap(
-    stat: Callable[[np.ndarray], np.ndarray],
+    stat: Stat,
     n: int,
     *,
     n_boot: int,
     seed: int,
     ci: float,
-    weights: bool = False,
+    form: Form = "weights",
     clusters: np.ndarray | None = None,
-) -> tuple[float, float] | None:
-    """CI of ``stat`` over resamples of n units (or of their clusters).
+    strata: np.ndarray | None = None,
+) -> Estimates:
+    """Estimate and percentile CI of ``stat`` over item resamples of ``n`` units.
 
-    ``stat`` gets a chunk of resamples, (B x n) indices, or unit weights when ``weights`` is
-    true, and returns B values (NaN where undefined). With ``clusters`` (cluster id 0..C-1 per
-    unit; weights only) whole clusters are resampled. Returns None when no resample is defined.
+    ``stat`` maps a (B x n) chunk of resamples (indices or weights, see the module docstring) to
+    B values or a (B x k) matrix of k statistics, NaN where undefined. ``clusters``: cluster id
+    0..C-1 per unit (weights form). ``strata``: the units per stratum, laid out in order
+    (indices form; ``stat`` returns one column per stratum).
     """
+    if form not in ("indices", "weights"):
+        raise ValueError(f"form must be 'indices' or 'weights', got {form!r}")
+    if clusters is not None and form != "weights":
+        raise ValueError("clusters need the weights form")
+    if strata is not None and (form != "indices" or clusters is not None):
+        raise ValueError("strata need the indices form and no clusters")
+    identity = np.ones((1, n)) if form == "weights" else np.arange(n, dtype=np.int64)[None]
+    if strata is not None and len(strata) == 0:
+        point = np.zeros(0)
+    else:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # no units: an undefined estimate
+            point = _columns(stat(identity))[0]
+    k = len(point)
+    if strata is not None:
+        sizes = np.asarray(strata, dtype=np.int64)
+        if len(sizes) != k or int(sizes.sum()) != n or (sizes < 1).any():
+            raise ValueError("strata: one positive size per output column, summing to n")
+        support = sizes
+        n_draw = n
+    else:
+        n_draw = (int(clusters.max()) + 1 if len(clusters) else 0) if clusters is not None else n
+        support = np.full(k, n_draw)
+    wanted = np.isfinite(point) & (support >= 2)
+    low = high = np.full(k, np.nan)
+    if n_boot > 0 and wanted.any():
+        samples = np.concatenate(list(_resamples(stat, n, n_draw, n_boot, seed, form, clusters, strata)))
+        lo, hi = percentile_ci(samples, ci)
+        low, high = np.where(wanted, lo, np.nan), np.where(wanted, hi, np.nan)
+    return Estimates(np.where(np.isfinite(point), point, np.nan), low, high)
+
+
+def _resamples(
+    stat: Stat,
+    n: int,
+    n_draw: int,
+    n_boot: int,
+    seed: int,
+    form: Form,
+    clusters: np.ndarray | None,
+    strata: np.ndarray | None,
+) -> Iterator[np.ndarray]:
     rng = np.random.default_rng(seed)
-    n_draw = int(clusters.max()) + 1 if clusters is not None else n
-    out = []
-    for b in chunk_sizes(n_boot, n):
-        idx = draw_indices(rng, b, n_draw)
-        if weights:
-            w = index_weights(idx, n_draw)
-            out.append(stat(w[:, clusters] if clusters is not None else w))
+    if strata is not None:
+        sizes = np.asarray(strata, dtype=np.int64)
+        offsets = np.repeat(np.cumsum(sizes) - sizes, sizes)
+        widths = np.repeat(sizes, sizes)
+    for b in chunk_sizes(n_boot, max(n, n_draw)):
+        if strata is not None:
+            idx = offsets + rng.integers(0, widths, size=(b, n), dtype=np.int64)
         else:
-            out.append(stat(idx))
-    values = np.concatenate(out)
-    if not np.isfinite(values).any():
-        return None
-    lo, hi = percentile_ci(values, ci)
-    return float(lo), float(hi)
+            idx = rng.integers(0, n_draw, size=(b, n_draw), dtype=np.int64)
+        if form == "indices":
+            yield _columns(stat(idx))
+            continue
+        w = index_weights(idx, n_draw)
+        yield _columns(stat(w[:, clusters] if clusters is not None else w))

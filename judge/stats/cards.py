@@ -23,17 +23,14 @@ import numpy as np
 import polars as pl
 
 from judge.stats.agreement import krippendorff_alpha
-from judge.stats.bootstrap import chunk_sizes, draw_indices, index_weights, percentile_ci
+from judge.stats.bootstrap import bootstrap
+from judge.stats.panel import judge_item_scores, ok_rows
 
 LENGTH_UNIT_WORDS = 100
 
 
 def _finite(x: float | None) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
-
-
-def _item_scores(ok: pl.DataFrame) -> pl.DataFrame:
-    return ok.group_by("rubric_id", "item_id", "judge").agg(pl.col("score").mean())
 
 
 def _panel_agreement(items: pl.DataFrame, judge: str) -> dict[str, Any]:
@@ -72,22 +69,15 @@ def length_slope(rows: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0, ci: f
         .sort("item_id")
     )
     sxy, sxx = per_item["sxy"].to_numpy(), per_item["sxx"].to_numpy()
-    if sxx.sum() <= 1e-12:
-        return empty  # every response has the same length: no slope to speak of
-    slope = float(sxy.sum() / sxx.sum())
-    lo = hi = None
-    n = len(sxy)
-    if n >= 2 and n_boot > 0:
-        rng = np.random.default_rng(seed)
-        draws = []
-        for b in chunk_sizes(n_boot, n):
-            w = index_weights(draw_indices(rng, b, n), n)
-            den = w @ sxx
-            with np.errstate(divide="ignore", invalid="ignore"):
-                draws.append(np.where(den > 1e-12, (w @ sxy) / den, np.nan))
-        low, high = percentile_ci(np.concatenate(draws), ci)
-        lo, hi = _finite(float(low)), _finite(float(high))
-    return {"slope": slope, "ci_low": lo, "ci_high": hi, "n": rows.height}
+
+    def slope(w: np.ndarray) -> np.ndarray:
+        den = w @ sxx
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # every resampled response of the same length: no slope to speak of
+            return np.where(den > 1e-12, (w @ sxy) / den, np.nan)
+
+    value, lo, hi = bootstrap(slope, len(sxy), n_boot=n_boot, seed=seed, ci=ci).row()
+    return {"slope": value, "ci_low": lo, "ci_high": hi, "n": rows.height}
 
 
 def _retest(ok: pl.DataFrame) -> dict[str, Any]:
@@ -99,14 +89,19 @@ def _retest(ok: pl.DataFrame) -> dict[str, Any]:
 
 
 def judge_cards(
-    verdicts: pl.DataFrame, lengths: pl.DataFrame | None = None, *, n_boot: int = 1000, seed: int = 0
+    verdicts: pl.DataFrame,
+    lengths: pl.DataFrame | None = None,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    ci: float = 0.95,
 ) -> list[dict[str, Any]]:
     """One card per judge, sorted by judge label.
 
     ``lengths``: optional frame item_id, length (response length in words), from the dataset.
     """
-    ok_all = verdicts.filter((pl.col("status") == "ok") & pl.col("score").is_not_null())
-    items = _item_scores(ok_all)
+    ok_all = ok_rows(verdicts)
+    items = judge_item_scores(verdicts)
     cards = []
     for judge in sorted(verdicts["judge"].unique().to_list()):
         rows = verdicts.filter(pl.col("judge") == judge)
@@ -132,8 +127,9 @@ def judge_cards(
             joined = ok.join(lengths, on="item_id", how="inner").with_columns(
                 (pl.col("length") / LENGTH_UNIT_WORDS).alias("length")
             )
+            rows_by_length = joined.select("rubric_id", "item_id", "score", "length")
             card["length_bias"] = {
-                **length_slope(joined.select("rubric_id", "item_id", "score", "length"), n_boot=n_boot, seed=seed),
+                **length_slope(rows_by_length, n_boot=n_boot, seed=seed, ci=ci),
                 "unit": f"severity per {LENGTH_UNIT_WORDS} words",
             }
         else:

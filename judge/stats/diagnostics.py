@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -19,8 +20,8 @@ from judge.stats.agreement import (
     pearson_rows,
     weight_matrix,
 )
-from judge.stats.bootstrap import chunk_sizes, draw_indices, percentile_ci, resampled_ranks
-from judge.stats.scores import Aggregate, check_verdict_columns, item_panel, judge_item_scores
+from judge.stats.bootstrap import bootstrap, resampled_ranks
+from judge.stats.panel import Aggregate, check_verdict_columns, item_panel, judge_item_scores, ok_rows, severity_levels
 
 _QUADRATIC5 = weight_matrix(5, "quadratic")
 
@@ -40,18 +41,13 @@ def _null(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def _round_sev(x: np.ndarray) -> np.ndarray:
-    """0-4 category, rounding halves up (np.round would send 2.5 to 2)."""
-    return np.clip(np.floor(x + 0.5), 0, 4).astype(np.int64)
-
-
 def calibration_metrics(
     pred: np.ndarray, gold: np.ndarray, *, n_boot: int, seed: int, ci: float
 ) -> dict[str, float | None]:
-    """Quadratic weighted kappa (on rounded 0-4 severities), Spearman and MAE (on the 0-4
+    """Quadratic weighted kappa (on 0-4 levels, halves up), Spearman and MAE (on the 0-4
     scale, unrounded), each with an item-bootstrap CI."""
     pred, gold = np.asarray(pred, np.float64), np.asarray(gold, np.float64)
-    code = _round_sev(pred) * 5 + _round_sev(gold)
+    code = severity_levels(pred) * 5 + severity_levels(gold)
     err = np.abs(pred - gold)
 
     def stats(idx: np.ndarray) -> np.ndarray:
@@ -62,20 +58,10 @@ def calibration_metrics(
         rho = pearson_rows(resampled_ranks(pred, idx), resampled_ranks(gold, idx))
         return np.stack([kappa, rho, err[idx].mean(1)], axis=1)
 
-    n = len(pred)
+    est = bootstrap(stats, len(pred), n_boot=n_boot, seed=seed, ci=ci, form="indices")
     out: dict[str, float | None] = {}
-    point = stats(np.arange(n)[None])[0] if n else np.full(3, np.nan)
-    low = high = np.full(3, np.nan)
-    if n >= 2 and n_boot > 0:
-        rng = np.random.default_rng(seed)
-        boots = np.concatenate([stats(draw_indices(rng, b, n)) for b in chunk_sizes(n_boot, 4 * n)])
-        low, high = percentile_ci(boots, ci)
     for i, name in enumerate(("kappa_w", "spearman", "mae")):
-        out[name], out[f"{name}_low"], out[f"{name}_high"] = (
-            _null(point[i]),
-            _null(low[i]),
-            _null(high[i]),
-        )
+        out[name], out[f"{name}_low"], out[f"{name}_high"] = est.row(i)
     return out
 
 
@@ -188,7 +174,7 @@ def judge_diagnostics(
         .alias("invalid_rate")
     )
     per_judge = judge_item_scores(verdicts)
-    ok = verdicts.filter((status == "ok") & pl.col("score").is_not_null())
+    ok = ok_rows(verdicts)
     rows: list[dict[str, object]] = []
     for (rubric_id, mechanism), frame in per_judge.group_by("rubric_id", "mechanism"):
         wide = frame.pivot(on="judge", index="item_id", values="score").sort("item_id")
@@ -266,7 +252,9 @@ def disagreement(
     snippet: int = 160,
 ) -> pl.DataFrame:
     """The ``top`` items per rubric where judges disagree most: ranked by the range of their
-    item scores, then variance (population), then item_id. Items with one judge are left out.
+    item scores, then variance (population), then item_id. Items with one judge, or whose judges
+    all gave the same score, are left out: they are not disputed.
+    ``judges`` lists each judge's item score (mean of its ok repeats) and ``n_repeats``.
     With ``items`` (columns id, source, response), the first ``snippet`` characters of each
     are attached as source_snippet and response_snippet.
     """
@@ -278,9 +266,11 @@ def disagreement(
             pl.col("score").min().alias("min"),
             pl.col("score").max().alias("max"),
             pl.col("score").var(ddof=0).alias("variance"),
+            pl.struct("judge", "score", "n_repeats").alias("judges"),
         )
         .filter(pl.col("n_judges") >= 2)
         .with_columns((pl.col("max") - pl.col("min")).alias("range"))
+        .filter(pl.col("range") > 0)
         .sort(
             ["rubric_id", "range", "variance", "item_id"],
             descending=[False, True, True, False],
@@ -296,3 +286,23 @@ def disagreement(
         )
         spread = spread.join(snippets, on="item_id", how="left")
     return spread.sort("rubric_id", "rank")
+
+
+def problem_examples(verdicts: pl.DataFrame, *, per_status: int = 10) -> dict[str, list[dict[str, Any]]]:
+    """Invalid and error verdicts: ``totals`` per status x judge, and up to ``per_status``
+    ``examples`` of each status, spread over judges and rubrics (round robin), with the error and
+    the raw reply."""
+    bad = verdicts.filter(pl.col("status").is_in(["invalid", "error"]))
+    if bad.height == 0:
+        return {"totals": [], "examples": []}
+    totals = bad.group_by("status", "judge").agg(pl.len().cast(pl.Int64).alias("verdicts")).sort("status", "judge")
+    examples = (
+        bad.sort("status", "judge", "rubric_id", "item_id", "repeat")
+        .with_columns(pl.int_range(pl.len()).over("status", "judge", "rubric_id").alias("_k"))
+        .sort("_k", "status", "judge", "rubric_id", "item_id", "repeat")
+        .group_by("status", maintain_order=True)
+        .head(per_status)
+        .sort("status", "judge", "rubric_id", "item_id", "repeat")
+        .select("status", "judge", "rubric_id", "item_id", "repeat", "attempts", "error", "raw_text")
+    )
+    return {"totals": totals.to_dicts(), "examples": examples.to_dicts()}

@@ -2,10 +2,13 @@
 arXiv 2604.10557, and the authors' released scripts in youxiaoxing/LLM_Empathy).
 
 Per item, each judge's repeats are averaged first; the panel value of an item is then the mean
-over judges of every raw field (intensities, totals, densities, label, features). Metrics are
+(or median, with the summary's ``aggregate``) over judges of every raw field (intensities,
+totals, densities, label, features), by the one item-panel reducer (``judge.stats.panel``, with
+its quorum: items below it are left out of the panel rows). Metrics are
 computed per model under test and over all models (``model`` null), from the panel values and
 from each judge's own values. CIs are percentile bootstraps over items (each item a cluster of
-judges and repeats), seeded and vectorised as weight matrices (``judge.stats.bootstrap``).
+judges and repeats), seeded and vectorised as weight matrices (``judge.stats.bootstrap``, the one
+bootstrap; one set of resamples serves every metric of a group).
 
 Metrics (``ref`` = baseline side, the reference if the item has one, else the source):
 
@@ -36,7 +39,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from judge.stats.bootstrap import chunk_sizes, draw_indices, index_weights, percentile_ci
+from judge.stats.bootstrap import bootstrap
+from judge.stats.panel import Aggregate, over_judges, over_repeats
 
 FEATURES = ("passive_share", "nominalisation_density", "nonhuman_subject_share")
 CATEGORIES = ("death", "violence", "injury", "graphic", "abuse")
@@ -113,16 +117,18 @@ def judge_item_values(verdicts: pl.DataFrame, mechanism: str) -> pl.DataFrame:
     decoded = rows.select(*keys, pl.col("verdict").str.json_decode(_DTYPES[mechanism]).alias("v"))
     values = decoded.select(*keys, *_fields(mechanism))
     cols = [c for c in values.columns if c not in keys]
-    return values.group_by(keys).agg(pl.col(cols).mean()).sort(keys)
+    return over_repeats(values, keys, cols).drop("n_repeats")
 
 
-def panel_item_values(per_judge: pl.DataFrame) -> pl.DataFrame:
-    """One row per rubric x model x item: each field's mean over judges."""
+def panel_item_values(per_judge: pl.DataFrame, *, aggregate: Aggregate = "mean", quorum: int = 1) -> pl.DataFrame:
+    """One row per rubric x model x item with at least ``quorum`` judges: each field's mean (or
+    median) over judges, and ``n_judges``."""
     keys = ["rubric_id", "model", "item_id"]
     cols = [c for c in per_judge.columns if c not in (*keys, "judge")]
     if not cols:
         return per_judge.drop("judge") if "judge" in per_judge.columns else per_judge
-    return per_judge.group_by(keys).agg(pl.col(cols).mean(), pl.len().alias("n_judges")).sort(keys)
+    panel = over_judges(per_judge, keys, cols, aggregate=aggregate, quorum=quorum)
+    return panel.filter(~pl.col("below_quorum")).drop("below_quorum").rename({"n_valid_judges": "n_judges"})
 
 
 # --- statistics on weight matrices (B x n): row b weights each item by its resample count ------
@@ -173,29 +179,14 @@ Estimate = tuple[float | None, float | None, float | None]
 
 
 def _estimate(stats: list[Stat], n: int, *, n_boot: int, seed: int, ci: float) -> list[Estimate]:
-    """Point estimate and percentile CI of each statistic; one set of resamples serves them all."""
+    """Estimate and percentile CI of each statistic; one set of resamples serves them all."""
     if n == 0:
         return [(None, None, None)] * len(stats)
-    points = [float(stat(np.ones((1, n)))[0]) for stat in stats]
-    if n < 2 or n_boot <= 0:
-        return [(p, None, None) if np.isfinite(p) else (None, None, None) for p in points]
-    rng = np.random.default_rng(seed)
-    samples: list[list[np.ndarray]] = [[] for _ in stats]
-    for b in chunk_sizes(n_boot, n):
-        w = index_weights(draw_indices(rng, b, n), n)
-        for out, stat in zip(samples, stats, strict=True):
-            out.append(stat(w))
-    results: list[Estimate] = []
-    for point, chunks in zip(points, samples, strict=True):
-        values = np.concatenate(chunks)
-        if not np.isfinite(point):
-            results.append((None, None, None))
-        elif not np.isfinite(values).any():
-            results.append((point, None, None))
-        else:
-            lo, hi = percentile_ci(values, ci)
-            results.append((point, float(lo), float(hi)))
-    return results
+
+    def every(w: np.ndarray) -> np.ndarray:
+        return np.stack([stat(w) for stat in stats], axis=1)
+
+    return bootstrap(every, n, n_boot=n_boot, seed=seed, ci=ci).rows()
 
 
 def _metrics_for(mechanism: str, frame: pl.DataFrame) -> list[tuple[str, Stat, int, str, list[str]]]:
@@ -257,7 +248,15 @@ def _rows_for(
     return rows
 
 
-def paper_metrics(verdicts: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0, ci: float = 0.95) -> pl.DataFrame:
+def paper_metrics(
+    verdicts: pl.DataFrame,
+    *,
+    aggregate: Aggregate = "mean",
+    quorum: int = 1,
+    n_boot: int = 1000,
+    seed: int = 0,
+    ci: float = 0.95,
+) -> pl.DataFrame:
     """Every paper metric for every paper rubric in ``verdicts``: per model and over all models
     (model null), for the panel (scope "panel", judge null) and for each judge (scope "judge").
 
@@ -273,7 +272,7 @@ def paper_metrics(verdicts: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0, 
         wanted = verdicts.filter((pl.col("family") == FAMILY) & (pl.col("mechanism") == mechanism))
         for rubric_id in sorted(set(wanted["rubric_id"].to_list())):
             pj = per_judge.filter(pl.col("rubric_id") == rubric_id) if per_judge.height else per_judge
-            panel = panel_item_values(pj) if pj.height else pj
+            panel = panel_item_values(pj, aggregate=aggregate, quorum=quorum) if pj.height else pj
             models = sorted(set(wanted.filter(pl.col("rubric_id") == rubric_id)["model"].to_list()))
             judges = sorted(set(wanted.filter(pl.col("rubric_id") == rubric_id)["judge"].to_list()))
             kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed, "ci": ci}
@@ -291,15 +290,24 @@ def paper_metrics(verdicts: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0, 
     return frame.sort(["mechanism", "rubric_id", "metric", "scope", "judge", "model"], nulls_last=False)
 
 
-def summary_section(verdicts: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0, ci: float = 0.95) -> dict[str, Any]:
+def summary_section(
+    verdicts: pl.DataFrame,
+    *,
+    aggregate: Aggregate = "mean",
+    quorum: int = 1,
+    n_boot: int = 1000,
+    seed: int = 0,
+    ci: float = 0.95,
+) -> dict[str, Any]:
     """The ``paper_metrics`` key of summary.json: settings plus one record per metric row."""
     return {
         "settings": {
             "n_boot": n_boot,
             "seed": seed,
             "ci": ci,
-            "aggregation": "judge repeats averaged per item, then mean over judges per item (panel)",
+            "aggregation": f"judge repeats averaged per item, then {aggregate} over judges per item (panel)",
+            "quorum": quorum,
             "overall_model": None,
         },
-        "rows": paper_metrics(verdicts, n_boot=n_boot, seed=seed, ci=ci).to_dicts(),
+        "rows": paper_metrics(verdicts, aggregate=aggregate, quorum=quorum, n_boot=n_boot, seed=seed, ci=ci).to_dicts(),
     }

@@ -7,17 +7,16 @@ Conventions shared by every function here:
   toward each item's quorum (an item whose valid judges fall below it is reported in
   ``n_below_quorum``) and toward each judge's ``invalid_rate``.
 - A judge's score for an item is the mean of its ok repeats; the panel score of an item is the
-  mean or median of those over judges.
+  mean or median of those over judges (``judge.stats.panel``, the one reducer).
 - Confidence intervals are percentile bootstraps that resample *items* (clusters), so several
   judges and repeats of one item never count as independent evidence. They are seeded and
-  vectorised (``judge.stats.bootstrap``). An interval is null when fewer than two items support it.
+  vectorised (``judge.stats.bootstrap``, the one bootstrap). An interval is null when fewer than two items support it.
 - Missing values are null, never NaN. Frames are sorted on their key columns.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -29,59 +28,17 @@ from judge.stats.agreement import (
     gwet_ac1,
     percent_agreement,
 )
-from judge.stats.bootstrap import bootstrap, chunk_sizes, grouped_indices, percentile_ci
+from judge.stats.bootstrap import bootstrap
+from judge.stats.panel import (
+    GROUP,
+    Aggregate,
+    check_verdict_columns,
+    item_panel,
+    ok_rows,
+    severity_level,
+)
 
-Aggregate = Literal["mean", "median"]
-
-GROUP = ["rubric_id", "family", "mechanism", "dimension", "model"]
 RUBRIC = ["rubric_id", "family", "mechanism"]
-NEEDED = [*GROUP, "item_id", "judge", "repeat", "status", "score"]
-
-
-def check_verdict_columns(verdicts: pl.DataFrame) -> None:
-    """Raise ValueError naming the columns a verdict frame lacks."""
-    missing = [c for c in NEEDED if c not in verdicts.columns]
-    if missing:
-        raise ValueError(f"verdict frame lacks column(s) {missing}")
-
-
-def _nan_to_null(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
-
-
-def judge_item_scores(verdicts: pl.DataFrame) -> pl.DataFrame:
-    """One row per rubric x item x judge: ``score`` = mean over ok repeats, ``n_repeats``."""
-    check_verdict_columns(verdicts)
-    return (
-        verdicts.filter((pl.col("status") == "ok") & pl.col("score").is_not_null())
-        .group_by([*GROUP, "item_id", "judge"])
-        .agg(pl.col("score").mean(), pl.len().alias("n_repeats"))
-        .sort([*GROUP, "item_id", "judge"])
-    )
-
-
-def item_panel(
-    verdicts: pl.DataFrame, *, aggregate: Aggregate = "mean", quorum: int = 1
-) -> pl.DataFrame:
-    """One row per rubric x item (every item seen, whatever its status): ``n_valid_judges``,
-    ``below_quorum`` and ``panel`` (null when below quorum)."""
-    if aggregate not in ("mean", "median"):
-        raise ValueError(f"aggregate must be 'mean' or 'median', got {aggregate!r}")
-    if quorum < 1:
-        raise ValueError(f"quorum must be at least 1, got {quorum}")
-    per_judge = judge_item_scores(verdicts)
-    agg = pl.col("score").mean() if aggregate == "mean" else pl.col("score").median()
-    panel = per_judge.group_by(["rubric_id", "item_id"]).agg(
-        pl.len().alias("n_valid_judges"), agg.alias("panel")
-    )
-    items = verdicts.select([*GROUP, "item_id"]).unique()
-    out = items.join(panel, on=["rubric_id", "item_id"], how="left").with_columns(
-        pl.col("n_valid_judges").fill_null(0).cast(pl.Int64)
-    )
-    below = pl.col("n_valid_judges") < quorum
-    return out.with_columns(
-        below.alias("below_quorum"), pl.when(below).then(None).otherwise("panel").alias("panel")
-    ).sort([*GROUP, "item_id"])
 
 
 def panel_scores(
@@ -97,7 +54,8 @@ def panel_scores(
 
     Rubric (not only mechanism) is part of the key because graded and paper rubrics of one
     mechanism measure on different scales. Columns: rubric_id, family, mechanism, dimension,
-    model, n_items, n_scored, n_below_quorum, mean, ci_low, ci_high.
+    model, n_items, n_scored, n_below_quorum, mean, ci_low, ci_high. Each cell resamples its
+    own scored items (one stratum per cell, all cells in one bootstrap).
     """
     panel = item_panel(verdicts, aggregate=aggregate, quorum=quorum)
     counts = panel.group_by(GROUP, maintain_order=True).agg(
@@ -106,24 +64,18 @@ def panel_scores(
         pl.col("below_quorum").sum().cast(pl.Int64).alias("n_below_quorum"),
     )
     scored = panel.filter(~pl.col("below_quorum"))
-    sizes_frame = scored.group_by(GROUP, maintain_order=True).agg(
-        pl.len().alias("n"), pl.col("panel").mean().alias("mean")
-    )
-    sizes = sizes_frame["n"].to_numpy().astype(np.int64)
-    lo = hi = np.full(len(sizes), np.nan)
-    if len(sizes) and n_boot > 0:
-        values = scored["panel"].to_numpy()
-        starts = np.cumsum(sizes) - sizes
-        rng = np.random.default_rng(seed)
-        means = []
-        for b in chunk_sizes(n_boot, len(values)):
-            sample = values[grouped_indices(rng, b, sizes)]
-            means.append(np.add.reduceat(sample, starts, axis=1) / sizes)
-        lo, hi = percentile_ci(np.concatenate(means), ci)
-        lo = np.where(sizes >= 2, lo, np.nan)
-        hi = np.where(sizes >= 2, hi, np.nan)
-    stats = sizes_frame.drop("n").with_columns(
-        pl.Series("ci_low", lo).fill_nan(None), pl.Series("ci_high", hi).fill_nan(None)
+    cells = scored.group_by(GROUP, maintain_order=True).agg(pl.len().alias("n"))
+    sizes = cells["n"].to_numpy().astype(np.int64)
+    values = scored["panel"].to_numpy()
+    starts = np.cumsum(sizes) - sizes
+
+    def means(idx: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values[idx], starts, axis=1) / sizes
+
+    est = bootstrap(means, len(values), n_boot=n_boot, seed=seed, ci=ci, form="indices", strata=sizes)
+    stats = cells.drop("n").with_columns(
+        pl.Series(name, x, dtype=pl.Float64).fill_nan(None)
+        for name, x in (("mean", est.value), ("ci_low", est.low), ("ci_high", est.high))
     )
     return (
         counts.join(stats, on=GROUP, how="left", nulls_equal=True)
@@ -153,31 +105,25 @@ def rubric_agreement(
     Unit = item x repeat (repeat r of every judge is one panel pass), raters = judges, value =
     score; the bootstrap resamples items, carrying all their repeats. ``level`` defaults to
     ordinal for graded rubrics and interval for paper ones. Percent agreement, Fleiss' kappa and
-    Gwet's AC1 are computed on the 0-4 severity bucket round(4 * score).
+    Gwet's AC1 are computed on the 0-4 level of 4 * score (halves up, ``judge.stats.panel.severity_level``).
     """
     check_verdict_columns(verdicts)
-    ok = verdicts.filter((pl.col("status") == "ok") & pl.col("score").is_not_null())
+    ok = ok_rows(verdicts)
     rows = []
     for key, frame in ok.group_by(RUBRIC):
         lv: Level = level or ("ordinal" if key[1] == "graded" else "interval")
         units = _alpha_units(frame)
         data = alpha_data(units, level=lv, unit="unit", rater="judge", value="score")
         alpha = lo = hi = None
-        reason = None
-        if data.n_units == 0:
-            reason = "no pairable units"
-        else:
-            alpha = _nan_to_null(float(data.alpha(np.ones((1, data.n_units)))[0]))
-            reason = None if alpha is not None else "no variation"
+        reason: str | None = "no pairable units"
+        if data.n_units:
             width = int(units["repeat"].max()) + 1  # type: ignore[arg-type]
             _, clusters = np.unique(data.units // width, return_inverse=True)
-            if alpha is not None and n_boot > 0 and clusters.max() >= 1:
-                got = bootstrap(
-                    data.alpha, data.n_units, n_boot=n_boot, seed=seed, ci=ci,
-                    weights=True, clusters=clusters,
-                )  # fmt: skip
-                lo, hi = got if got else (None, None)
-        bucket = units.with_columns((pl.col("score") * 4).round().cast(pl.Int64).alias("sev"))
+            alpha, lo, hi = bootstrap(
+                data.alpha, data.n_units, n_boot=n_boot, seed=seed, ci=ci, clusters=clusters
+            ).row()
+            reason = None if alpha is not None else "no variation"
+        bucket = units.with_columns(severity_level(pl.col("score") * 4).alias("sev"))
         kw = {"unit": "unit", "rater": "judge", "value": "sev"}
         rows.append(
             {
@@ -189,8 +135,8 @@ def rubric_agreement(
                 "n_units": data.n_units,
                 "n_judges": units["judge"].n_unique(),
                 "alpha": alpha,
-                "ci_low": _nan_to_null(lo) if lo is not None else None,
-                "ci_high": _nan_to_null(hi) if hi is not None else None,
+                "ci_low": lo,
+                "ci_high": hi,
                 "reason": reason,
                 "percent_agreement": percent_agreement(bucket, **kw).value,
                 "fleiss_kappa": fleiss_kappa(bucket, labels=range(5), **kw).value,
@@ -216,3 +162,16 @@ _AGREEMENT_SCHEMA = {
     "fleiss_kappa": pl.Float64,
     "gwet_ac1": pl.Float64,
 }
+
+
+def score_distributions(verdicts: pl.DataFrame, *, bins: int = 10) -> dict[str, Any]:
+    """Each judge's ok scores per rubric, counted in ``bins`` equal bins over [0, 1] (scores
+    clipped to it; every bin half-open but the last): ``edges`` and one row per rubric x judge
+    with ``n`` and ``counts``."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    rows = []
+    ok = ok_rows(verdicts).sort("rubric_id", "judge")
+    for (rubric_id, judge), frame in ok.group_by("rubric_id", "judge", maintain_order=True):
+        counts, _ = np.histogram(np.clip(frame["score"].to_numpy(), 0.0, 1.0), bins=edges)
+        rows.append({"rubric_id": rubric_id, "judge": judge, "n": frame.height, "counts": counts.tolist()})
+    return {"edges": edges.tolist(), "rows": rows}
