@@ -66,7 +66,7 @@ def section(page: str, anchor: str) -> str:
 
 def test_empty_run_says_no_data_everywhere_and_draws_nothing(tmp_path: Path) -> None:
     rows = [verdict("i1", "a", status="skipped"), verdict("i2", "a", status="skipped")]
-    page = render(load_run(make_run(tmp_path, rows)), n_boot=50)
+    page = render(load_run(make_run(tmp_path, rows), n_boot=50))
     for anchor in ("heatmap", "severity", "paper", "agreement", "distributions", "calibration", "disputed"):
         body = section(page, anchor)
         assert "No data:" in body, anchor
@@ -81,7 +81,7 @@ def test_single_judge_with_failures(tmp_path: Path) -> None:
         verdict("i3", "a", status="invalid", raw_text=HOSTILE, error="reply is not JSON"),
         verdict("i4", "a", status="error", error="HTTP 500 after 6 attempts"),
     ]
-    page = render(load_run(make_run(tmp_path, rows)), n_boot=50)
+    page = render(load_run(make_run(tmp_path, rows), n_boot=50))
     assert "at least two judges" in section(page, "agreement")
     problems = section(page, "problems")
     assert "reply is not JSON" in problems and "HTTP 500 after 6 attempts" in problems
@@ -93,7 +93,7 @@ def test_single_judge_with_failures(tmp_path: Path) -> None:
 
 def test_page_is_self_contained(tmp_path: Path) -> None:
     rows = [verdict(f"i{k}", j, score=(k % 5) / 4) for k in range(6) for j in ("a", "b")]
-    page = render(load_run(make_run(tmp_path, rows)), n_boot=50)
+    page = render(load_run(make_run(tmp_path, rows), n_boot=50))
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
     # no external references of any kind: scripts, styles, images, fonts, links
     assert not re.search(r'(src|href)="(?!#|data:)', page)
@@ -107,7 +107,7 @@ def test_disputed_items_show_texts_and_each_rationale(tmp_path: Path) -> None:
         {"id": "i1", "task": "news", "source": "The fire killed three.", "response": "An incident happened."},
         {"id": "i2", "task": "news", "source": "Calm day.", "response": "Calm day."},
     ]
-    page = render(load_run(make_run(tmp_path, rows, dataset=dataset)), n_boot=50)
+    page = render(load_run(make_run(tmp_path, rows, dataset=dataset), n_boot=50))
     disputed = section(page, "disputed")
     assert "The fire killed three." in disputed and "An incident happened." in disputed
     assert "a thinks i1" in disputed and "b thinks i1" in disputed
@@ -120,7 +120,7 @@ def test_summary_keys_drive_sections(tmp_path: Path) -> None:
         "judge_cards": [{"judge": "a", "n_verdicts": 3, "validity_rate": 0.5, "retest_reason": "one repeat"}],
         "brand_new_statistic": {"value": 0.42},
     }
-    page = render(load_run(make_run(tmp_path, [verdict("i1", "a")], summary=summary)), n_boot=50)
+    page = render(load_run(make_run(tmp_path, [verdict("i1", "a")], summary=summary), n_boot=50))
     assert "compression_mean" in section(page, "paper") and "0.31" in section(page, "paper")
     assert "50.0%" in section(page, "cards")
     assert "brand_new_statistic" in section(page, "more")

@@ -1,5 +1,5 @@
 """summary.json from a verdict frame: stable keys, counts, scores, gold calibration, and the
-disagreement work list with its texts, all from one pass over the dataset."""
+disagreement work list with its texts, the item facts gathered in one pass over the dataset."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ import polars as pl
 import pytest
 
 from judge.inputs.dataset import Dataset, open_dataset
+from judge.report.summary_files import DISAGREEMENT_FILE, dataset_facts, write_summary
 from judge.report.terminal import table
-from judge.stats.summary import DISAGREEMENT_FILE, SummarySettings, item_facts, summarise
+from judge.stats.summary import ItemFacts, SummarySettings, summarise
 from judge.store.rundir import VERDICT_COLUMNS, polars_schema
 
 KEYS = {
     "format_version", "run_id", "status", "settings", "counts", "cost_usd", "cost", "scores", "scores_by_model",
     "agreement", "calibration", "judges", "judge_cards", "invalid_rate", "paper_metrics", "disagreement",
+    "scores_by_model_overall", "score_distributions", "problems",
 }  # fmt: skip
 
 
@@ -56,8 +58,9 @@ def panel(n: int = 6) -> pl.DataFrame:
 
 
 def test_keys_counts_and_scores(tmp_path: Path) -> None:
-    summary = summarise(panel(), {"run_id": "r", "status": "completed"}, dataset=dataset(tmp_path),
-                        settings=SummarySettings(n_boot=200))
+    facts = dataset_facts(dataset(tmp_path), set())
+    summary = summarise(panel(), {"run_id": "r", "status": "completed"}, facts=facts,
+                        settings=SummarySettings(n_boot=200)).summary
     assert set(summary) == KEYS
     assert summary["counts"] == {"ok": 12, "invalid": 1, "error": 0, "skipped": 0, "total": 13}
     assert summary["cost_usd"] == pytest.approx(0.013)
@@ -73,14 +76,28 @@ def test_keys_counts_and_scores(tmp_path: Path) -> None:
     json.dumps(summary)  # everything in it is JSON
 
 
-def test_disagreement_file_ranks_and_carries_texts(tmp_path: Path) -> None:
+def test_disagreement_rows_rank_and_carry_texts(tmp_path: Path) -> None:
+    texts = pl.DataFrame({"id": ["i5"], "source": ["source text 5"], "response": ["the reply"]})
+    result = summarise(panel(), {}, facts=ItemFacts(texts=texts), settings=SummarySettings(n_boot=50))
+    top = result.disagreement[0]
+    assert top["item_id"] == "i5" and top["range"] == pytest.approx(1.0)
+    assert top["source_snippet"] == "source text 5"
+    assert [(j["judge"], j["score"]) for j in top["judges"]] == [("a", 0.0), ("b", 1.0)]
+    # i0..i4: both judges agree, so nothing else is disputed
+    assert [r["item_id"] for r in result.disagreement] == ["i5"]
+    assert [r["item_id"] for r in result.summary["disagreement"]] == ["i5"]
+    assert "source_snippet" not in result.summary["disagreement"][0]
+
+
+def test_write_summary_writes_both_files(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    summary = summarise(panel(), {}, dataset=dataset(tmp_path), settings=SummarySettings(n_boot=50), run_dir=run_dir)
+    summary = write_summary(run_dir, panel(), {"run_id": "r"}, dataset=dataset(tmp_path),
+                            settings=SummarySettings(n_boot=50))  # fmt: skip
     lines = [json.loads(x) for x in (run_dir / DISAGREEMENT_FILE).read_text().splitlines()]
-    assert lines[0]["item_id"] == "i5" and lines[0]["range"] == pytest.approx(1.0)
-    assert lines[0]["source_snippet"] == "source text 5"
-    assert summary["disagreement"][0]["item_id"] == "i5"
+    assert lines[0]["item_id"] == "i5" and lines[0]["source_snippet"] == "source text 5"
+    assert json.loads((run_dir / "summary.json").read_text()) == json.loads(json.dumps(summary))
+    assert summary["calibration"], "gold labels reach the summary"
 
 
 def test_item_facts_is_one_pass_over_the_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,16 +110,16 @@ def test_item_facts_is_one_pass_over_the_dataset(tmp_path: Path, monkeypatch: py
         return items(self)
 
     monkeypatch.setattr(Dataset, "items", counting)
-    facts = item_facts(data, {"i2"})
+    facts = dataset_facts(data, {"i2"})
     assert len(passes) == 1
     assert facts.gold is not None and facts.gold["gold_conflict_avoidance"].to_list() == [0, 1, 2, 3, 4, 0]
     assert facts.lengths is not None and facts.lengths["length"].to_list() == [1, 2, 3, 4, 5, 6]
     assert facts.texts is not None and facts.texts["id"].to_list() == ["i2"]
-    assert item_facts(None, set()).gold is None
+    assert dataset_facts(None, set()).gold is None
 
 
 def test_empty_run_keeps_every_key() -> None:
-    summary = summarise(verdicts([]), {"run_id": "r", "status": "interrupted"})
+    summary = summarise(verdicts([]), {"run_id": "r", "status": "interrupted"}).summary
     assert set(summary) == KEYS
     assert summary["counts"]["total"] == 0 and summary["scores"] == []
     assert "no valid verdicts" in table(summary)

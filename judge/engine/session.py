@@ -23,7 +23,6 @@ from judge.inputs.sampling import sample_dataset, sample_info
 from judge.store.rundir import (
     FORMAT_VERSION,
     MANIFEST,
-    SUMMARY,
     VERDICTS_LOG,
     VerdictLog,
     compact,
@@ -212,8 +211,8 @@ def _execute(
 ) -> int:
     from judge.engine.runner import Runner
     from judge.judging.budget import exhausted_message, finish
+    from judge.report.summary_files import write_summary
     from judge.report.terminal import print_table
-    from judge.stats.summary import summarise
     from judge.store.rundir import VERDICTS_PARQUET, done_keys
 
     skip = None
@@ -272,8 +271,7 @@ def _execute(
         verdicts = load_verdicts(run_dir)
         manifest.update(status="interrupted" if outcome.interrupted else "completed", finished_at=now_iso())
         finish(manifest, outcome, budget)
-        summary = summarise(verdicts, manifest, dataset=plan.dataset, run_dir=run_dir)
-        write_json(run_dir / SUMMARY, summary)
+        summary = write_summary(run_dir, verdicts, manifest, dataset=plan.dataset)
     except KeyboardInterrupt:  # every verdict is in the log; only the summary is missing
         manifest.update(status="interrupted", finished_at=now_iso())
         write_json(run_dir / MANIFEST, manifest)

@@ -1,4 +1,4 @@
-"""Prices, token counts and cost breakdowns.
+"""Prices and token counts (the cost breakdown of a finished run is ``judge.stats.cost``).
 
 Where a judge's price comes from, first match wins:
 1. offline judges cost nothing;
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from judge.core.errors import ConfigError
 from judge.inputs.config import JudgeConfig
@@ -96,35 +95,3 @@ def count_prompt_tokens(model: str, messages: list[dict[str, str]]) -> int:
 def worst_prompt_tokens(counted: int, n_messages: int) -> int:
     """An upper bound on billed prompt tokens, from our count (see PROMPT_MARGIN)."""
     return math.ceil(counted * PROMPT_MARGIN) + PER_MESSAGE_OVERHEAD * n_messages
-
-
-def cost_breakdown(verdicts: Any) -> dict[str, Any]:
-    """summary.json's ``cost``: spend and tokens per judge, per rubric, per judge x rubric, total.
-
-    Every billed body is in these sums: a row's cost already adds its invalid replies and re-asks.
-    """
-    import polars as pl
-
-    aggs = [
-        pl.col("cost_usd").sum().alias("cost_usd"),
-        pl.col("prompt_tokens").sum().alias("prompt_tokens"),
-        pl.col("completion_tokens").sum().alias("completion_tokens"),
-        pl.len().alias("verdicts"),
-        # Replies billed but not priced (skipped and failed rows have nothing to price).
-        (pl.col("cost_usd").is_null() & pl.col("status").is_in(["ok", "invalid"])).sum().alias("unpriced"),
-    ]
-
-    def by(keys: list[str]) -> list[dict[str, Any]]:
-        if verdicts.height == 0:
-            return []
-        return verdicts.group_by(keys).agg(aggs).sort(keys).to_dicts()
-
-    total = verdicts.select(aggs).to_dicts()[0] if verdicts.height else {}
-    return {
-        "total_usd": float(total.get("cost_usd") or 0.0),
-        "prompt_tokens": int(total.get("prompt_tokens") or 0),
-        "completion_tokens": int(total.get("completion_tokens") or 0),
-        "by_judge": by(["judge"]),
-        "by_rubric": by(["rubric_id"]),
-        "by_judge_rubric": by(["judge", "rubric_id"]),
-    }

@@ -53,8 +53,10 @@ def heatmap(
     values: list[list[float | None]],
     notes: list[list[str]],
     title: str,
+    ids: list[list[str | None]] | None = None,
 ) -> str:
-    """Rows x cols cells coloured by severity in [0, 1]; empty cells hatched grey."""
+    """Rows x cols cells coloured by severity in [0, 1]; empty cells hatched grey. ``ids``: an
+    SVG id per note (the page uses it to name the note's source in summary.json)."""
     import numpy as np
 
     fig = _figure(3.0 + 0.95 * len(cols), 0.9 + 0.4 * len(rows))
@@ -70,7 +72,8 @@ def heatmap(
     for i, row in enumerate(values):
         for j, value in enumerate(row):
             colour = "white" if value is not None and value > 0.6 else "black"
-            ax.text(j, i, notes[i][j], ha="center", va="center", fontsize=8, color=colour)
+            gid = ids[i][j] if ids is not None else None
+            ax.text(j, i, notes[i][j], ha="center", va="center", fontsize=8, color=colour, gid=gid)
     fig.colorbar(image, ax=ax, label="mean severity (0-1)", shrink=0.9)
     ax.set_title(title, fontsize=10, loc="left")
     return to_svg(fig, title)
@@ -119,8 +122,9 @@ def interval_bars(
     return to_svg(fig, title)
 
 
-def histograms(panels: dict[str, dict[str, Any]], *, title: str, bins: int = 10) -> str:
-    """Small multiples: one panel per key, overlaid step histograms of scores (arrays) per judge."""
+def histograms(panels: dict[str, dict[str, Sequence[int]]], edges: Sequence[float], *, title: str) -> str:
+    """Small multiples: one panel per key, overlaid step histograms per judge, drawn from bin
+    counts over ``edges`` (each judge's share of its verdicts per bin)."""
     import numpy as np
 
     names = list(panels)
@@ -128,19 +132,17 @@ def histograms(panels: dict[str, dict[str, Any]], *, title: str, bins: int = 10)
     nrows = -(-len(names) // ncols)
     fig = _figure(2.2 * ncols + 0.6, 1.9 * nrows + 0.5)
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
-    edges = np.linspace(0, 1, bins + 1)
+    bins = np.asarray(edges, dtype=float)
     judges = sorted({j for per in panels.values() for j in per})
     for k, name in enumerate(names):
         ax = axes[k // ncols][k % ncols]
         for j, judge in enumerate(judges):
-            scores = panels[name].get(judge)
-            if scores is None or len(scores) == 0:
+            counts = np.asarray(panels[name].get(judge) or [], dtype=float)
+            if counts.sum() == 0:
                 continue
-            counts, _ = np.histogram(np.clip(scores, 0, 1), bins=edges)
-            share = counts / counts.sum()
-            ax.stairs(share, edges, color=PALETTE[j % len(PALETTE)], linewidth=1.4, label=judge)
+            ax.stairs(counts / counts.sum(), bins, color=PALETTE[j % len(PALETTE)], linewidth=1.4, label=judge)
         ax.set_title(name, fontsize=9)
-        ax.set_xlim(0, 1)
+        ax.set_xlim(bins[0], bins[-1])
     for k in range(len(names), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     axes[0][0].set_ylabel("share of verdicts")

@@ -138,10 +138,3 @@ def judge_cards(
         cards.append(card)
     return cards
 
-
-def response_lengths(items: pl.DataFrame) -> pl.DataFrame:
-    """item_id, length (whitespace-separated words of the response)."""
-    return items.select(
-        pl.col("id").alias("item_id"),
-        pl.col("response").str.count_matches(r"\S+").alias("length"),
-    )

@@ -1,38 +1,41 @@
-"""summary.json: the run's verdicts aggregated late, in polars, plus the disagreement work list.
+"""summary.json: the run's verdicts aggregated late, in polars; the one source of every number
+the terminal table and report.html show.
 
 Stable top-level keys (CI jobs read them; the README documents each):
     format_version, run_id, status, settings, counts, cost_usd,
-    cost              spend and tokens per judge, per rubric and per judge x rubric (judge/cost.py)
+    cost              spend and tokens per judge, per rubric and per judge x rubric (stats/cost.py)
     scores            panel severity per rubric x dimension, all models pooled, with CIs
     scores_by_model   the same per model under test
+    scores_by_model_overall  the same per rubric x model, dimensions pooled
     agreement         per rubric: Krippendorff's alpha with CI, percent agreement, Fleiss, AC1
     calibration       judges, panel and annotator pairs against gold labels (when gold exists)
     judges            per rubric x judge diagnostics: invalid rate, leave-one-out agreement,
                       test-retest, error correlation and effective number of judges
-    disagreement      the most disputed items per rubric (ids and spread; texts in
-                      disagreement.jsonl in the run directory)
+    disagreement      the most disputed items per rubric (ids, spread and each judge's item score;
+                      the longer list with texts is ``Summarised.disagreement``)
     judge_cards       one card per judge: validity, latency, cost per verdict, agreement with
-                      the panel, length bias with CI, consistency across repeats (judge/cards.py)
+                      the panel, length bias with CI, consistency across repeats (stats/cards.py)
     paper_metrics     the authors' own metrics (SA and EGM compression, CA percent, LD z-scored
                       distance) from paper-family verdicts, per model and judge, with CIs
-                      (judge/paper_metrics.py)
+                      (stats/paper_metrics.py)
+    invalid_rate      per judge x rubric: replies, invalid, rate, rescues
+    score_distributions  each judge's ok scores per rubric in ten bins over [0, 1]
+    problems          invalid and error verdicts: totals per status x judge and a few examples
+
+This module reads no files and writes none: the caller gives the item facts it has (gold labels,
+response lengths, texts of the disputed items; ``item_facts`` builds them in one pass over the
+dataset's items) and writes what comes back.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Container, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
 
 import polars as pl
 
 from judge.core.taxonomy import VERDICT_STATUSES
-from judge.inputs.dataset import Dataset
-from judge.judging.pricing import cost_breakdown
-from judge.store.rundir import FORMAT_VERSION, atomic_write_text
-
-DISAGREEMENT_FILE = "disagreement.jsonl"
 
 
 @dataclass(frozen=True)
@@ -45,41 +48,67 @@ class SummarySettings:
     top_disputed: int = 20
 
 
-def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    return frame.to_dicts()
-
-
-@dataclass
+@dataclass(frozen=True)
 class ItemFacts:
-    """What the summary needs from the dataset, gathered in one streaming pass."""
+    """What the summary needs from the dataset; each part optional (null statistics without it)."""
 
-    gold: pl.DataFrame | None  # id + gold_* columns, when the dataset has gold labels
-    lengths: pl.DataFrame | None  # item_id, length (words of the response), for length bias
-    texts: pl.DataFrame | None  # id, source, response of the disputed items
+    gold: pl.DataFrame | None = None  # id + gold_* columns (Int64), when the dataset has gold labels
+    lengths: pl.DataFrame | None = None  # item_id, length (words of the response), for length bias
+    texts: pl.DataFrame | None = None  # id, source, response: snippets for the disagreement rows
 
 
-def item_facts(dataset: Dataset | None, text_ids: set[str]) -> ItemFacts:
-    if dataset is None:
-        return ItemFacts(None, None, None)
+@dataclass(frozen=True)
+class Summarised:
+    """``summary`` is summary.json; ``disagreement`` the rows of disagreement.jsonl (the
+    ``top_disputed`` items per rubric, ranked, with text snippets where texts were given)."""
+
+    summary: dict[str, Any]
+    disagreement: list[dict[str, Any]] = field(default_factory=list)
+
+
+class ItemLike(Protocol):
+    """The fields of a dataset item that :func:`item_facts` reads."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def response(self) -> str: ...
+    @property
+    def gold(self) -> Mapping[str, int | None]: ...
+
+
+def item_facts(items: Iterable[ItemLike], gold_columns: Sequence[str], text_ids: Container[str] = ()) -> ItemFacts:
+    """Gold labels, response lengths and the texts of ``text_ids``, in one pass over ``items``."""
     gold_rows: list[dict[str, Any]] = []
     ids: list[str] = []
     lengths: list[int] = []
     texts: list[dict[str, str]] = []
-    for item in dataset.items():
+    for item in items:
         ids.append(item.id)
         lengths.append(len(item.response.split()))
-        if dataset.gold_columns:
-            gold_rows.append({"id": item.id, **item.gold})
+        if gold_columns:
+            gold_rows.append({"id": item.id, **{c: item.gold.get(c) for c in gold_columns}})
         if item.id in text_ids:
             texts.append({"id": item.id, "source": item.source, "response": item.response})
-    gold_schema = {"id": pl.String, **dict.fromkeys(dataset.gold_columns, pl.Int64)}
+    gold_schema = {"id": pl.String, **dict.fromkeys(gold_columns, pl.Int64)}
+    text_schema = {"id": pl.String, "source": pl.String, "response": pl.String}
     return ItemFacts(
-        gold=pl.DataFrame(gold_rows, schema=gold_schema) if dataset.gold_columns else None,
+        gold=pl.DataFrame(gold_rows, schema=gold_schema) if gold_columns else None,
         lengths=pl.DataFrame({"item_id": ids, "length": lengths}, schema={"item_id": pl.String, "length": pl.Int64}),
-        texts=pl.DataFrame(texts, schema={"id": pl.String, "source": pl.String, "response": pl.String})
-        if texts
-        else None,
+        texts=pl.DataFrame(texts, schema=text_schema) if texts else None,
     )
+
+
+def disputed_ids(verdicts: pl.DataFrame, settings: SummarySettings | None = None) -> set[str]:
+    """The items whose texts the disagreement rows will show (to gather them before summarising)."""
+    from judge.stats.diagnostics import disagreement
+
+    if verdicts.height == 0:
+        return set()
+    top = (settings or SummarySettings()).top_disputed
+    return set(disagreement(verdicts, top=top)["item_id"].to_list())
 
 
 def counts(verdicts: pl.DataFrame) -> dict[str, int]:
@@ -92,53 +121,57 @@ def counts(verdicts: pl.DataFrame) -> dict[str, int]:
 
 def summarise(
     verdicts: pl.DataFrame,
-    manifest: dict[str, Any],
+    manifest: Mapping[str, Any],
     *,
-    dataset: Dataset | None = None,
+    facts: ItemFacts | None = None,
     settings: SummarySettings | None = None,
-    run_dir: Path | None = None,
-) -> dict[str, Any]:
-    """Aggregate a run's verdicts. With ``run_dir``, also writes disagreement.jsonl there."""
+) -> Summarised:
+    """Aggregate a run's verdicts (``manifest`` gives the run id, status and format version)."""
     from judge.stats.cards import judge_cards
-    from judge.stats.diagnostics import calibration, disagreement, judge_diagnostics
-    from judge.stats.scores import panel_scores, rubric_agreement
+    from judge.stats.cost import cost_breakdown
+    from judge.stats.diagnostics import calibration, disagreement, judge_diagnostics, problem_examples
+    from judge.stats.paper_metrics import summary_section
+    from judge.stats.scores import panel_scores, rubric_agreement, score_distributions
 
     s = settings or SummarySettings()
+    facts = facts or ItemFacts()
     boot: dict[str, Any] = {"n_boot": s.n_boot, "seed": s.seed, "ci": s.ci}
     panel: dict[str, Any] = {"aggregate": s.aggregate, "quorum": s.quorum, **boot}
     cost = verdicts["cost_usd"].sum() if verdicts.height else 0.0
     summary: dict[str, Any] = {
-        "format_version": FORMAT_VERSION,
+        "format_version": manifest.get("format_version"),
         "run_id": manifest.get("run_id"),
         "status": manifest.get("status"),
         "settings": asdict(s),
         "counts": counts(verdicts),
         "cost_usd": float(cost or 0.0),
         "cost": cost_breakdown(verdicts),
-        "scores": [], "scores_by_model": [], "agreement": {}, "calibration": [], "judges": [],
-        "disagreement": [], "judge_cards": [], "paper_metrics": _paper_metrics(verdicts, boot),
-        "invalid_rate": invalid_rates(verdicts),
+        "scores": [], "scores_by_model": [], "scores_by_model_overall": [], "agreement": {}, "calibration": [],
+        "judges": [], "disagreement": [], "judge_cards": [], "paper_metrics": summary_section(verdicts, **panel),
+        "invalid_rate": invalid_rates(verdicts), "score_distributions": score_distributions(verdicts),
+        "problems": problem_examples(verdicts),
     }  # fmt: skip
     if verdicts.height == 0:
-        return summary
+        return Summarised(summary)
     pooled = verdicts.with_columns(pl.lit("all").alias("model"))
-    summary["scores"] = _records(panel_scores(pooled, **panel).drop("model"))
-    summary["scores_by_model"] = _records(panel_scores(verdicts, **panel))
-    agreement = rubric_agreement(verdicts, n_boot=s.n_boot, seed=s.seed, ci=s.ci)
-    summary["agreement"] = {row["rubric_id"]: row for row in _records(agreement)}
-    disputed = disagreement(verdicts, top=s.top_disputed)
-    facts = item_facts(dataset, set(disputed["item_id"].to_list()) if run_dir is not None else set())
+    summary["scores"] = panel_scores(pooled, **panel).drop("model").to_dicts()
+    summary["scores_by_model"] = panel_scores(verdicts, **panel).to_dicts()
+    overall = verdicts.with_columns(pl.lit("all").alias("dimension"))
+    summary["scores_by_model_overall"] = panel_scores(overall, **panel).drop("dimension").to_dicts()
+    agreement = rubric_agreement(verdicts, **boot)
+    summary["agreement"] = {row["rubric_id"]: row for row in agreement.to_dicts()}
     if facts.gold is not None:
-        summary["calibration"] = _records(calibration(verdicts, facts.gold, **panel))
-    summary["judges"] = _records(judge_diagnostics(verdicts, gold=facts.gold))
-    summary["judge_cards"] = judge_cards(verdicts, facts.lengths, n_boot=s.n_boot, seed=s.seed)
-    summary["disagreement"] = _records(disputed.group_by("rubric_id", maintain_order=True).head(5))
-    if run_dir is not None:
-        if facts.texts is not None:
-            disputed = disagreement(verdicts, facts.texts, top=s.top_disputed)  # the same ranking, with snippets
-        lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in disputed.to_dicts())
-        atomic_write_text(run_dir / DISAGREEMENT_FILE, lines)
-    return summary
+        summary["calibration"] = calibration(verdicts, facts.gold, **panel).to_dicts()
+    summary["judges"] = judge_diagnostics(verdicts, gold=facts.gold).to_dicts()
+    summary["judge_cards"] = judge_cards(verdicts, facts.lengths, **boot)
+    disputed = disagreement(verdicts, facts.texts, top=s.top_disputed)
+    summary["disagreement"] = (
+        disputed.drop("source_snippet", "response_snippet", strict=False)
+        .group_by("rubric_id", maintain_order=True)
+        .head(5)
+        .to_dicts()
+    )
+    return Summarised(summary, disputed.to_dicts())
 
 
 def invalid_rates(verdicts: pl.DataFrame) -> list[dict[str, Any]]:
@@ -160,9 +193,3 @@ def invalid_rates(verdicts: pl.DataFrame) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def _paper_metrics(verdicts: pl.DataFrame, boot: dict[str, Any]) -> dict[str, Any]:
-    from judge.stats.paper_metrics import summary_section
-
-    return summary_section(verdicts, **boot)
