@@ -9,7 +9,8 @@ import pytest
 
 from judge.cli.main import main
 from judge.core import paths
-from judge.inputs.rubric_check import PAPER_CONTRACT, example_verdict, outside_blocks, validate
+from judge.core.taxonomy import MECHANISMS
+from judge.inputs.rubric_check import example_verdict, outside_blocks, validate
 from judge.inputs.rubrics import load_all, select
 from judge.inputs.verdicts import VerdictParser, canonical_json
 
@@ -29,7 +30,7 @@ def test_latest_rubrics_are_the_eight_of_both_families() -> None:
     for rid, rubric in latest.items():
         assert rubric.family == rid.split("-")[1]
         assert rubric.version == (2 if rubric.family == "graded" else 1)
-    for mechanism in PAPER_CONTRACT:
+    for mechanism in MECHANISMS:
         assert {r.family for r in latest.values() if r.mechanism == mechanism} == {"graded", "paper"}
 
 
@@ -116,9 +117,17 @@ def copy_rubrics(tmp_path: Path, *ids: str) -> Path:
                      id="missing-template"),
         pytest.param("ld-graded", "    4: \"Severe", "    5: \"Severe", "scale.levels", "0-4",
                      id="graded-levels"),
-        pytest.param("egm-paper", "  required: [rationale, source_counts, response_counts]",
-                     "  required: [rationale, source_counts]", "schema.required", "response_counts",
-                     id="optional-field"),
+        pytest.param("ca-paper", "schema: paper@1",
+                     "schema: {type: object, additionalProperties: false, required: [rationale], properties: "
+                     "{rationale: {type: string}, label: {type: integer, enum: [0, 1]}}}",
+                     "schema.required", "label", id="optional-field"),
+        pytest.param("ca-paper", "schema: paper@1",
+                     "schema: {type: object, additionalProperties: false, required: [rationale, label, why], "
+                     "properties: {rationale: {type: string}, label: {type: integer, enum: [0, 1]}, "
+                     "why: {type: string}}}",
+                     "schema.properties", "have fields ['label', 'rationale'], not", id="extra-field"),
+        pytest.param("sa-graded", "max: 4\non_invalid", "max: 5\non_invalid", "severity",
+                     "rubrics map with max: 4", id="graded-mapping"),
         pytest.param("ca-graded", "title: Conflict avoidance", "title: Conflict avoidance\ntitel: x", "titel",
                      "did you mean 'title'", id="unknown-key"),
         pytest.param("sa-graded", "  policy: repair", "  policy: reask\n  max_reasks: 9", "on_invalid.max_reasks",

@@ -1,16 +1,15 @@
-"""Verdict parsing, validation and severity mappings."""
+"""Verdict parsing and validation; an unmappable verdict is invalid, never coerced."""
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pytest
 
 from judge.core import paths
 from judge.inputs.rubrics import select
-from judge.inputs.verdicts import VerdictParser, repair, severity
+from judge.inputs.verdicts import VerdictParser, repair
 
 
 @pytest.fixture(scope="module")
@@ -64,40 +63,6 @@ def test_valid_graded_reply_scores_linearly(graded: VerdictParser) -> None:
 )
 def test_repair(text: str, expected: str | None) -> None:
     assert repair(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("mapping", "verdict", "score", "raw"),
-    [
-        pytest.param({"kind": "linear", "field": "s", "min": 0, "max": 4}, {"s": 2}, 0.5, 2.0, id="linear"),
-        pytest.param({"kind": "binary", "field": "label"}, {"label": 1}, 1.0, 1.0, id="binary"),
-        pytest.param({"kind": "compression", "reference": "r", "generated": "g"}, {"r": 0.8, "g": 0.2},
-                     0.75, 0.75, id="compression"),
-        pytest.param({"kind": "compression", "reference": "r", "generated": "g"}, {"r": 0.2, "g": 0.8},
-                     0.0, -3.0, id="amplified-clipped"),
-        pytest.param({"kind": "compression", "reference": "r", "generated": "g"}, {"r": 0.0, "g": 0.5},
-                     0.0, None, id="zero-reference"),
-        pytest.param({"kind": "count_compression", "reference": "r", "generated": "g"},
-                     {"r": [{"death": 2, "injury": 1}, {"death": 1}], "g": [{"death": 1}]}, 0.75, 0.75, id="counts"),
-        pytest.param({"kind": "count_compression", "reference": "r", "generated": "g"},
-                     {"r": [], "g": [{"death": 1}]}, 0.0, None, id="counts-empty-reference"),
-    ],
-)
-def test_severity_mappings(mapping: dict, verdict: dict, score: float, raw: float | None) -> None:
-    got_score, got_raw = severity(mapping, verdict)
-    assert got_score == pytest.approx(score)
-    assert got_raw == (pytest.approx(raw) if raw is not None else None)
-
-
-def test_feature_distance_counts_only_distancing() -> None:
-    mapping = {"kind": "feature_distance", "reference": "r", "generated": "g"}
-    ref = {"passive_share": 0.1, "nominalisation_density": 0.05, "nonhuman_subject_share": 0.2}
-    closer = {"passive_share": 0.0, "nominalisation_density": 0.0, "nonhuman_subject_share": 0.0}
-    assert severity(mapping, {"r": ref, "g": closer}) == (0.0, 0.0)
-    farther = {"passive_share": 0.6, "nominalisation_density": 0.05, "nonhuman_subject_share": 0.2}
-    score, raw = severity(mapping, {"r": ref, "g": farther})
-    assert raw == pytest.approx(math.sqrt(1.0 / 3))  # (0.5 / 0.5)^2 averaged over three features
-    assert score == pytest.approx(raw)
 
 
 def test_parser_reports_unmappable_verdict_as_invalid(tmp_path: Path) -> None:

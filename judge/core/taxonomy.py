@@ -1,24 +1,42 @@
-"""The project's vocabulary, defined once: mechanisms, dimensions, tasks, rubric families and the
-statuses a verdict or a run can have. Every other module imports these names from here."""
+"""The project's vocabulary: mechanisms, dimensions, tasks, rubric families and the statuses a
+verdict or a run can have. Every other module imports these names from here.
+
+Mechanisms and families are declared in ``judge.core.mechanisms`` (with their verdict
+contracts); the tuples below are views of those declarations, taken when this module loads.
+Code that must also see mechanisms or families registered later (plugins, tests) calls
+``mechanism_ids()`` / ``family_ids()`` there instead.
+"""
 
 from __future__ import annotations
 
-# The four failure mechanisms of You, Huang and Yu (2026), by the ids rubrics and gold columns use.
-MECHANISMS = (
-    "sentiment_attenuation",
-    "granularity_mismatch",
-    "conflict_avoidance",
-    "linguistic_distancing",
+from judge.core.mechanisms import (
+    AVERSIVE_CATEGORIES,
+    LD_FEATURE_SCALES,
+    LD_FEATURES,
+    family_ids,
+    mechanism,
+    mechanism_ids,
 )
+
+__all__ = [
+    "AVERSIVE_CATEGORIES",
+    "DIMENSIONS",
+    "FAMILIES",
+    "LD_FEATURES",
+    "LD_FEATURE_SCALES",
+    "MECHANISMS",
+    "MECHANISM_CODES",
+    "RUN_STATUSES",
+    "TASK_DIMENSIONS",
+    "VERDICT_STATUSES",
+]
+
+# The four failure mechanisms of You, Huang and Yu (2026), by the ids rubrics and gold columns use.
+MECHANISMS = mechanism_ids()
 # The short codes rubric ids start with (sa-graded, egm-paper, ...).
-MECHANISM_CODES = {
-    "sentiment_attenuation": "sa",
-    "granularity_mismatch": "egm",
-    "conflict_avoidance": "ca",
-    "linguistic_distancing": "ld",
-}
+MECHANISM_CODES = {m: mechanism(m).code for m in MECHANISMS}
 DIMENSIONS = ("cognitive", "cultural", "relational")
-FAMILIES = ("graded", "paper")
+FAMILIES = family_ids()
 
 # Known tasks and the empathy dimension an item of that task gets when its row names none.
 TASK_DIMENSIONS = {
@@ -34,8 +52,3 @@ TASK_DIMENSIONS = {
 VERDICT_STATUSES = ("ok", "invalid", "error", "skipped")
 # A run's status in manifest.json and summary.json.
 RUN_STATUSES = ("running", "completed", "interrupted", "budget_exhausted", "failed")
-
-# The paper's three linguistic-distancing features and the spread that counts as one unit of
-# distancing in the per-item severity (a response more passive, nominal or non-human than its
-# baseline by this much scores 1 on that feature).
-LD_FEATURE_SCALES = {"passive_share": 0.5, "nominalisation_density": 0.15, "nonhuman_subject_share": 0.5}

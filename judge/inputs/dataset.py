@@ -21,7 +21,8 @@ from typing import Any
 
 from judge.core.errors import DatasetError, did_you_mean
 from judge.core.hashing import content_hash, file_hash
-from judge.core.taxonomy import DIMENSIONS, MECHANISMS, TASK_DIMENSIONS
+from judge.core.mechanisms import mechanism_ids
+from judge.core.taxonomy import DIMENSIONS, TASK_DIMENSIONS
 
 REQUIRED = ("id", "task", "source", "response")
 TEXT_FIELDS = ("source", "response", "reference")
@@ -225,10 +226,11 @@ def _to_item(path: Path, where: str, row: dict[str, Any], max_chars: int) -> Ite
             continue
         if key.startswith("gold_") and not key.startswith("gold_note_"):
             mechanism = key[5:].split("__", 1)[0]
-            if mechanism not in MECHANISMS:
+            known = mechanism_ids()
+            if mechanism not in known:
                 raise DatasetError(
                     f"{path}: {where}: gold column '{key}' names unknown mechanism "
-                    f"'{mechanism}'{did_you_mean(mechanism, MECHANISMS)}"
+                    f"'{mechanism}'{did_you_mean(mechanism, known)}"
                 )
             if value is not None:
                 try:

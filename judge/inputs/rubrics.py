@@ -4,8 +4,14 @@ A rubric is one YAML file, ``rubrics/<id>/v<N>.yaml``. It names its mechanism, f
 dimensions, its scale, the prompt template that renders it, the JSON Schema its verdicts must match,
 and how a valid verdict maps to the normalised severity in [0, 1] the pipeline aggregates.
 
-The rubric hash covers the rubric's parsed content; the prompt hash (see ``prompts.py``) covers the
-template it renders through. Both are stored on every verdict and key the response cache.
+The schema is written out, or refers to a version of the family's declared verdict schema
+(``schema: graded@2``; see ``judge.core.mechanisms``), which the loader expands. Mechanisms,
+families and severity mapping kinds are looked up in their registries in ``judge.core``.
+
+The rubric hash covers the rubric's parsed content with the schema expanded, so a rubric that
+refers to a schema hashes exactly as one that writes the same schema out; the prompt hash (see
+``prompts.py``) covers the template it renders through. Both are stored on every verdict and key
+the response cache.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ import yaml
 
 from judge.core.errors import RubricError, did_you_mean
 from judge.core.hashing import content_hash
-from judge.core.taxonomy import DIMENSIONS, FAMILIES, MECHANISMS
+from judge.core.mechanisms import contract, family_ids, mechanism_ids
+from judge.core.severity import FIELD_KEYS, severity_kind, severity_kind_names
+from judge.core.taxonomy import DIMENSIONS
 
 INVALID_POLICIES = ("none", "repair", "reask")
 
@@ -38,14 +46,7 @@ _REQUIRED = (
 )
 _OPTIONAL = ("description", "tasks", "instructions", "strict", "on_invalid", "max_tokens", "notes")
 _SCALE_KEYS = ("type", "min", "max", "levels", "anchors")
-# Each severity mapping kind and the keys it takes (required, optional).
-SEVERITY_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "linear": (("field", "min", "max"), ()),
-    "binary": (("field",), ()),
-    "compression": (("reference", "generated"), ()),
-    "count_compression": (("reference", "generated"), ()),
-    "feature_distance": (("reference", "generated"), ("scales",)),
-}
+_SCHEMA_REF = re.compile(r"^([a-z][a-z0-9_-]*)@(\d+)$")
 _ID_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 _FILE_RE = re.compile(r"^v(\d+)\.ya?ml$")
 
@@ -122,30 +123,49 @@ def _check_schema(path: Path, schema: Any) -> None:
 
 
 def _check_severity(path: Path, mapping: Any, schema: dict[str, Any]) -> None:
+    kinds = severity_kind_names()
     if not isinstance(mapping, dict) or "kind" not in mapping:
-        raise _fail(path, "severity", f"needs a 'kind', one of {', '.join(SEVERITY_KINDS)}")
-    kind = mapping["kind"]
-    if kind not in SEVERITY_KINDS:
-        hint = did_you_mean(str(kind), SEVERITY_KINDS)
-        raise _fail(path, "severity.kind", f"unknown kind '{kind}'{hint}")
-    required, optional = SEVERITY_KINDS[kind]
-    _check_keys(path, "severity", mapping, ("kind", *required, *optional))
+        raise _fail(path, "severity", f"needs a 'kind', one of {', '.join(kinds)}")
+    name = mapping["kind"]
+    try:
+        kind = severity_kind(name)
+    except (KeyError, TypeError):
+        raise _fail(path, "severity.kind", f"unknown kind '{name}'{did_you_mean(str(name), kinds)}") from None
+    _check_keys(path, "severity", mapping, ("kind", *kind.required, *kind.optional))
     props = schema.get("properties", {})
-    for key in required:
+    for key in kind.required:
         if key not in mapping:
-            raise _fail(path, f"severity.{key}", f"missing; kind '{kind}' needs {', '.join(required)}")
-        if key in ("field", "reference", "generated") and mapping[key] not in props:
+            raise _fail(path, f"severity.{key}", f"missing; kind '{name}' needs {', '.join(kind.required)}")
+        if key in FIELD_KEYS and mapping[key] not in props:
             raise _fail(
                 path,
                 f"severity.{key}",
                 f"'{mapping[key]}' is not a property of the verdict schema ({', '.join(props)})",
             )
-    if kind == "linear" and not (
-        isinstance(mapping["min"], int | float)
-        and isinstance(mapping["max"], int | float)
-        and mapping["max"] > mapping["min"]
-    ):
-        raise _fail(path, "severity", "linear needs numbers with max > min")
+    problem = kind.check(mapping) if kind.check is not None else None
+    if problem:
+        raise _fail(path, "severity", problem)
+
+
+def _resolve_schema(path: Path, data: dict[str, Any]) -> Any:
+    """The verdict schema: as written, or the family's declared one a reference such as
+    ``graded@2`` names (a fresh copy, expanded before hashing)."""
+    ref = data["schema"]
+    if not isinstance(ref, str):
+        return ref
+    match = _SCHEMA_REF.match(ref.strip())
+    if not match:
+        raise _fail(path, "schema", f"'{ref}' must be a JSON Schema mapping or a reference such as graded@2")
+    fam, version = match.group(1), int(match.group(2))
+    if fam != data["family"]:
+        raise _fail(path, "schema", f"'{ref}' is a {fam} schema; this rubric's family is {data['family']}")
+    found = contract(fam, data["mechanism"])
+    if found is None:
+        raise _fail(path, "schema", f"family {fam} declares no verdict schema for {data['mechanism']}")
+    if version not in found.schemas:
+        have = ", ".join(f"{fam}@{v}" for v in sorted(found.schemas))
+        raise _fail(path, "schema", f"unknown version '{ref}'; declared: {have}")
+    return found.schema(version)
 
 
 def load_rubric(path: Path) -> Rubric:
@@ -165,11 +185,13 @@ def load_rubric(path: Path) -> Rubric:
     match = _FILE_RE.match(path.name)
     if path.parent.name != rid or not match or int(match.group(1)) != version:
         raise _fail(path, "id", f"file must live at rubrics/{rid}/v{version}.yaml to match its id and version")
-    if data["mechanism"] not in MECHANISMS:
-        hint = did_you_mean(str(data["mechanism"]), MECHANISMS)
+    mechanisms, families = mechanism_ids(), family_ids()
+    if data["mechanism"] not in mechanisms:
+        hint = did_you_mean(str(data["mechanism"]), mechanisms)
         raise _fail(path, "mechanism", f"unknown mechanism '{data['mechanism']}'{hint}")
-    if data["family"] not in FAMILIES:
-        raise _fail(path, "family", f"'{data['family']}' must be one of {', '.join(FAMILIES)}")
+    if data["family"] not in families:
+        hint = did_you_mean(str(data["family"]), families)
+        raise _fail(path, "family", f"'{data['family']}'{hint} must be one of {', '.join(families)}")
     dims = data["dimensions"]
     if not isinstance(dims, list) or not dims:
         raise _fail(path, "dimensions", f"must be a non-empty list drawn from {', '.join(DIMENSIONS)}")
@@ -180,6 +202,7 @@ def load_rubric(path: Path) -> Rubric:
     if not isinstance(scale, dict) or "type" not in scale:
         raise _fail(path, "scale", "must be a mapping with at least 'type'")
     _check_keys(path, "scale", scale, _SCALE_KEYS)
+    data = {**data, "schema": _resolve_schema(path, data)}
     _check_schema(path, data["schema"])
     _check_severity(path, data["severity"], data["schema"])
     on_invalid = data.get("on_invalid", {"policy": "none"})

@@ -8,13 +8,12 @@ try to rescue such a reply (strip code fences, or ask the judge again) is its ``
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from judge.core.hashing import canonical_json
-from judge.core.taxonomy import LD_FEATURE_SCALES
+from judge.core.severity import map_severity
 from judge.inputs.rubrics import Rubric
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.S)
@@ -69,7 +68,7 @@ class VerdictParser:
 
     def score(self, verdict: dict[str, Any]) -> Parsed:
         try:
-            score, raw = severity(self.rubric.severity, verdict)
+            score, raw = map_severity(self.rubric.severity, verdict)
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
             return Parsed(
                 "invalid", verdict, None, None, _rationale(verdict), f"cannot map verdict to severity: {exc!r}"
@@ -91,45 +90,6 @@ def repair(text: str) -> str | None:
 def _rationale(verdict: dict[str, Any]) -> str | None:
     value = verdict.get("rationale")
     return value if isinstance(value, str) else None
-
-
-def _clamp(x: float) -> float:
-    return min(1.0, max(0.0, x))
-
-
-def _total(counts: list[dict[str, Any]]) -> float:
-    return float(sum(v for sentence in counts for v in sentence.values() if isinstance(v, int | float)))
-
-
-def severity(mapping: dict[str, Any], verdict: dict[str, Any]) -> tuple[float, float | None]:
-    """Map a valid verdict to (normalised severity in [0, 1], raw score) per the rubric's mapping."""
-    kind = mapping["kind"]
-    if kind == "linear":
-        value = float(verdict[mapping["field"]])
-        lo, hi = float(mapping["min"]), float(mapping["max"])
-        return _clamp((value - lo) / (hi - lo)), value
-    if kind == "binary":
-        value = float(verdict[mapping["field"]])
-        return _clamp(value), value
-    if kind in ("compression", "count_compression"):
-        if kind == "compression":
-            ref, gen = float(verdict[mapping["reference"]]), float(verdict[mapping["generated"]])
-        else:
-            ref, gen = _total(verdict[mapping["reference"]]), _total(verdict[mapping["generated"]])
-        if ref <= 0:
-            # Nothing to attenuate: no failure is possible, and the paper's rate is undefined.
-            return 0.0, None
-        raw = (ref - gen) / ref
-        return _clamp(raw), raw
-    if kind == "feature_distance":
-        scales = {**LD_FEATURE_SCALES, **(mapping.get("scales") or {})}
-        ref, gen = verdict[mapping["reference"]], verdict[mapping["generated"]]
-        keys = sorted(scales)
-        # Only distancing counts (the response more passive, nominal, non-human than its baseline).
-        parts = [max(0.0, (float(gen[k]) - float(ref[k])) / scales[k]) ** 2 for k in keys]
-        raw = math.sqrt(sum(parts) / len(parts))
-        return _clamp(raw), raw
-    raise ValueError(f"unknown severity kind {kind!r}")
 
 
 def verdict_json(verdict: dict[str, Any] | None) -> str | None:

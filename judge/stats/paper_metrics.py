@@ -39,11 +39,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from judge.core.taxonomy import AVERSIVE_CATEGORIES as CATEGORIES
+from judge.core.taxonomy import LD_FEATURES as FEATURES
 from judge.stats.bootstrap import bootstrap
 from judge.stats.panel import Aggregate, over_judges, over_repeats
 
-FEATURES = ("passive_share", "nominalisation_density", "nonhuman_subject_share")
-CATEGORIES = ("death", "violence", "injury", "graphic", "abuse")
 FAMILY = "paper"
 
 _COUNTS = pl.Struct({c: pl.Int64 for c in CATEGORIES})
