@@ -26,7 +26,7 @@ from benchmarks._common import MODEL, PYTHON, fake_server, measure
 
 VARIANTS: dict[str, str] = {
     "default": "litellm defaults (plus suppress_debug_info)",
-    "bootstrap": "judge.judging.client.bootstrap_litellm(): what empathy-judge sets",
+    "bootstrap": "judge.judging.litellm_client.bootstrap_litellm(): what empathy-judge sets",
     "turn_off_message_logging": "litellm.turn_off_message_logging = True",
     "httpx_transport": "litellm.disable_aiohttp_transport = True (httpx instead of aiohttp)",
     "disable_token_counter": "litellm.disable_token_counter = True",
@@ -40,7 +40,7 @@ SCHEMA = {"type": "object", "properties": {"severity": {"type": "integer", "mini
 
 def child(variant: str, base_url: str, n: int, concurrency: int) -> dict[str, Any]:
     if variant == "bootstrap":
-        from judge.judging.client import bootstrap_litellm
+        from judge.judging.litellm_client import bootstrap_litellm
 
         litellm = bootstrap_litellm()
     else:

@@ -1,4 +1,4 @@
-"""Time the offline judges' verdicts per call, on the bundled sample dataset's real prompts.
+"""Time the offline judges' verdicts per call, on the bundled sample dataset's items.
 
     python benchmarks/offline_judges.py [--repeat 3]
 
@@ -17,11 +17,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from judge.core import paths
-from judge.inputs.config import OFFLINE_MODELS
 from judge.inputs.dataset import open_dataset
-from judge.inputs.prompts import PromptLibrary
 from judge.inputs.rubrics import select
-from judge.offline.verdicts import respond
+from judge.offline.verdicts import JUDGES, respond
 
 
 def main() -> None:
@@ -29,17 +27,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     rubrics = select(paths.rubrics_dir())
-    prompts = PromptLibrary(paths.prompts_dir())
     items = list(open_dataset(paths.sample_dataset()).items())
     results = {}
-    for judge in OFFLINE_MODELS:
+    for judge in JUDGES:
         for rubric in rubrics:
-            rendered = [prompts.render(rubric, item) for item in items]
             times = []
             for _ in range(args.repeat):
-                for messages in rendered:
+                for item in items:
                     start = time.perf_counter()
-                    respond(judge, rubric.id, messages)
+                    respond(judge, rubric, item)
                     times.append((time.perf_counter() - start) * 1000)
             times.sort()
             results[f"{judge}/{rubric.id}"] = {

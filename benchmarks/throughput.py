@@ -102,7 +102,7 @@ def child_openai(args: argparse.Namespace) -> dict[str, Any]:
 def child_litellm(args: argparse.Namespace, *, tuned: bool) -> dict[str, Any]:
     t0 = time.perf_counter()
     if tuned:
-        from judge.judging.client import bootstrap_litellm
+        from judge.judging.litellm_client import bootstrap_litellm
 
         litellm = bootstrap_litellm()
     else:

@@ -13,11 +13,11 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Agreement": "judge.stats.agreement",
-    "CallContext": "judge.judging.client",
-    "Completion": "judge.judging.client",
+    "CallContext": "judge.judging.protocol",
+    "Completion": "judge.judging.protocol",
     "Dataset": "judge.inputs.dataset",
     "Item": "judge.inputs.dataset",
-    "Judge": "judge.judging.client",
+    "Judge": "judge.judging.protocol",
     "JudgeConfig": "judge.inputs.config",
     "JudgeError": "judge.core.errors",
     "Rubric": "judge.inputs.rubrics",

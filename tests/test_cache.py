@@ -11,7 +11,7 @@ import pytest
 
 from judge.cli.main import main
 from judge.judging.cache import ResponseCache, cache_key
-from judge.judging.client import CallContext
+from judge.judging.protocol import CallContext
 from tests.fakeserver import FakeServer, Malformed, Status
 from tests.reliability_helpers import (
     edit_rubric,

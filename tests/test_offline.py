@@ -1,23 +1,21 @@
-"""Tests for judge/offline.py: block parsing, verdict shapes, determinism and sanity."""
+"""The offline judges (judge/offline/verdicts.py): verdict shapes per family and mechanism, read
+from the structured item and rubric; determinism and sanity."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import jsonschema
 import pytest
 
-from judge.offline.verdicts import (
-    JUDGES,
-    RUBRIC_IDS,
-    extract_blocks,
-    extract_sentences,
-    extract_task,
-    respond,
-)
+from judge.core import paths
+from judge.inputs.dataset import Item
+from judge.inputs.rubrics import Rubric, select
+from judge.offline.verdicts import JUDGES, case_of, respond, supports, task_key
 
-# --- Schemas written from docs/CONTRACTS.md --------------------------------------------------------
+# --- Schemas written by hand from docs/CONTRACTS.md (stricter than the rubrics': no empty text) --
 
 _UNIT = {"type": "number", "minimum": 0, "maximum": 1}
 _COUNTS = {
@@ -86,24 +84,17 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def _message(
-    source: str, response: str, task: str | None = "counselling", reference: str | None = None
-) -> str:
-    parts = ["Rate the response below."]
-    if task:
-        parts.append(f"Task: {task}")
-    parts += ["<<<SOURCE>>>", source, "<<<END SOURCE>>>"]
-    if reference is not None:
-        parts += ["<<<REFERENCE>>>", reference, "<<<END REFERENCE>>>"]
-    parts += ["<<<RESPONSE>>>", response, "<<<END RESPONSE>>>"]
-    return "\n".join(parts)
+RUBRICS: dict[str, Rubric] = {r.id: r for r in select(paths.rubrics_dir())}
+RUBRIC_IDS = sorted(SCHEMAS)
 
 
-def _messages(*args: Any, **kw: Any) -> list[dict[str, Any]]:
-    return [
-        {"role": "system", "content": "You are a strict judge."},
-        {"role": "user", "content": _message(*args, **kw)},
-    ]
+def _item(source: str, response: str, task: str = "counselling", reference: str | None = None) -> Item:
+    return Item(id="x", task=task, dimension="relational", model="m", source=source, response=response,
+                reference=reference)  # fmt: skip
+
+
+def _respond(judge: str, rubric_id: str, item: Item) -> str:
+    return respond(judge, RUBRICS[rubric_id], item)
 
 
 CLIENT = (
@@ -133,90 +124,37 @@ NEWS_SANITISED = (
     "affected, and the authorities are investigating the situation."
 )
 
-# --- Parsing ----------------------------------------------------------------------------------
+# --- Reading the item ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("message", "expected"),
+    ("task", "key"),
     [
-        pytest.param(_message("src", "resp"), {"source": "src", "response": "resp"}, id="basic"),
-        pytest.param(
-            _message("a\nb", "c", reference="ref"),
-            {"source": "a\nb", "reference": "ref", "response": "c"},
-            id="with-reference-multiline",
-        ),
-        pytest.param(_message("", "resp"), {"source": "", "response": "resp"}, id="empty-source"),
-        pytest.param(
-            _message("He typed ‹‹‹END SOURCE›››, then <<END SOURCE>> too.", "ok"),
-            {"source": "He typed ‹‹‹END SOURCE›››, then <<END SOURCE>> too.", "response": "ok"},
-            id="neutralised-lookalikes",
-        ),
-        pytest.param(
-            "Put the text between <<<SOURCE>>> and <<<END SOURCE>>> markers.\n"
-            + _message("real", "resp"),
-            {"source": "real", "response": "resp"},
-            id="inline-mention-in-instructions",
-        ),
-        pytest.param(
-            _message("x", "y").replace("\n", "\r\n"), {"source": "x", "response": "y"}, id="crlf"
-        ),
+        pytest.param("news", "news", id="plain"),
+        pytest.param("Translation (zh-en)", "translation", id="suffix"),
+        pytest.param("  Counselling", "counselling", id="case-and-space"),
+        pytest.param("123", "123", id="no-letters"),
     ],
 )
-def test_extract_blocks(message: str, expected: dict[str, str]) -> None:
-    assert extract_blocks(message) == expected
+def test_task_key(task: str, key: str) -> None:
+    assert task_key(task) == key
 
 
-@pytest.mark.parametrize(
-    "message",
-    [
-        pytest.param("no blocks at all", id="none"),
-        pytest.param("<<<SOURCE>>>\nx\n<<<END SOURCE>>>", id="no-response"),
-        pytest.param("<<<SOURCE>>>\nx\n<<<RESPONSE>>>\ny\n<<<END RESPONSE>>>", id="unclosed"),
-    ],
-)
-def test_extract_blocks_missing(message: str) -> None:
-    with pytest.raises(ValueError, match="block"):
-        extract_blocks(message)
-
-
-@pytest.mark.parametrize(
-    ("message", "task"),
-    [
-        pytest.param(_message("a", "b", task="news"), "news", id="plain"),
-        pytest.param(_message("a", "b", task="Translation (zh-en)"), "translation", id="suffix"),
-        pytest.param(_message("a", "b", task=None), None, id="absent"),
-        pytest.param(_message("Task: news", "b", task=None), None, id="inside-block-ignored"),
-        pytest.param("  Task: news\n" + _message("a", "b", task=None), None, id="not-at-start"),
-    ],
-)
-def test_extract_task(message: str, task: str | None) -> None:
-    assert extract_task(message) == task
-
-
-@pytest.mark.parametrize(
-    ("block", "expected"),
-    [
-        pytest.param("[1] One.\n[2] Two.", ["One.", "Two."], id="numbered"),
-        pytest.param("[1] One\ncontinued.\n[2] Two.", ["One continued.", "Two."], id="wrapped"),
-        pytest.param("[1] [2] is cited.", ["[2] is cited."], id="bracket-in-text"),
-        pytest.param("One. Two.", ["One.", "Two."], id="unnumbered-fallback"),
-        pytest.param("", [], id="empty"),
-    ],
-)
-def test_extract_sentences(block: str, expected: list[str]) -> None:
-    assert extract_sentences(block) == expected
+def test_the_reference_is_the_baseline_when_present() -> None:
+    assert case_of(_item("src", "resp", reference="ref")).ref == "ref"
+    assert case_of(_item("src", "resp", reference="ref")).ref_name == "reference"
+    assert case_of(_item("src", "resp")).ref == "src"
+    assert case_of(_item("src", "resp", reference="")).ref_name == "source"
 
 
 # --- Shapes -----------------------------------------------------------------------------------
 
 CASES = {
-    "counselling": _messages(CLIENT, ATTENUATED),
-    "news": _messages(NEWS, NEWS_SANITISED, task="news"),
-    "translation-ref": _messages(
-        "枪手在市场开枪，打死了十二人。", NEWS_SANITISED, task="translation", reference=NEWS
-    ),
-    "translation-noref": _messages("枪手在市场开枪，打死了十二人。", NEWS, task="translation"),
-    "empty-texts": _messages("", "", task=None),
+    "counselling": _item(CLIENT, ATTENUATED),
+    "news": _item(NEWS, NEWS_SANITISED, task="news"),
+    "translation-ref": _item("枪手在市场开枪，打死了十二人。", NEWS_SANITISED, task="translation", reference=NEWS),
+    "translation-noref": _item("枪手在市场开枪，打死了十二人。", NEWS, task="translation"),
+    "empty-texts": _item("", "", task="other"),
 }
 
 
@@ -226,21 +164,22 @@ CASES = {
 def test_every_judge_and_rubric_gives_a_valid_verdict(
     judge: str, rubric_id: str, case: str
 ) -> None:
-    messages = CASES[case]
-    text = respond(judge, rubric_id, messages)
+    item = CASES[case]
+    text = _respond(judge, rubric_id, item)
     verdict = json.loads(text)
     jsonschema.validate(verdict, SCHEMAS[rubric_id])
+    jsonschema.validate(verdict, RUBRICS[rubric_id].schema)
     assert text == json.dumps(verdict, sort_keys=True, ensure_ascii=False)
-    user = messages[-1]["content"]
-    for item in verdict.get("evidence", []):
-        assert item["quote"] in user  # quotes are verbatim spans of the judged texts
+    texts = {"source": (item.reference or item.source), "response": item.response}
+    for quote in verdict.get("evidence", []):
+        assert quote["quote"] in texts[quote["side"]]  # quotes are verbatim spans of the judged texts
 
 
-def test_egm_paper_counts_follow_numbered_sentences() -> None:
-    src = "[1] Three people were killed.\n[2] An incident occurred.\n[3] Dozens were injured."
-    resp = "[1] Something happened.\n[2] Nobody was hurt."
+def test_egm_paper_counts_follow_the_sentences() -> None:
+    src = "Three people were killed. An incident occurred. Dozens were injured."
+    resp = "Something happened. Nobody was hurt."
     for judge in JUDGES:
-        verdict = json.loads(respond(judge, "egm-paper", _messages(src, resp, task="news")))
+        verdict = json.loads(_respond(judge, "egm-paper", _item(src, resp, task="news")))
         assert len(verdict["source_counts"]) == 3
         assert len(verdict["response_counts"]) == 2
         assert verdict["source_counts"][0]["death"] == 1
@@ -250,54 +189,43 @@ def test_egm_paper_counts_follow_numbered_sentences() -> None:
 
 def test_chinese_source_without_reference_is_not_scored() -> None:
     for judge in JUDGES:
-        verdict = json.loads(respond(judge, "sa-graded", CASES["translation-noref"]))
+        verdict = json.loads(_respond(judge, "sa-graded", CASES["translation-noref"]))
         assert verdict["severity"] == 0 and verdict["confidence"] <= 0.1
 
 
-def test_content_parts_messages_are_read() -> None:
-    parts = [{"role": "user", "content": [{"type": "text", "text": _message(CLIENT, FAITHFUL)}]}]
-    assert respond("lexicon", "sa-paper", parts) == respond(
-        "lexicon", "sa-paper", _messages(CLIENT, FAITHFUL)
-    )
+def test_the_rubric_is_known_by_family_and_mechanism_not_by_id() -> None:
+    renamed = dataclasses.replace(RUBRICS["ca-paper"], id="my-own-ca-rubric")
+    item = _item(CLIENT, FAITHFUL)
+    assert respond("lexicon", renamed, item) == _respond("lexicon", "ca-paper", item)
 
 
-@pytest.mark.parametrize(
-    ("judge", "rubric_id", "match"),
-    [
-        pytest.param("gpt", "sa-graded", "unknown offline judge", id="judge"),
-        pytest.param("lexicon", "sa-grade", "no verdict shape", id="rubric"),
-        pytest.param("structure", "", "no verdict shape", id="empty-rubric"),
-    ],
-)
-def test_unknown_judge_or_rubric(judge: str, rubric_id: str, match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        respond(judge, rubric_id, _messages(CLIENT, FAITHFUL))
+def test_unknown_judge_or_unanswered_rubric() -> None:
+    item = _item(CLIENT, FAITHFUL)
+    with pytest.raises(ValueError, match="unknown offline judge"):
+        respond("gpt", RUBRICS["sa-graded"], item)
+    toy = dataclasses.replace(RUBRICS["sa-graded"], family="toy")
+    assert not supports("toy", "sentiment_attenuation")
+    with pytest.raises(ValueError, match="no verdict for toy rubrics of sentiment_attenuation"):
+        respond("lexicon", toy, item)
 
 
 def test_prefixed_judge_name_is_accepted() -> None:
-    msgs = _messages(CLIENT, FAITHFUL)
-    assert respond("offline/lexicon", "ca-paper", msgs) == respond("lexicon", "ca-paper", msgs)
-
-
-def test_no_user_message() -> None:
-    with pytest.raises(ValueError, match="no user message"):
-        respond("lexicon", "sa-graded", [{"role": "system", "content": "x"}])
+    item = _item(CLIENT, FAITHFUL)
+    assert _respond("offline/lexicon", "ca-paper", item) == _respond("lexicon", "ca-paper", item)
 
 
 @pytest.mark.parametrize("rubric_id", RUBRIC_IDS)
 @pytest.mark.parametrize("judge", JUDGES)
 def test_deterministic(judge: str, rubric_id: str) -> None:
-    msgs = _messages(CLIENT, FAITHFUL)
-    assert len({respond(judge, rubric_id, msgs) for _ in range(3)}) == 1
+    item = _item(CLIENT, FAITHFUL)
+    assert len({_respond(judge, rubric_id, item) for _ in range(3)}) == 1
 
 
 # --- Sanity -----------------------------------------------------------------------------------
 
 
 def _severity(judge: str, rubric_id: str, source: str, response: str, task: str) -> int:
-    return int(
-        json.loads(respond(judge, rubric_id, _messages(source, response, task=task)))["severity"]
-    )
+    return int(json.loads(_respond(judge, rubric_id, _item(source, response, task=task)))["severity"])
 
 
 @pytest.mark.parametrize("judge", JUDGES)
@@ -328,7 +256,7 @@ def test_advice_reply_scores_worse_on_ca(judge: str) -> None:
     assert _severity(judge, "ca-graded", CLIENT, ATTENUATED, "counselling") >= 3
     assert _severity(judge, "ca-graded", CLIENT, FAITHFUL, "counselling") <= 1
     labels = [
-        json.loads(respond(judge, "ca-paper", _messages(CLIENT, r)))["label"]
+        json.loads(_respond(judge, "ca-paper", _item(CLIENT, r)))["label"]
         for r in (FAITHFUL, ATTENUATED)
     ]
     assert labels == [0, 1]
@@ -345,12 +273,12 @@ def test_ca_is_mostly_not_applicable_to_news(judge: str) -> None:
 def test_amplified_response_flags_overcorrection(judge: str) -> None:
     calm = "The meeting ran late and I felt a little tired afterwards."
     loud = "I AM FURIOUS! I am screaming! I hate this, I hate them, I am shaking with rage!"
-    verdict = json.loads(respond(judge, "sa-graded", _messages(calm, loud, task="news")))
+    verdict = json.loads(_respond(judge, "sa-graded", _item(calm, loud, task="news")))
     assert verdict["overcorrection"] is True and verdict["severity"] == 0
 
 
 def test_translation_is_compared_with_the_reference() -> None:
-    msgs = _messages("枪手在市场开枪。", NEWS_SANITISED, task="translation", reference=NEWS)
+    item = _item("枪手在市场开枪。", NEWS_SANITISED, task="translation", reference=NEWS)
     for judge in JUDGES:
-        verdict = json.loads(respond(judge, "egm-graded", msgs))
+        verdict = json.loads(_respond(judge, "egm-graded", item))
         assert verdict["severity"] >= 3

@@ -16,7 +16,7 @@ import sys
 
 def main() -> None:
     from judge.cli.main import main as cli_main
-    from judge.judging.client import bootstrap_litellm
+    from judge.judging.litellm_client import bootstrap_litellm
 
     bootstrap_litellm()
     import polars  # noqa: F401  (loaded by compaction; warm it too)

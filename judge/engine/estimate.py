@@ -127,7 +127,7 @@ def estimate(plan: Any, runs_dir: Path, cache_dir: Path | None = None) -> dict[s
     import polars as pl
 
     from judge.core.hashing import content_hash
-    from judge.judging.client import CallContext
+    from judge.judging.protocol import CallContext
 
     history = _history(runs_dir)
     probe = _cache_probe(cache_dir or runs_dir / ".cache")

@@ -22,7 +22,7 @@ from judge.inputs.dataset import Dataset, Item
 from judge.inputs.prompts import PromptLibrary
 from judge.inputs.rubrics import Rubric
 from judge.inputs.verdicts import Parsed, VerdictParser, repair, verdict_json
-from judge.judging.client import CallContext, Judge, JudgeCallError
+from judge.judging.protocol import CallContext, Judge, JudgeCallError, JudgeRequest
 from judge.store.rundir import VerdictLog, now_iso
 
 BUDGET_EXHAUSTED = "budget exhausted"
@@ -252,15 +252,9 @@ class Runner:
             repeat=unit.repeat,
         )
         while True:
+            request = JudgeRequest(messages, rubric, unit.item, context, max_tokens=rubric.max_tokens)
             try:
-                completion = await judge.complete(
-                    messages,
-                    schema_name=rubric.id,
-                    schema=rubric.schema,
-                    strict=rubric.strict,
-                    max_tokens=rubric.max_tokens,
-                    context=context,
-                )
+                completion = await judge.complete(request)
             except BudgetExhausted:
                 # Refused before it started: nothing billed for this call.
                 self.outcome.budget_exhausted = True

@@ -152,7 +152,7 @@ def run_command(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from judge.engine.resume import apply_stored, check_unchanged, load_manifest, record_options
     from judge.judging.budget import apply_budget, default_cap_notice
-    from judge.judging.client import build_judges
+    from judge.judging.registry import build_judges
     from judge.store.rundir import RunLock
 
     old: dict[str, Any] | None = None

@@ -29,8 +29,9 @@ import yaml
 from judge.core.errors import ConfigError, did_you_mean
 from judge.core.hashing import content_hash
 
-OFFLINE_MODELS = ("lexicon", "structure")
-DEFAULT_JUDGES = tuple(f"offline/{name}" for name in OFFLINE_MODELS)
+# The panel a run gets when nothing names one: the two offline judges (judge/offline), which need
+# no key and no network.
+DEFAULT_JUDGES = ("offline/lexicon", "offline/structure")
 RESPONSE_FORMATS = ("auto", "json_schema", "json_object", "none")
 # Sampling parameters forwarded to the provider; anything else in `params` is refused so a typo
 # cannot silently change nothing.
@@ -71,10 +72,6 @@ class JudgeConfig:
     @property
     def provider(self) -> str:
         return self.model.split("/", 1)[0] if "/" in self.model else ""
-
-    @property
-    def is_offline(self) -> bool:
-        return self.provider == "offline"
 
     @property
     def hash(self) -> str:
@@ -130,7 +127,7 @@ def judge_from_dict(data: Any, *, path: Path | None = None, index: int = 0) -> J
             raise ConfigError(f"{_where(path, fp)}: unknown key '{key}'{did_you_mean(str(key), _JUDGE_KEYS)}")
     model = data.get("model")
     if not isinstance(model, str) or not model.strip() or model != model.strip():
-        raise ConfigError(f"{_where(path, fp + '.model')}: needs a LiteLLM model string such as 'openai/gpt-4o-mini'")
+        raise ConfigError(f"{_where(path, fp + '.model')}: needs a model string such as 'openai/gpt-4o-mini'")
     params = data.get("params", {}) or {}
     if not isinstance(params, dict):
         raise ConfigError(f"{_where(path, fp + '.params')}: must be a mapping of sampling parameters")

@@ -175,8 +175,6 @@ def _renders(rubric: Rubric, prompts: PromptLibrary) -> list[Problem]:
         system, user = messages[0]["content"], messages[-1]["content"]
         if "{{" in system + user:
             out.append(Problem(p, where, "a '{{' placeholder survived rendering"))
-        if not re.search(rf"^Task: {item.task}$", user, re.M):
-            out.append(Problem(p, where, "the user message lacks a 'Task: <task>' line (offline judges need it)"))
         if "<<<RESPONSE>>>" not in user and "<<<RESPONSE SENTENCES>>>" not in user:
             out.append(Problem(p, where, "the response is not in a <<<RESPONSE>>> block"))
         text, errors = outside_blocks(user)

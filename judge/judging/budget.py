@@ -6,7 +6,7 @@ call returns, the reservation is settled to what the reply actually cost. A call
 ``spent + reserved + its reservation <= cap``, so however many calls are in flight at once, the
 spend can never pass the cap.
 
-Why one reservation per call covers retries: LiteLLMJudge retries only on failures that returned
+Why one reservation per call covers retries: the LiteLLM client retries only on failures that returned
 no reply body (status errors, timeouts, dropped connections); a body, valid or not, ends the retry
 loop. So one ``complete()`` yields at most one billed body. Re-asks after an invalid reply are
 new ``complete()`` calls, each with its own reservation (its prompt includes the invalid reply).
@@ -23,12 +23,11 @@ the cap, and costs only waiting near the end of the budget.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from judge.core.errors import BudgetExhausted
 from judge.inputs.config import JudgeConfig
-from judge.judging.client import CallContext, Completion, Judge, JudgeCallError
 from judge.judging.pricing import (
     DEFAULT_MAX_TOKENS,
     Price,
@@ -36,6 +35,7 @@ from judge.judging.pricing import (
     effective_max_tokens,
     worst_prompt_tokens,
 )
+from judge.judging.protocol import Completion, Judge, JudgeCallError, JudgeRequest
 
 
 @dataclass
@@ -110,32 +110,19 @@ class BudgetedJudge:
         self.price = price
 
     def worst_case_usd(self, messages: list[dict[str, str]], max_tokens: int) -> float:
+        if self.price.free:
+            return 0.0  # nothing to count: a free judge (offline) never loads LiteLLM's tokenizer
         counted = count_prompt_tokens(self.config.model, messages)
         return self.price.cost(worst_prompt_tokens(counted, len(messages)), max_tokens)
 
-    async def complete(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        schema_name: str,
-        schema: dict[str, Any],
-        strict: bool = False,
-        max_tokens: int | None = None,
-        context: CallContext | None = None,
-    ) -> Completion:
-        cap = effective_max_tokens(self.config, max_tokens)
+    async def complete(self, request: JudgeRequest) -> Completion:
+        cap = effective_max_tokens(self.config, request.max_tokens)
         if cap is None:
-            cap = max_tokens = DEFAULT_MAX_TOKENS  # sent to the provider, so the worst case holds
-        ticket = await self.budget.acquire(self.worst_case_usd(messages, cap))
+            cap = DEFAULT_MAX_TOKENS  # sent to the provider, so the worst case holds
+            request = replace(request, max_tokens=cap)
+        ticket = await self.budget.acquire(self.worst_case_usd(request.messages, cap))
         try:
-            completion = await self.inner.complete(
-                messages,
-                schema_name=schema_name,
-                schema=schema,
-                strict=strict,
-                max_tokens=max_tokens,
-                context=context,
-            )
+            completion = await self.inner.complete(request)
         except JudgeCallError:
             self.budget.settle(ticket, 0.0)
             raise

@@ -10,8 +10,8 @@ file and moved into place, so concurrent runs and crashes leave either a whole e
 unreadable entry is a miss. Only replies a provider returned (HTTP 200) are stored, with their
 usage; errors never are, so a retry after an outage asks again.
 
-``CachedJudge`` wraps a judge; it builds the real client only on the first miss, so a run whose
-every reply is cached never imports LiteLLM.
+``CachedJudge`` wraps any judge (the ``Judge`` protocol); it builds the real client only on the
+first miss, so a run whose every reply is cached never imports LiteLLM.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 from judge.core.errors import ReplayMiss
 from judge.core.hashing import canonical_json
 from judge.inputs.config import JudgeConfig
-from judge.judging.client import CallContext, Completion, Judge
+from judge.judging.protocol import CallContext, Completion, Judge, JudgeRequest
 
 CACHE_FORMAT = 1
 
@@ -108,20 +108,9 @@ class CachedJudge:
             self._inner = self._factory()
         return self._inner
 
-    async def complete(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        schema_name: str,
-        schema: dict[str, Any],
-        strict: bool = False,
-        max_tokens: int | None = None,
-        context: CallContext | None = None,
-    ) -> Completion:
-        call = dict(schema_name=schema_name, schema=schema, strict=strict, max_tokens=max_tokens, context=context)
-        if context is None:  # nothing to key on: not cacheable
-            return await self.inner.complete(messages, **call)  # type: ignore[arg-type]
-        key = cache_key(self.config.hash, context, messages)
+    async def complete(self, request: JudgeRequest) -> Completion:
+        context = request.context
+        key = cache_key(self.config.hash, context, request.messages)
         entry = self.cache.get(key)
         if entry is not None:
             self.cache.hits += 1
@@ -142,7 +131,7 @@ class CachedJudge:
                 f"judge '{self.config.label}', repeat {context.repeat}, turn {context.turn}; "
                 f"the rubric, prompt, item or judge changed since it was cached: run once without --replay"
             )
-        completion = await self.inner.complete(messages, **call)  # type: ignore[arg-type]
+        completion = await self.inner.complete(request)
         self.cache.put(
             key,
             {

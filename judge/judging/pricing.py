@@ -1,13 +1,10 @@
 """Prices and token counts (the cost breakdown of a finished run is ``judge.stats.cost``).
 
-Where a judge's price comes from, first match wins:
-1. offline judges cost nothing;
-2. ``input_cost_per_token`` / ``output_cost_per_token`` in the judge's config (local and
-   self-hosted judges, or to override the bundled map);
-3. LiteLLM's bundled price map (``litellm.get_model_info``; the map is read offline, never
-   downloaded, see judges.bootstrap_litellm).
-A judge with none of these has no known price: its verdicts carry ``cost_usd = null``, and a run
-with a budget refuses to start (``require_prices``).
+A judge's price comes from its backend (judge/judging/registry.py): the offline judges cost
+nothing; a LiteLLM judge takes ``input_cost_per_token`` / ``output_cost_per_token`` from its config
+(local and self-hosted judges, or to override the bundled map), else LiteLLM's bundled price map
+(read offline, never downloaded; see judge/judging/litellm_client.py). A judge with no price has
+its verdicts carry ``cost_usd = null``, and a run with a budget refuses to start (``require_prices``).
 """
 
 from __future__ import annotations
@@ -32,29 +29,28 @@ PER_MESSAGE_OVERHEAD = 8
 class Price:
     input_per_token: float
     output_per_token: float
-    source: str  # "offline", "config" or "litellm"
+    source: str  # who priced it: "offline", "config", "litellm", or another backend's name
+
+    @property
+    def free(self) -> bool:
+        return self.input_per_token == 0 and self.output_per_token == 0
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return prompt_tokens * self.input_per_token + completion_tokens * self.output_per_token
 
 
 def price_for(cfg: JudgeConfig) -> Price | None:
-    """The judge's per-token price, or None when nothing prices it."""
-    if cfg.is_offline:
-        return Price(0.0, 0.0, "offline")
+    """The judge's per-token price, as its backend knows it; None when nothing prices it."""
+    from judge.judging.registry import backend_for
+
+    return backend_for(cfg.model).price(cfg)
+
+
+def configured_price(cfg: JudgeConfig) -> Price | None:
+    """The price the judge's config gives, if it gives one."""
     if cfg.input_cost_per_token is not None or cfg.output_cost_per_token is not None:
         return Price(cfg.input_cost_per_token or 0.0, cfg.output_cost_per_token or 0.0, "config")
-    from judge.judging.client import bootstrap_litellm
-
-    litellm = bootstrap_litellm()
-    try:
-        info = litellm.get_model_info(cfg.model)
-    except Exception:  # not in the bundled map
-        return None
-    inp, out = info.get("input_cost_per_token"), info.get("output_cost_per_token")
-    if inp is None and out is None:
-        return None
-    return Price(float(inp or 0.0), float(out or 0.0), "litellm")
+    return None
 
 
 def require_prices(judges: list[JudgeConfig]) -> dict[str, Price]:
@@ -74,7 +70,7 @@ def require_prices(judges: list[JudgeConfig]) -> dict[str, Price]:
 
 def effective_max_tokens(cfg: JudgeConfig, rubric_max_tokens: int | None) -> int | None:
     """The completion cap the provider will be sent: the judge's params win over the rubric
-    (mirrors LiteLLMJudge.complete)."""
+    (mirrors judge.judging.litellm_client.LiteLLMJudge.complete)."""
     value = cfg.params.get("max_tokens")
     if value is not None:
         return int(value)
@@ -83,7 +79,7 @@ def effective_max_tokens(cfg: JudgeConfig, rubric_max_tokens: int | None) -> int
 
 def count_prompt_tokens(model: str, messages: list[dict[str, str]]) -> int:
     """Prompt tokens as LiteLLM counts them (offline; cl100k for models it does not know)."""
-    from judge.judging.client import bootstrap_litellm
+    from judge.judging.litellm_client import bootstrap_litellm
 
     litellm = bootstrap_litellm()
     try:

@@ -1,8 +1,8 @@
 """Graded measures of the two offline judges: signals -> loss, evidence and rationale.
 
-Each measure compares the reference side (REFERENCE block if present, else SOURCE) with the
-response and returns a loss in [0, 1] (higher = worse failure) that `graded_verdict` maps to the
-0-4 severity with fixed cut points. The lexicon and structure judges use different signals here
+Each measure compares the reference side (the item's reference if it has one, else its source)
+with the response and returns a loss in [0, 1] (higher = worse failure) that `graded_verdict`
+maps to the 0-4 severity with fixed cut points. The lexicon and structure judges use different signals here
 so that their agreement is informative.
 """
 
@@ -389,9 +389,10 @@ def _struct_ld(case: Case) -> Measure:
     return Measure(loss, False, loss, rationale, evidence)
 
 
+# (judge, mechanism id) -> the graded measure.
 GRADED: dict[tuple[str, str], Callable[[Case], Measure]] = {
-    ("lexicon", "sa"): _lex_sa, ("lexicon", "egm"): _lex_egm,
-    ("lexicon", "ca"): _lex_ca, ("lexicon", "ld"): _lex_ld,
-    ("structure", "sa"): _struct_sa, ("structure", "egm"): _struct_egm,
-    ("structure", "ca"): _struct_ca, ("structure", "ld"): _struct_ld,
+    ("lexicon", "sentiment_attenuation"): _lex_sa, ("lexicon", "granularity_mismatch"): _lex_egm,
+    ("lexicon", "conflict_avoidance"): _lex_ca, ("lexicon", "linguistic_distancing"): _lex_ld,
+    ("structure", "sentiment_attenuation"): _struct_sa, ("structure", "granularity_mismatch"): _struct_egm,
+    ("structure", "conflict_avoidance"): _struct_ca, ("structure", "linguistic_distancing"): _struct_ld,
 }  # fmt: skip

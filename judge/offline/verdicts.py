@@ -1,8 +1,10 @@
 """The two embedded offline judges: heuristic baselines that answer like a judge model would.
 
-`respond(judge, rubric_id, messages)` reads the delimited blocks and the `Task:` line from the
-last user message and returns verdict JSON text (sorted keys) in the shape docs/CONTRACTS.md gives for
-the rubric. No network, no randomness: the same messages give byte-identical output.
+`respond(judge, rubric, item)` returns verdict JSON text (sorted keys) in the shape the rubric's
+family declares for its mechanism (judge/core/mechanisms.py). The judges read the structured
+request, the item's texts and task and the rubric's family and mechanism, never the rendered
+prompt, so prompt templates are free to say anything. No network, no randomness: the same item
+and rubric give byte-identical output.
 
 - `lexicon` judge: word lists (emotion intensity, aversive elements, advice/closure/question
   markers, person and clinical vocabulary); see `judge.offline.heuristics`.
@@ -10,22 +12,22 @@ the rubric. No network, no randomness: the same messages give byte-identical out
   detail density, sentence types, the paper's distancing features); see `judge.offline.structure`.
 
 These are baselines for smoke runs and for measuring how much an LLM judge adds; they do not
-understand paraphrase, irony or context. The reference side of every comparison is the
-REFERENCE block when present, else SOURCE; a Chinese source with no English reference is
+understand paraphrase, irony or context. The reference side of every comparison is the item's
+reference when it has one, else its source; a Chinese source with no English reference is
 reported as not comparable rather than scored with English word lists.
 
 Known weaknesses: word lists miss paraphrase, sarcasm and rare vocabulary; negation is a
 three-word window; the structural parse approximations (subjects, passives, nouns by suffix)
 are rough; severity cut points are set by hand on a few worked examples, not fitted to gold
-labels. Quotes from a REFERENCE block are labelled side "source" (the contract's reference side).
+labels. Quotes from the reference are labelled side "source" (the contract's reference side).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from judge.core.text import split_sentences
 from judge.offline import heuristics as h
@@ -40,79 +42,25 @@ from judge.offline.measures import (
     total,
 )
 
+if TYPE_CHECKING:
+    from judge.inputs.dataset import Item
+    from judge.inputs.rubrics import Rubric
+
 JUDGES = ("lexicon", "structure")
-RUBRIC_IDS = (
-    "ca-graded", "ca-paper", "egm-graded", "egm-paper",
-    "ld-graded", "ld-paper", "sa-graded", "sa-paper",
-)  # fmt: skip
-BLOCK_NAMES = ("source", "reference", "response")
-
-_BLOCK = re.compile(
-    r"^<<<(SOURCE|REFERENCE|RESPONSE)>>>[ \t]*\n(?:(.*?)\n)?<<<END \1>>>[ \t]*$",
-    re.MULTILINE | re.DOTALL,
-)
-_TASK = re.compile(r"^Task:[ \t]*(\S[^\n]*?)[ \t]*$", re.MULTILINE)
-_NUMBERED = re.compile(r"^\s*\[(\d+)\][ \t]?(.*)$")
 
 
-# --- Parsing the prompt -------------------------------------------------------------------------
-
-
-def extract_blocks(user_message: str) -> dict[str, str]:
-    """Texts of the <<<SOURCE>>>, <<<REFERENCE>>> and <<<RESPONSE>>> blocks, keyed lower case.
-
-    Markers must stand on their own lines; when a block repeats, the last one wins (templates
-    put instructions first). "reference" is absent when there is no such block.
-    Raises ValueError when SOURCE or RESPONSE is missing.
-    """
-    text = user_message.replace("\r\n", "\n")
-    found = {m.group(1).lower(): m.group(2) or "" for m in _BLOCK.finditer(text)}
-    missing = [name for name in ("source", "response") if name not in found]
-    if missing:
-        names = " and ".join(f"<<<{m.upper()}>>>" for m in missing)
-        raise ValueError(f"offline judge: no {names} block in the last user message")
-    return {name: found[name] for name in BLOCK_NAMES if name in found}
-
-
-def extract_task(user_message: str) -> str | None:
-    """The value of a `Task: <task>` line outside the text blocks, lower case; None if absent."""
-    outside = _BLOCK.sub("", user_message.replace("\r\n", "\n"))
-    m = _TASK.search(outside)
-    if not m:
-        return None
-    value = m.group(1).strip().lower()
+def task_key(task: str) -> str:
+    """The task's first word, lower case: "Translation (zh-en)" reads as translation."""
+    value = task.strip().lower()
     first = re.match(r"[a-z]+", value)
     return first.group(0) if first else value
 
 
-def extract_sentences(block: str) -> list[str]:
-    """The numbered sentences ("[1] ...", one per line) of a block, in order; lines without a
-    number continue the previous sentence. A block with no numbers is split with split_sentences.
-    """
-    sentences: list[str] = []
-    numbered = False
-    for line in block.replace("\r\n", "\n").split("\n"):
-        m = _NUMBERED.match(line)
-        if m:
-            numbered = True
-            sentences.append(m.group(2).strip())
-        elif numbered and line.strip():
-            sentences[-1] = f"{sentences[-1]} {line.strip()}".strip()
-    return sentences if numbered else split_sentences(block)
-
-
-def _last_user_text(messages: Sequence[dict[str, Any]]) -> str:
-    for message in reversed(messages):
-        if message.get("role") != "user":
-            continue
-        content = message.get("content")
-        if isinstance(content, str):
-            return content
-        if isinstance(content, list):  # OpenAI content parts
-            return "\n".join(
-                str(p.get("text", "")) for p in content if isinstance(p, dict) and "text" in p
-            )
-    raise ValueError("offline judge: no user message with text content")
+def case_of(item: Item) -> Case:
+    """The texts of one judgement: the reference side is the reference when there is one."""
+    if item.reference:
+        return Case(item.reference, item.response, task_key(item.task), "reference")
+    return Case(item.source, item.response, task_key(item.task), "source")
 
 
 # --- Paper-format verdicts -----------------------------------------------------------------------
@@ -197,50 +145,69 @@ def _ld_paper(case: Case, features: Callable[[str], dict[str, float]], name: str
 # --- Entry point -------------------------------------------------------------------------------
 
 
-def verdict(judge: str, rubric_id: str, user_message: str) -> dict[str, Any]:
-    """The verdict object for one rubric from the judge's own signals (see `respond`)."""
+def _egm(case: Case, lexicon: bool) -> dict[str, Any]:
+    ref_sents = split_sentences(case.ref)
+    if not case.comparable:
+        ref_sents = [""] * len(ref_sents)  # English counting rules do not apply to Chinese
+    return _egm_paper(
+        ref_sents,
+        split_sentences(case.response),
+        h.aversive_counts if lexicon else h.aversive_counts_stems,
+        "Word-list counts" if lexicon else "Stem counts (negation skipped)",
+    )
+
+
+# mechanism id -> the paper-format verdict, given the case and whether the judge is `lexicon`.
+PAPER: dict[str, Callable[[Case, bool], dict[str, Any]]] = {
+    "sentiment_attenuation": lambda case, lexicon: _sa_paper(
+        case, h.intensity if lexicon else h.structural_intensity, "Lexicon" if lexicon else "Structural"
+    ),
+    "granularity_mismatch": _egm,
+    "conflict_avoidance": lambda case, lexicon: _ca_paper_lexicon(case) if lexicon else _ca_paper_structure(case),
+    "linguistic_distancing": lambda case, lexicon: _ld_paper(
+        case,
+        h.lexical_ld_features if lexicon else h.ld_features,
+        "Bag-of-words" if lexicon else "Parse-approximation",
+    ),
+}
+
+
+def supports(family: str, mechanism: str) -> bool:
+    """Whether the offline judges have a verdict for rubrics of this family and mechanism."""
+    if family == "graded":
+        return ("lexicon", mechanism) in GRADED
+    return family == "paper" and mechanism in PAPER
+
+
+def supported() -> list[str]:
+    """Every family/mechanism pair the offline judges answer, for error messages."""
+    pairs = [f"graded/{m}" for j, m in GRADED if j == JUDGES[0]] + [f"paper/{m}" for m in PAPER]
+    return sorted(pairs)
+
+
+def verdict(judge: str, rubric: Rubric, item: Item) -> dict[str, Any]:
+    """The verdict object for one rubric and item from the judge's own signals (see `respond`)."""
     judge = judge.removeprefix("offline/")
     if judge not in JUDGES:
         raise ValueError(f"unknown offline judge {judge!r}; expected one of {', '.join(JUDGES)}")
-    if rubric_id not in RUBRIC_IDS:
+    family, mechanism = rubric.family, rubric.mechanism
+    if not supports(family, mechanism):
         raise ValueError(
-            f"offline judge has no verdict shape for rubric {rubric_id!r}; expected one of "
-            + ", ".join(RUBRIC_IDS)
+            f"offline judges have no verdict for {family} rubrics of {mechanism} (rubric {rubric.id!r}); "
+            f"they answer {', '.join(supported())}"
         )
-    blocks = extract_blocks(user_message)
-    ref_name = "reference" if "reference" in blocks else "source"
-    case = Case(blocks[ref_name], blocks["response"], extract_task(user_message), ref_name)
-    mechanism, family = rubric_id.split("-")
-    lexicon = judge == "lexicon"
+    case = case_of(item)
     if family == "graded":
-        if not case.comparable and mechanism != "ca":
+        if not case.comparable and mechanism != "conflict_avoidance":
             return not_comparable(case)
         return graded_verdict(case, GRADED[judge, mechanism](case))
-    if mechanism == "sa":
-        measure = h.intensity if lexicon else h.structural_intensity
-        return _sa_paper(case, measure, "Lexicon" if lexicon else "Structural")
-    if mechanism == "egm":
-        count = h.aversive_counts if lexicon else h.aversive_counts_stems
-        ref_sents = extract_sentences(case.ref)
-        if not case.comparable:
-            ref_sents = [""] * len(ref_sents)  # English counting rules do not apply to Chinese
-        return _egm_paper(
-            ref_sents,
-            extract_sentences(case.response),
-            count,
-            "Word-list counts" if lexicon else "Stem counts (negation skipped)",
-        )
-    if mechanism == "ca":
-        return _ca_paper_lexicon(case) if lexicon else _ca_paper_structure(case)
-    features = h.lexical_ld_features if lexicon else h.ld_features
-    return _ld_paper(case, features, "Bag-of-words" if lexicon else "Parse-approximation")
+    return PAPER[mechanism](case, judge == "lexicon")
 
 
-def respond(judge: str, rubric_id: str, messages: Sequence[dict[str, Any]]) -> str:
-    """Verdict JSON text (sorted keys) for judge "lexicon" or "structure" and a rubric id.
+def respond(judge: str, rubric: Rubric, item: Item) -> str:
+    """Verdict JSON text (sorted keys) for judge "lexicon" or "structure", a rubric and an item.
 
-    The texts come from the delimited blocks of the last user message. Raises ValueError for an
-    unknown judge or rubric, or when the message lacks the SOURCE or RESPONSE block.
+    Raises ValueError for an unknown judge, or a rubric whose family and mechanism the offline
+    judges do not answer.
     """
-    result = verdict(judge, rubric_id, _last_user_text(messages))
-    return json.dumps(result, sort_keys=True, ensure_ascii=False)
+    return json.dumps(verdict(judge, rubric, item), sort_keys=True, ensure_ascii=False)

@@ -1,4 +1,4 @@
-"""The LiteLLM judge client: error classification, Retry-After, keys, providers, cost."""
+"""Retry decisions: error classification, Retry-After, backoff, and error text free of keys."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from judge.core.errors import ConfigError
-from judge.inputs.config import JudgeConfig
-from judge.judging.client import backoff_s, build_judges, describe, is_retryable, resolve_api_key, retry_after_s
+from judge.judging.retries import backoff_s, describe, is_retryable, redact, retry_after_s
 
 
 def err(status: int | None = None, headers: dict | None = None, name: str = "APIStatusError") -> Exception:
@@ -65,40 +63,7 @@ def test_describe_is_one_line() -> None:
     assert describe(err(500)) == "APIStatusError (500): boom"
 
 
-def test_api_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    named = JudgeConfig(model="openai/x", api_key_env="MY_JUDGE_KEY")
-    with pytest.raises(ConfigError, match=r"MY_JUDGE_KEY .* is not set"):
-        resolve_api_key(named)
-    monkeypatch.setenv("MY_JUDGE_KEY", "sk-canary")
-    assert resolve_api_key(named) == "sk-canary"
-    with pytest.raises(ConfigError, match="no API key"):
-        resolve_api_key(JudgeConfig(model="openai/x"))
-    assert resolve_api_key(JudgeConfig(model="openai/x", api_base="http://127.0.0.1:9/v1")) == "sk-no-key-needed"
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
-    assert resolve_api_key(JudgeConfig(model="openai/x")) == "sk-env"
-    assert "sk-env" not in repr(build_judges([JudgeConfig(model="openai/x")])[0])
-
-
-def test_unknown_provider_and_offline_judge() -> None:
-    with pytest.raises(ConfigError, match="unknown provider 'opneai' \\(did you mean 'openai'\\?\\)"):
-        build_judges([JudgeConfig(model="opneai/gpt")])
-    with pytest.raises(ConfigError, match="unknown offline judge 'vibes'"):
-        build_judges([JudgeConfig(model="offline/vibes")])
-
-
-def test_provider_names_read_from_source_match_litellm() -> None:
-    from judge.judging.client import _providers_from_source, bootstrap_litellm
-
-    names = _providers_from_source()
-    litellm = bootstrap_litellm()
-    assert names is not None
-    # bootstrap registers our own custom provider, "offline", on top of LiteLLM's list.
-    assert set(names) == {str(getattr(p, "value", p)) for p in litellm.provider_list} - {"offline"}
-
-
 def test_redact_removes_the_key_and_key_shaped_strings() -> None:
-    from judge.judging.client import redact
-
     text = "Incorrect API key provided: sk-proj-abcdef1234567890XYZ; also mysecretvalue99"
     out = redact(text, "mysecretvalue99")
     assert "abcdef1234567890" not in out and "mysecretvalue99" not in out
@@ -109,8 +74,6 @@ def test_retry_after_seconds_milliseconds_and_http_date() -> None:
     from datetime import UTC, datetime, timedelta
     from email.utils import format_datetime
     from types import SimpleNamespace
-
-    from judge.judging.client import retry_after_s
 
     def exc(headers: dict[str, str]) -> object:
         return SimpleNamespace(response=SimpleNamespace(headers=headers))
