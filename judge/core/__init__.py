@@ -1,1 +1,3 @@
-"""The vocabulary every stage shares: errors, content hashing, resource paths and text splitting."""
+"""What every stage shares: the vocabulary and its declarations (mechanisms, rubric families,
+verdict contracts, severity mapping kinds), errors, content hashing, resource paths and text
+splitting."""

@@ -1,3 +1,5 @@
-"""Getting a verdict text from a judge: the LiteLLM client with its retries, plus middleware
-(cache, budget, rate limits) and prices.
+"""Getting a verdict text from a judge: the Judge protocol and its structured request, the
+registry that finds a judge's backend by its model string's prefix, the backends (LiteLLM with its
+retries and rate limits; the offline judges), middleware that wraps any judge (cache, budget) and
+prices.
 """
