@@ -109,7 +109,7 @@ def test_eight_rubrics_end_to_end_through_the_offline_judges(
     assert code == 0
     verdicts = check_run(run_dir, judges=2)
     assert set(verdicts["judge"]) == {"offline/lexicon", "offline/structure"}
-    # the offline judges read the blocks back: the news item's two shot men are attenuated in the response
+    # the offline judges read the items: the news item's two shot men are attenuated in the response
     egm = verdicts.filter((pl.col("rubric_id") == "egm-paper") & (pl.col("item_id") == "news"))
     assert (egm["score"] > 0).all()
     assert main(["report", str(run_dir)]) == 0
