@@ -200,3 +200,20 @@ def test_paper_fields_for_the_statistics() -> None:
     assert paper_fields("linguistic_distancing") == {"reference": "source_features", "generated": "response_features"}
     with pytest.raises(KeyError):
         paper_fields("no_such_mechanism")
+
+
+def test_the_paper_metrics_read_their_fields_from_the_declarations(warmth: Mechanism) -> None:
+    import polars as pl
+
+    from judge.stats.paper_metrics import judge_item_values, paper_metrics
+
+    def row(mechanism: str, verdict: dict[str, Any]) -> dict[str, Any]:
+        return {"family": "paper", "mechanism": mechanism, "rubric_id": "r", "model": "m", "item_id": "i",
+                "judge": "j", "repeat": 0, "status": "ok", "verdict": json.dumps(verdict)}  # fmt: skip
+
+    ca = row("conflict_avoidance", {"rationale": "x", "label": 1})
+    toy = {**row("warmth_loss", {"rationale": "x", "source_warmth": 0.9, "response_warmth": 0.1}), "rubric_id": "t"}
+    frame = pl.DataFrame([ca, toy])
+    assert judge_item_values(frame, "conflict_avoidance")["label"].to_list() == [1.0]
+    # A declared mechanism the paper defines no metric for is left out, not guessed at.
+    assert set(paper_metrics(frame, n_boot=0)["mechanism"].to_list()) == {"conflict_avoidance"}

@@ -39,21 +39,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from judge.core.mechanisms import contract, paper_fields
 from judge.core.taxonomy import AVERSIVE_CATEGORIES as CATEGORIES
 from judge.core.taxonomy import LD_FEATURES as FEATURES
 from judge.stats.bootstrap import bootstrap
 from judge.stats.panel import Aggregate, over_judges, over_repeats
 
 FAMILY = "paper"
-
-_COUNTS = pl.Struct({c: pl.Int64 for c in CATEGORIES})
-_FEATS = pl.Struct({f: pl.Float64 for f in FEATURES})
-_DTYPES: dict[str, pl.Struct] = {
-    "sentiment_attenuation": pl.Struct({"source_intensity": pl.Float64, "response_intensity": pl.Float64}),
-    "granularity_mismatch": pl.Struct({"source_counts": pl.List(_COUNTS), "response_counts": pl.List(_COUNTS)}),
-    "conflict_avoidance": pl.Struct({"label": pl.Float64}),
-    "linguistic_distancing": pl.Struct({"source_features": _FEATS, "response_features": _FEATS}),
-}
+# The mechanisms the paper defines metrics for (the formulas below); a paper-format rubric of any
+# other declared mechanism is left out of this section rather than guessed at.
+WITH_METRICS = ("sentiment_attenuation", "granularity_mismatch", "conflict_avoidance", "linguistic_distancing")
 _ROW_SCHEMA: dict[str, Any] = {
     "mechanism": pl.String,
     "rubric_id": pl.String,
@@ -81,25 +76,51 @@ def _total(side: str) -> pl.Expr:
     return pl.col("v").struct.field(side).list.eval(per_sentence).list.sum().cast(pl.Float64)
 
 
+def _dtype(schema: dict[str, Any]) -> Any:
+    """The polars type that decodes JSON matching ``schema`` (numbers as Float64)."""
+    kind = schema.get("type")
+    if kind == "object":
+        return pl.Struct({k: _dtype(v) for k, v in schema.get("properties", {}).items()})
+    if kind == "array":
+        return pl.List(_dtype(schema.get("items", {})))
+    return {"integer": pl.Int64, "number": pl.Float64, "boolean": pl.Boolean}.get(str(kind), pl.String)
+
+
+def _verdict_dtype(mechanism: str) -> pl.Struct:
+    """Decodes the fields the metrics read from a mechanism's paper verdict (judge/core/mechanisms.py)."""
+    found = contract(FAMILY, mechanism)
+    if found is None:
+        raise KeyError(f"mechanism '{mechanism}' has no paper-format verdict")
+    props = found.schema().get("properties", {})
+    fields = {}
+    for name in paper_fields(mechanism).values():
+        dtype = _dtype(props[name])
+        # Labels and intensities are averaged over judges and repeats: decode scalars as floats.
+        fields[name] = dtype if isinstance(dtype, pl.Struct | pl.List) else pl.Float64
+    return pl.Struct(fields)
+
+
 def _fields(mechanism: str) -> list[pl.Expr]:
     """Numeric per-verdict columns for one mechanism, from the decoded verdict struct ``v``."""
     v = pl.col("v")
+    names = paper_fields(mechanism)
+    if "field" in names:  # conflict avoidance: one label
+        return [v.struct.field(names["field"]).alias("label")]
+    ref, gen = names["reference"], names["generated"]
     if mechanism == "sentiment_attenuation":
-        return [v.struct.field("source_intensity").alias("ref"), v.struct.field("response_intensity").alias("gen")]
+        return [v.struct.field(ref).alias("ref"), v.struct.field(gen).alias("gen")]
     if mechanism == "granularity_mismatch":
-        n_ref = v.struct.field("source_counts").list.len().cast(pl.Float64)
-        n_gen = v.struct.field("response_counts").list.len().cast(pl.Float64)
+        n_ref = v.struct.field(ref).list.len().cast(pl.Float64)
+        n_gen = v.struct.field(gen).list.len().cast(pl.Float64)
         # A text with no sentences has no aversive elements: density 0, as the authors' script does.
         return [
-            _total("source_counts").alias("ref"),
-            _total("response_counts").alias("gen"),
-            pl.when(n_ref > 0).then(_total("source_counts") / n_ref).otherwise(0.0).alias("ref_density"),
-            pl.when(n_gen > 0).then(_total("response_counts") / n_gen).otherwise(0.0).alias("gen_density"),
+            _total(ref).alias("ref"),
+            _total(gen).alias("gen"),
+            pl.when(n_ref > 0).then(_total(ref) / n_ref).otherwise(0.0).alias("ref_density"),
+            pl.when(n_gen > 0).then(_total(gen) / n_gen).otherwise(0.0).alias("gen_density"),
         ]
-    if mechanism == "conflict_avoidance":
-        return [v.struct.field("label").alias("label")]
-    return [v.struct.field("source_features").struct.field(f).alias(f"ref_{f}") for f in FEATURES] + [
-        v.struct.field("response_features").struct.field(f).alias(f"gen_{f}") for f in FEATURES
+    return [v.struct.field(ref).struct.field(f).alias(f"ref_{f}") for f in FEATURES] + [
+        v.struct.field(gen).struct.field(f).alias(f"gen_{f}") for f in FEATURES
     ]
 
 
@@ -114,7 +135,7 @@ def judge_item_values(verdicts: pl.DataFrame, mechanism: str) -> pl.DataFrame:
     keys = ["rubric_id", "model", "item_id", "judge"]
     if rows.is_empty():
         return pl.DataFrame(schema={k: pl.String for k in keys})
-    decoded = rows.select(*keys, pl.col("verdict").str.json_decode(_DTYPES[mechanism]).alias("v"))
+    decoded = rows.select(*keys, pl.col("verdict").str.json_decode(_verdict_dtype(mechanism)).alias("v"))
     values = decoded.select(*keys, *_fields(mechanism))
     cols = [c for c in values.columns if c not in keys]
     return over_repeats(values, keys, cols).drop("n_repeats")
@@ -264,7 +285,8 @@ def paper_metrics(
     """
     rows: list[dict[str, Any]] = []
     if verdicts.height and "family" in verdicts.columns:
-        mechanisms = sorted(set(verdicts.filter(pl.col("family") == FAMILY)["mechanism"].to_list()))
+        found = set(verdicts.filter(pl.col("family") == FAMILY)["mechanism"].to_list())
+        mechanisms = sorted(found & set(WITH_METRICS))
     else:
         mechanisms = []
     for mechanism in mechanisms:
