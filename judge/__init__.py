@@ -1,5 +1,11 @@
 """empathy-judge: LLM-as-judge evaluation of empathy failure mechanisms.
 
+    import judge
+    plan = judge.Plan("outputs.jsonl", judges=["openai/gpt-4o-mini"], rubrics=["sa-graded"])
+    run = judge.evaluate(plan)            # or: await judge.evaluate_async(plan)
+    run.status, run.summary, run.verdicts  # typed records and a polars frame
+    judge.read_run("runs/<run-id>")        # any run directory, older formats upgraded
+
 The public names below are loaded on first use (PEP 562), so ``import judge`` and the CLI's
 start-up stay free of polars, numpy and LiteLLM.
 """
@@ -29,6 +35,14 @@ _EXPORTS = {
     "judge_diagnostics": "judge.stats.diagnostics",
     "kendall_tau_b": "judge.stats.agreement",
     "krippendorff_alpha": "judge.stats.agreement",
+    "Manifest": "judge.core.records",
+    "Plan": "judge.engine.plan",
+    "Run": "judge.core.records",
+    "Summary": "judge.core.records",
+    "VerdictRow": "judge.core.records",
+    "evaluate": "judge.engine.session",
+    "evaluate_async": "judge.engine.session",
+    "read_run": "judge.store.reader",
     "load_rubric": "judge.inputs.rubrics",
     "load_verdicts": "judge.store.rundir",
     "open_dataset": "judge.inputs.dataset",

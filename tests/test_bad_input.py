@@ -72,6 +72,14 @@ def _template_edit(d: Path) -> list[str]:
 
 
 def _no_options_run(d: Path) -> list[str]:
+    # A real version-1 manifest (tests/data/run-v1) from before run options were recorded.
+    manifest = json.loads((Path(__file__).parent / "data" / "run-v1" / "manifest.json").read_text())
+    del manifest["options"]
+    (d / "runs" / "old" / "manifest.json").write_text(json.dumps(manifest))
+    return ["--resume", str(d / "runs" / "old")]
+
+
+def _damaged_manifest_run(d: Path) -> list[str]:
     (d / "runs" / "old" / "manifest.json").write_text('{"format_version": 1, "run_id": "old"}\n')
     return ["--resume", str(d / "runs" / "old")]
 
@@ -146,6 +154,7 @@ CASES = [
     ),
     Case("resume-missing-dir", lambda d: ["--resume", str(d / "runs" / "gone")], ("gone", "no such run directory")),
     Case("resume-without-options", _no_options_run, ("cannot be resumed",)),
+    Case("resume-damaged-manifest", _damaged_manifest_run, ("old/manifest.json", "status: missing", "damaged")),
     Case("retry-errors-without-resume", lambda d: ["--retry-errors", *_jsonl(d, GOOD)], ("--retry-errors", "--resume")),
 ]
 

@@ -46,9 +46,11 @@ def make_run(
         data_path.write_text("".join(json.dumps(d) + "\n" for d in dataset), encoding="utf-8")
     manifest = {
         "format_version": 1, "run_id": "test-run", "status": "completed", "argv": ["run"], "repeats": 1,
+        "started_at": "2026-01-01T00:00:00.000Z",
         "dataset": {"path": str(data_path), "format": "jsonl", "items": len(dataset or []), "hash": "d" * 64},
         "rubrics": [{"id": "sa-graded", "version": 1, "hash": "r" * 64, "mechanism": "sentiment_attenuation",
-                     "family": "graded", "prompt": "graded-v1", "prompt_hash": "p" * 64}],
+                     "family": "graded", "prompt": "graded-v1", "prompt_hash": "p" * 64,
+                     "dimensions": ["cognitive"], "path": "rubrics/sa-graded/v1.yaml"}],
         "judges": [{"label": "a", "model": "offline/lexicon", "hash": "j" * 64}],
     }  # fmt: skip
     write_json(run_dir / MANIFEST, manifest)

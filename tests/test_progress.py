@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
+from judge.core.records import VerdictRow
 from judge.engine.progress import Progress
+
+
+def row(**fields: Any) -> VerdictRow:
+    base = VerdictRow("i", "news", "m", None, "r", 1, "h", "p", "graded", "sentiment_attenuation", "cognitive",
+                      "j", "jh", 0)
+    for name, value in fields.items():
+        setattr(base, name, value)
+    return base
 
 
 class Clock:
@@ -26,7 +36,7 @@ def test_log_lines_every_interval_when_not_a_terminal() -> None:
     assert not p.tty
     for k in range(4):
         clock.t += 2.0  # a row every 2 s: a line at 6 s (k=2), not before
-        p.update({"status": "ok" if k != 1 else "invalid", "cost_usd": 0.01})
+        p.update(row(status="ok" if k != 1 else "invalid", cost_usd=0.01))
     lines = out.getvalue().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("empathy-judge: progress 3/10 (30%)")
@@ -43,7 +53,7 @@ def test_terminal_line_is_redrawn_with_a_bar_and_budget() -> None:
     assert p.tty
     for status in ("ok", "error", "skipped", "ok"):
         clock.t += 1.0
-        p.update({"status": status, "cost_usd": 0.25 if status == "ok" else None, "cached": False})
+        p.update(row(status=status, cost_usd=0.25 if status == "ok" else None, cached=False))
     p.close()
     text = out.getvalue()
     assert text.count("\r") == 5 and text.endswith("\n")
@@ -59,7 +69,7 @@ def test_cached_rows_are_not_calls_and_empty_plan_is_done() -> None:
     clock = Clock()
     p = Progress(0, stream=io.StringIO(), clock=clock)
     clock.t += 1
-    p.update({"status": "ok", "cached": True})
+    p.update(row(status="ok", cached=True))
     assert p.calls == 0 and p.rate() == 0.0
     assert "(100%)" in p.line() and p.bar() == "[" + "#" * p.width + "]"
 
@@ -70,6 +80,6 @@ def test_rate_follows_the_recent_window_not_the_start_up() -> None:
     clock.t += 30  # slow start-up: imports, first connection
     for _ in range(100):
         clock.t += 0.5  # then two rows a second
-        p.update({"status": "ok"})
+        p.update(row(status="ok"))
     assert p.rate() == 2.0
     assert p.eta_s() == 450.0  # 900 rows left at 2 per second

@@ -153,11 +153,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.command == "run":
-        from judge.engine.session import run_command
+        from judge.cli.run import run_command
 
         return run_command(args)
     if args.command == "estimate":
-        from judge.engine.estimate import estimate_command
+        from judge.cli.estimate import estimate_command
 
         return estimate_command(args)
     if args.command == "compare":
@@ -165,16 +165,16 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
         return compare_command(args)
     if args.command == "report":
-        from judge.report.terminal import report_command
+        from judge.cli.report import report_command
 
         return report_command(args)
     if args.command == "export":
-        from judge.store.export import export_command
+        from judge.cli.export import export_command
 
         return export_command(args)
     if args.command == "rubrics":
-        from judge.engine.session import rubrics_command
+        from judge.cli.rubrics import rubrics_command
 
-        return rubrics_command(args, parser)
+        return rubrics_command(args)
     parser.error(f"unknown command {args.command}")
     return 2

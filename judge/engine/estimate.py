@@ -20,17 +20,12 @@ body cost nothing and are not counted.
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from judge.core import paths
-from judge.core.errors import EXIT_OK
 from judge.judging.pricing import (
     DEFAULT_MAX_TOKENS,
     count_prompt_tokens,
@@ -219,21 +214,3 @@ def render(result: dict[str, Any]) -> str:
     lines.append(f"completion tokens from: {', '.join(result['total']['completion_from']) or '-'}; "
                  "high = every call at its worst case (what --budget-usd reserves)")
     return "\n".join(lines)
-
-
-def estimate_command(args: argparse.Namespace) -> int:
-    from judge.engine.session import make_plan
-
-    plan = make_plan(args)
-    runs_dir = (
-        args.runs_dir
-        or (plan.config.runs_dir if plan.config and plan.config.runs_dir else None)
-        or paths.default_runs_dir()
-    )
-    result = estimate(plan, Path(runs_dir), getattr(args, "cache_dir", None))
-    if args.json:
-        json.dump(result, sys.stdout, indent=2, sort_keys=True)
-        sys.stdout.write("\n")
-    else:
-        print(render(result))
-    return EXIT_OK

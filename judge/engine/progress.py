@@ -12,8 +12,9 @@ import sys
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TextIO
 
+from judge.core.records import VerdictRow
 from judge.core.taxonomy import VERDICT_STATUSES
 
 STATUSES = VERDICT_STATUSES
@@ -63,14 +64,13 @@ class Progress:
         self._last_emit = self.started
         self._closed = False
 
-    def update(self, row: dict[str, Any]) -> None:
+    def update(self, row: VerdictRow) -> None:
         self.done += 1
-        self.counts[row.get("status") or "error"] += 1
-        if row.get("status") != "skipped" and not row.get("cached"):
+        self.counts[row.status or "error"] += 1
+        if row.status != "skipped" and not row.cached:
             self.calls += 1
-        cost = row.get("cost_usd")
-        if cost:
-            self.spent_usd += float(cost)
+        if row.cost_usd:
+            self.spent_usd += row.cost_usd
         now = self.clock()
         self._samples.append((now, self.done, self.calls))
         while len(self._samples) > 2 and now - self._samples[0][0] > self.window_s:

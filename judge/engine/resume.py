@@ -1,115 +1,154 @@
-"""Resuming a run: recover its options from the manifest and refuse if anything that changes a
-verdict has changed since (dataset, rubrics, prompts, judges, repeats, limit).
+"""Resuming a run: its plan is rebuilt from the manifest, and must be the plan it started with.
 
-The manifest's ``options`` block holds what ``run`` was given, with absolute paths, so
-``empathy-judge run --resume RUN_DIR`` needs nothing else. Options given on the command line next
-to ``--resume`` override the stored ones; the hash check then refuses any that would change a
-verdict, while ``--concurrency`` (how fast, not what) may change freely.
+The manifest records the plan's options (``options``: paths absolute, rubric versions exact, the
+cache mode and folder) and its identity (``plan``: everything that decides which calls are made and
+how, and a hash of it). ``Plan.resume(run_dir, **given)`` takes every option not given from the
+manifest, builds the plan, and compares identities field by field:
+
+- a field whose option was given with another value is refused, naming the option and both values
+  (``--sample: ...``); budget and concurrency (how far, how fast) may change freely;
+- a field that changed although no option was given (the dataset file, a rubric or prompt edited, a
+  judge's config changed in the config file) is refused, saying what changed.
+
+Either way nothing is touched, and the exit code is 2.
 """
 
 from __future__ import annotations
 
-import argparse
+import inspect
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from judge.core.errors import RunDirError
-from judge.store.rundir import MANIFEST, read_json
+from judge.core.errors import ConfigError, RunDirError
+from judge.core.records import PlanIdentity, PlanOptions
+from judge.store.reader import read_manifest
 
-# run options recorded in the manifest and restored on --resume (argparse dest names).
-OPTIONS = (
-    "config",
-    "dataset",
-    "judge",
-    "rubric",
-    "repeats",
-    "limit",
-    "concurrency",
-    "rubrics_dir",
-    "prompts_dir",
-    "max_text_chars",
-    "sample",
-    "seed",
-)
-_PATHS = ("config", "dataset", "rubrics_dir", "prompts_dir")
+if TYPE_CHECKING:
+    from judge.engine.plan import Plan
+
+# identity field -> the Plan keyword argument that sets it
+FIELD_OPTION = {
+    "dataset": "dataset",
+    "sample": "sample",
+    "seed": "seed",
+    "limit": "limit",
+    "repeats": "repeats",
+    "rubrics": "rubrics",
+    "judges": "judges",
+    "cache": "cache",
+    "cache_dir": "cache_dir",
+}
+# how a refusal names each option (the command line's spelling)
+FLAG = {
+    "dataset": "--dataset",
+    "sample": "--sample",
+    "seed": "--seed",
+    "limit": "--limit",
+    "repeats": "--repeats",
+    "rubrics": "--rubric",
+    "judges": "--judge",
+    "cache": "--no-cache/--replay (the cache mode)",
+    "cache_dir": "--cache-dir",
+}
 
 
-def record_options(args: argparse.Namespace, plan: Any) -> dict[str, Any]:
-    """The options to store in the manifest: absolute paths, exact rubric versions."""
-    out: dict[str, Any] = {}
-    for name in OPTIONS:
-        value = getattr(args, name, None)
-        if name in _PATHS and value is not None:
-            value = str(Path(value).resolve())
-        out[name] = value
-    out["dataset"] = str(Path(plan.dataset.path).resolve())
-    out["rubric"] = [r.ref for r in plan.rubrics]
-    return out
-
-
-def load_manifest(run_dir: Path) -> dict[str, Any]:
-    if not run_dir.is_dir():
-        raise RunDirError(f"{run_dir}: no such run directory; check the path given to --resume")
-    manifest = read_json(run_dir / MANIFEST)
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("options"), dict):
+def resumed_plan(cls: type[Plan], run_dir: Path, given: dict[str, Any], *, retry_errors: bool) -> Plan:
+    manifest = read_manifest(run_dir)
+    if manifest.options is None:
         raise RunDirError(
-            f"{run_dir / MANIFEST}: has no recorded run options, so the run cannot be resumed; start a new run"
+            f"{run_dir / 'manifest.json'}: has no recorded run options, so the run cannot be resumed; start a new run"
         )
-    return manifest
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    unknown = sorted(set(given) - accepted)
+    if unknown:
+        raise TypeError(f"Plan.resume() got unexpected options {unknown}")
+    given = {k: v for k, v in given.items() if v is not None}
+    kwargs = _stored_kwargs(manifest.options)
+    kwargs.update(given)
+    plan = cls(**kwargs)
+    plan.resume_dir, plan.resumed, plan.retry_errors = run_dir, manifest, retry_errors
+    plan.given = frozenset(given)
+    check_identity(run_dir, manifest.plan, plan.identity(run_dir), given, stored_dataset=manifest.dataset.path)
+    return plan
 
 
-def apply_stored(args: argparse.Namespace, manifest: dict[str, Any]) -> argparse.Namespace:
-    """``args`` with every option not given on the command line taken from the manifest."""
-    merged = argparse.Namespace(**vars(args))
-    for name, stored in manifest["options"].items():
-        if name not in OPTIONS:
+def _stored_kwargs(options: PlanOptions) -> dict[str, Any]:
+    kwargs = options.to_dict()
+    kwargs["cache_dir"] = options.cache_dir if options.cache != "off" else None
+    return kwargs
+
+
+def _show(name: str, value: Any) -> str:
+    if value is None:
+        return "none"
+    if name == "rubrics":
+        return ", ".join(f"{rid}@{key.version}" for rid, key in sorted(value.items())) or "none"
+    if name == "judges":
+        return ", ".join(sorted(value)) or "none"
+    return str(value)
+
+
+def check_identity(
+    run_dir: Path, old: PlanIdentity, new: PlanIdentity, given: dict[str, Any], *, stored_dataset: str = ""
+) -> None:
+    """Refuse (ConfigError for a given option, RunDirError for a changed input) unless ``new`` is
+    the plan ``old`` was; every difference is named, with both values."""
+    refused: list[str] = []
+    changed: list[str] = []
+    for name, option in FIELD_OPTION.items():
+        was, now = getattr(old, name), getattr(new, name)
+        if was == now:
             continue
-        given = getattr(args, name, None)
-        if given is None or given == []:
-            if name in _PATHS and stored is not None:
-                stored = Path(stored)
-            setattr(merged, name, stored)
-    return merged
-
-
-def _identity(manifest: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "dataset": manifest["dataset"]["hash"],
-        "rubrics": {r["id"]: (r["version"], r["hash"], r["prompt_hash"]) for r in manifest["rubrics"]},
-        "judges": {j["label"]: j["hash"] for j in manifest["judges"]},
-        "repeats": manifest.get("repeats"),
-        "limit": manifest.get("limit"),
-    }
-
-
-def check_unchanged(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
-    """Raise RunDirError naming everything that would make resumed verdicts differ from the rest."""
-    a, b = _identity(old), _identity(new)
-    changes = []
-    if a["dataset"] != b["dataset"]:
-        path = new["dataset"]["path"]
-        changes.append(f"the dataset {path} changed (hash {a['dataset'][:12]} -> {b['dataset'][:12]})")
-    for rid in sorted(set(a["rubrics"]) | set(b["rubrics"])):
-        was, now = a["rubrics"].get(rid), b["rubrics"].get(rid)
-        if was is None or now is None:
-            changes.append(f"rubric '{rid}' was {'added' if was is None else 'removed'}")
-        elif was[0] != now[0]:
-            changes.append(f"rubric '{rid}' version {was[0]} -> {now[0]}")
-        elif was[1] != now[1]:
-            changes.append(f"rubric '{rid}' v{was[0]} was edited (hash {was[1][:12]} -> {now[1][:12]})")
-        elif was[2] != now[2]:
-            changes.append(f"the prompt of rubric '{rid}' was edited (hash {was[2][:12]} -> {now[2][:12]})")
-    for label in sorted(set(a["judges"]) | set(b["judges"])):
-        was, now = a["judges"].get(label), b["judges"].get(label)
-        if was is None or now is None:
-            changes.append(f"judge '{label}' was {'added' if was is None else 'removed'}")
-        elif was != now:
-            changes.append(f"judge '{label}' changed model, parameters or output format")
-    for name in ("repeats", "limit"):
-        if a[name] != b[name]:
-            changes.append(f"{name} {a[name]} -> {b[name]}")
-    if changes:
+        if option in given or (name == "seed" and "sample" in given):
+            if name == "dataset":
+                shown = f"{stored_dataset} (content {was[:12]}), not {_given_dataset(given)} (content {now[:12]})"
+            else:
+                shown = f"{_show(name, was)}, not {_show(name, now)}"
+            refused.append(f"{FLAG[name]}: the run was started with {shown}")
+        else:
+            changed += _what_changed(name, was, now, stored_dataset)
+    if refused:
+        raise ConfigError(
+            f"{run_dir}: cannot resume: {'; '.join(refused)}. Drop the option to finish the run as it was "
+            "started, or start a new run (the response cache re-uses every reply that is still valid)"
+        )
+    if changed:
         raise RunDirError(
-            f"{run_dir}: cannot resume: {'; '.join(changes)}. Restore what changed, "
+            f"{run_dir}: cannot resume: {'; '.join(changed)}. Restore what changed, "
             "or start a new run (the response cache re-uses every reply that is still valid)"
         )
+
+
+def _given_dataset(given: dict[str, Any]) -> str:
+    value = given["dataset"]
+    return str(value) if isinstance(value, str | Path) else "the rows given"
+
+
+def _what_changed(name: str, was: Any, now: Any, stored_dataset: str) -> list[str]:
+    if name == "dataset":
+        return [f"the dataset {stored_dataset} changed (hash {str(was)[:12]} -> {str(now)[:12]})"]
+    if name == "rubrics":
+        out = []
+        for rid in sorted(set(was) | set(now)):
+            a, b = was.get(rid), now.get(rid)
+            if a is None or b is None:
+                out.append(f"rubric '{rid}' was {'added' if a is None else 'removed'}")
+            elif a.version != b.version:
+                out.append(f"rubric '{rid}' version {a.version} -> {b.version}")
+            elif a.hash != b.hash:
+                out.append(f"rubric '{rid}' v{a.version} was edited (hash {a.hash[:12]} -> {b.hash[:12]})")
+            elif a.prompt_hash != b.prompt_hash:
+                out.append(
+                    f"the prompt of rubric '{rid}' was edited (hash {a.prompt_hash[:12]} -> {b.prompt_hash[:12]})"
+                )
+        return out
+    if name == "judges":
+        out = []
+        for label in sorted(set(was) | set(now)):
+            a, b = was.get(label), now.get(label)
+            if a is None or b is None:
+                out.append(f"judge '{label}' was {'added' if a is None else 'removed'}")
+            elif a != b:
+                out.append(f"judge '{label}' changed model, parameters or output format")
+        return out
+    return [f"{name} {_show(name, was)} -> {_show(name, now)}"]

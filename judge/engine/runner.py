@@ -17,6 +17,7 @@ from typing import Any
 
 from judge.core.errors import BudgetExhausted, JudgeError
 from judge.core.hashing import content_hash
+from judge.core.records import VerdictRow
 from judge.inputs.config import JudgeConfig
 from judge.inputs.dataset import Dataset, Item
 from judge.inputs.prompts import PromptLibrary
@@ -51,39 +52,28 @@ class RunOutcome:
     failure: JudgeError | None = None  # an error that stopped the whole run (e.g. a --replay miss)
 
 
-def base_row(unit: Unit, judge: JudgeConfig) -> dict[str, Any]:
+def base_row(unit: Unit, judge: JudgeConfig) -> VerdictRow:
     item, rubric = unit.item, unit.rubric
-    return {
-        "item_id": item.id,
-        "task": item.task,
-        "model": item.model,
-        "source_id": item.source_id,
-        "rubric_id": rubric.id,
-        "rubric_version": rubric.version,
-        "rubric_hash": rubric.hash,
-        "prompt_hash": unit.prompt_hash,
-        "family": rubric.family,
-        "mechanism": rubric.mechanism,
-        "dimension": item.dimension,
-        "judge": judge.label,
-        "judge_hash": judge.hash,
-        "repeat": unit.repeat,
-        "status": None,
-        "score": None,
-        "raw_score": None,
-        "verdict": None,
-        "raw_text": None,
-        "rationale": None,
-        "error": None,
-        "attempts": 0,
-        "latency_ms": None,
-        "prompt_tokens": None,
-        "completion_tokens": None,
-        "cost_usd": None,
-        "rescued_by": None,
-        "cached": False,
-        "finished_at": None,
-    }
+    return VerdictRow(
+        item_id=item.id,
+        task=item.task,
+        model=item.model,
+        source_id=item.source_id,
+        rubric_id=rubric.id,
+        rubric_version=rubric.version,
+        rubric_hash=rubric.hash,
+        prompt_hash=unit.prompt_hash,
+        family=rubric.family,
+        mechanism=rubric.mechanism,
+        dimension=item.dimension,
+        judge=judge.label,
+        judge_hash=judge.hash,
+        repeat=unit.repeat,
+    )
+
+
+def _skip(row: VerdictRow, reason: str) -> None:
+    row.status, row.error = "skipped", reason
 
 
 def _add(a: float | int | None, b: float | int | None) -> Any:
@@ -103,7 +93,7 @@ class Runner:
         repeats: int,
         log: VerdictLog,
         limit: int | None = None,
-        on_row: Callable[[dict[str, Any]], None] | None = None,
+        on_row: Callable[[VerdictRow], None] | None = None,
         skip: Callable[[tuple[str, str, str, int]], bool] | None = None,
         interrupt_grace_s: float = 2.0,
     ) -> None:
@@ -135,13 +125,14 @@ class Runner:
 
     async def run(self) -> RunOutcome:
         loop = asyncio.get_running_loop()
-        installed = []
+        installed: dict[signal.Signals, Any] = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
-                loop.add_signal_handler(sig, self._on_signal)
-                installed.append(sig)
+                previous = signal.getsignal(sig)
+                loop.add_signal_handler(sig, self.request_stop)
+                installed[sig] = previous
             except (NotImplementedError, RuntimeError, ValueError):
-                pass  # not the main thread (tests): the caller stops us instead
+                pass  # not the main thread: the caller stops us instead (request_stop)
         queues = [asyncio.Queue[Unit | None](maxsize=max(4, j.config.max_concurrency * 2)) for j in self.judges]
         workers = [
             asyncio.create_task(self._worker(judge, queue))
@@ -163,15 +154,21 @@ class Runner:
             for task in (producer, *workers, stopped):
                 task.cancel()
             await asyncio.gather(everything, stopped, return_exceptions=True)
-            for sig in installed:
+            for sig, previous in installed.items():
                 loop.remove_signal_handler(sig)
+                # remove_signal_handler leaves the default (SIGTERM kills); put back what the
+                # caller had, e.g. the CLI's SIGTERM-as-Ctrl-C, for the summary that follows.
+                if previous is not None:
+                    signal.signal(sig, previous)
         error = None if everything.cancelled() else everything.exception()
         if error is not None and not isinstance(error, asyncio.CancelledError):
             raise error  # a bug in a worker: keep its traceback
         self.outcome.interrupted = self._stop.is_set() and self.outcome.failure is None
         return self.outcome
 
-    def _on_signal(self) -> None:
+    def request_stop(self) -> None:
+        """Stop starting calls; calls in flight get a short grace to land. Call on the run's loop
+        (from another thread: ``loop.call_soon_threadsafe(runner.request_stop)``)."""
         self._stop.set()
 
     async def _produce(self, queues: list[asyncio.Queue[Unit | None]]) -> None:
@@ -209,9 +206,9 @@ class Runner:
                 return  # the run is being interrupted: start nothing new
             row = base_row(unit, judge.config)
             if self.outcome.budget_exhausted:
-                row.update(status="skipped", error=BUDGET_EXHAUSTED)
+                _skip(row, BUDGET_EXHAUSTED)
             elif label in self.outcome.stopped_judges:
-                row.update(status="skipped", error=self.outcome.stopped_judges[label])
+                _skip(row, self.outcome.stopped_judges[label])
             else:
                 self._in_flight += 1
                 try:
@@ -222,19 +219,19 @@ class Runner:
                     self._stop.set()
                     continue
                 except Exception as exc:  # one odd reply must not end a long run: record it
-                    row.update(status="error", error=f"unexpected {type(exc).__name__}: {str(exc)[:300]}")
+                    row.status, row.error = "error", f"unexpected {type(exc).__name__}: {str(exc)[:300]}"
                 finally:
                     self._in_flight -= 1
-            row["finished_at"] = now_iso()
+            row.finished_at = now_iso()
             self._emit(row)
 
-    def _emit(self, row: dict[str, Any]) -> None:
-        self.log.append(row)
-        self.outcome.counts[row["status"]] += 1
+    def _emit(self, row: VerdictRow) -> None:
+        self.log.append(row.to_dict())
+        self.outcome.counts[row.status or "error"] += 1
         if self.on_row is not None:
             self.on_row(row)
 
-    async def _judge_one(self, judge: Judge, unit: Unit, row: dict[str, Any]) -> None:
+    async def _judge_one(self, judge: Judge, unit: Unit, row: VerdictRow) -> None:
         rubric = unit.rubric
         parser = self.parsers[rubric.id]
         messages = unit.messages
@@ -259,27 +256,27 @@ class Runner:
                 # Refused before it started: nothing billed for this call.
                 self.outcome.budget_exhausted = True
                 if parsed is None:
-                    row.update(status="skipped", error=BUDGET_EXHAUSTED)
+                    _skip(row, BUDGET_EXHAUSTED)
                     return
                 # A refused re-ask: the billed invalid reply stays the verdict, so its cost stays on
                 # record and a resume does not pay for this key twice.
                 _fill(row, parsed, None)
-                row["error"] = f"{parsed.error}; re-ask not sent: {BUDGET_EXHAUSTED}"
+                row.error = f"{parsed.error}; re-ask not sent: {BUDGET_EXHAUSTED}"
                 return
             except JudgeCallError as exc:
-                row["attempts"] += exc.attempts
-                row.update(status="error", error=str(exc))
+                row.attempts += exc.attempts
+                row.status, row.error = "error", str(exc)
                 if exc.fatal:
                     reason = f"judge '{judge.config.label}' stopped: {exc}; fix its API key and resume"
                     self.outcome.stopped_judges.setdefault(judge.config.label, reason)
                 return
-            row["attempts"] += completion.attempts
-            row["latency_ms"] = _add(row["latency_ms"], completion.latency_ms)
-            row["prompt_tokens"] = _add(row["prompt_tokens"], completion.prompt_tokens)
-            row["completion_tokens"] = _add(row["completion_tokens"], completion.completion_tokens)
-            row["cost_usd"] = _add(row["cost_usd"], completion.cost_usd)
-            row["cached"] = completion.cached if context.turn == 0 else row["cached"] and completion.cached
-            row["raw_text"] = completion.text
+            row.attempts += completion.attempts
+            row.latency_ms = _add(row.latency_ms, completion.latency_ms)
+            row.prompt_tokens = _add(row.prompt_tokens, completion.prompt_tokens)
+            row.completion_tokens = _add(row.completion_tokens, completion.completion_tokens)
+            row.cost_usd = _add(row.cost_usd, completion.cost_usd)
+            row.cached = completion.cached if context.turn == 0 else row.cached and completion.cached
+            row.raw_text = completion.text
             parsed = parser.parse(completion.text)
             if parsed.status != "ok" and policy == "repair":
                 fixed = repair(completion.text)
@@ -298,19 +295,17 @@ class Runner:
                 {"role": "user", "content": REASK_TEMPLATE.format(error=parsed.error)},
             ]
         _fill(row, parsed, step if parsed.status == "ok" else None)
-        if row["error"] is None and completion.last_error is not None:
+        if row.error is None and completion.last_error is not None:
             # An ok verdict that needed retries keeps the last transient error, for diagnosis.
-            row["error"] = f"recovered after {row['attempts']} attempts; last error: {completion.last_error}"
+            row.error = f"recovered after {row.attempts} attempts; last error: {completion.last_error}"
 
 
-def _fill(row: dict[str, Any], parsed: Parsed, rescued_by: str | None) -> None:
-    row.update(
-        status=parsed.status,
-        score=parsed.score,
-        raw_score=parsed.raw_score,
-        verdict=verdict_json(parsed.verdict),
-        rationale=parsed.rationale,
-        error=parsed.error,
-        rescued_by=rescued_by,
-    )
+def _fill(row: VerdictRow, parsed: Parsed, rescued_by: str | None) -> None:
+    row.status = parsed.status
+    row.score = parsed.score
+    row.raw_score = parsed.raw_score
+    row.verdict = verdict_json(parsed.verdict)
+    row.rationale = parsed.rationale
+    row.error = parsed.error
+    row.rescued_by = rescued_by
 

@@ -1,361 +1,362 @@
-"""The commands behind the CLI: plan a run from options, execute it, write its directory."""
+"""Running a plan: ``evaluate_async(plan) -> Run``, the one async core behind ``judge.evaluate``
+and ``empathy-judge run``, and ``evaluate``, its synchronous form.
+
+A run: build the judge clients (wrapped by the budget, then the response cache), create the run
+directory (or take the one a resumed plan finishes), write the manifest, judge every unit
+concurrently into the durable log, compact it to Parquet, write summary.json and report.html, and
+return the Run. The run's status is decided in one place, ``run_status``, from how the work ended.
+The library prints nothing: warnings go to ``on_message`` and ``Run.messages``; ``progress=True``
+draws the progress line on stderr.
+"""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import functools
-import signal
 import sys
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from judge import __version__
 from judge.core import paths
-from judge.core.errors import EXIT_BUDGET, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, ConfigError, InputError
-from judge.inputs.config import JudgeConfig, RunConfig, load_config, resolve_judges
-from judge.inputs.dataset import DEFAULT_MAX_CHARS, Dataset, open_dataset
-from judge.inputs.prompts import PromptLibrary
-from judge.inputs.rubrics import Rubric, load_all, select
-from judge.inputs.sampling import sample_dataset, sample_info
-from judge.store.rundir import (
+from judge.core.errors import ConfigError
+from judge.core.records import (
     FORMAT_VERSION,
-    MANIFEST,
+    BudgetInfo,
+    DatasetInfo,
+    JudgeInfo,
+    Manifest,
+    ResumeInfo,
+    RubricInfo,
+    Run,
+    SampleInfo,
+    Summary,
+)
+from judge.engine.plan import DATASET_FILE, Plan
+from judge.engine.runner import RunOutcome
+from judge.engine.sync import StopSwitch, run_sync
+from judge.inputs.sampling import sample_info
+from judge.store.rundir import (
     VERDICTS_LOG,
+    VERDICTS_PARQUET,
+    RunLock,
     VerdictLog,
+    atomic_write_bytes,
     compact,
-    load_verdicts,
+    done_keys,
     new_run_id,
     now_iso,
     prepare_run_dir,
-    write_json,
+    write_manifest,
 )
+
+Say = Callable[[str], None]
+
+
+def run_status(outcome: RunOutcome | None, error: BaseException | None = None) -> str:
+    """The run's final status, decided here only. An exception that ended the run: ``interrupted``
+    for Ctrl-C, SIGTERM or a cancelled task, else ``failed``. Otherwise, in this order: an error that
+    stopped the run (a --replay miss) ``failed``; a spent budget ``budget_exhausted``; a stop
+    signal ``interrupted``; else ``completed``."""
+    if error is not None:
+        return "interrupted" if isinstance(error, KeyboardInterrupt | asyncio.CancelledError) else "failed"
+    assert outcome is not None
+    if outcome.failure is not None:
+        return "failed"
+    if outcome.budget_exhausted:
+        return "budget_exhausted"
+    if outcome.interrupted:
+        return "interrupted"
+    return "completed"
 
 
 @dataclass
-class Plan:
-    dataset: Dataset
-    rubrics: list[Rubric]
-    judges: list[JudgeConfig]
-    prompts: PromptLibrary
-    repeats: int
-    limit: int | None
-    config: RunConfig | None
+class _Session:
+    """One invocation's state between preparing the run directory and returning the Run."""
+
+    plan: Plan
+    run_dir: Path
+    manifest: Manifest
+    judges: list[Any]
+    cache: Any
+    budget: Any
+    messages: list[str] = field(default_factory=list)
+    on_message: Say | None = None
+
+    def say(self, message: str) -> None:
+        self.messages.append(message)
+        if self.on_message is not None:
+            self.on_message(message)
+
+    def end(self, status: str, failure: str | None = None) -> None:
+        self.manifest.status, self.manifest.finished_at = status, now_iso()
+        if failure is not None:
+            self.manifest.failure = failure
+        write_manifest(self.run_dir, self.manifest)
 
 
-def _positive(name: str, value: int | None) -> int | None:
-    if value is not None and value < 1:
-        raise ConfigError(f"--{name}: {value} must be a positive integer")
-    return value
+async def evaluate_async(
+    plan: Plan,
+    run_dir: str | Path | None = None,
+    *,
+    runs_dir: str | Path | None = None,
+    progress: bool = False,
+    html: bool = True,
+    on_message: Say | None = None,
+    argv: Sequence[str] | None = None,
+) -> Run:
+    """Run ``plan`` and return the Run (manifest, verdicts frame, summary, path, status).
+
+    ``run_dir``: where to write the run (default ``runs_dir/<run-id>``, ``runs_dir`` defaulting to
+    the config's ``runs_dir`` or ``runs/``); a resumed plan (``Plan.resume``) finishes its own run.
+    ``progress``: draw the progress line on stderr. ``html``: write report.html. ``on_message``:
+    called with each warning or note as it happens (also kept in ``Run.messages``). ``argv``: the
+    command line to record in the manifest. Raises the error that stopped a run (e.g. ReplayMiss)
+    after marking it ``failed``; an interrupted run returns with status ``interrupted``.
+    """
+    return await _evaluate(plan, run_dir, runs_dir, progress, html, on_message, argv, None)
 
 
-def make_plan(args: argparse.Namespace) -> Plan:
-    """Resolve options, config, rubrics, prompts and dataset; validate everything up front so a
-    bad input fails before anything is judged or written."""
-    config = load_config(args.config) if args.config else None
-    judges = resolve_judges(config, args.judge)
-    concurrency = _positive("concurrency", args.concurrency)
-    if concurrency:
-        judges = [replace(j, max_concurrency=concurrency) for j in judges]
-    repeats = _positive("repeats", args.repeats) or (config.repeats if config else 1)
-    limit = _positive("limit", args.limit)
-    max_chars = _positive("max-text-chars", args.max_text_chars) or DEFAULT_MAX_CHARS
-    rubrics = select(args.rubrics_dir or paths.rubrics_dir(), args.rubric or (config.rubrics if config else None))
-    prompts = PromptLibrary(args.prompts_dir or paths.prompts_dir())
-    dataset_path = args.dataset or (config.dataset if config else None) or paths.sample_dataset()
-    dataset = open_dataset(Path(dataset_path), max_chars=max_chars)
-    if getattr(args, "sample", None) is not None:
-        dataset = sample_dataset(dataset, args.sample, args.seed or 0)
-    first = next(dataset.items())
-    for rubric in rubrics:
-        prompts.render(rubric, first)  # surfaces template errors before the run starts
-    return Plan(dataset, rubrics, judges, prompts, repeats, limit, config)
+def evaluate(
+    plan: Plan,
+    run_dir: str | Path | None = None,
+    *,
+    runs_dir: str | Path | None = None,
+    progress: bool = False,
+    html: bool = True,
+    on_message: Say | None = None,
+    argv: Sequence[str] | None = None,
+) -> Run:
+    """``evaluate_async`` for synchronous code; also inside a running event loop (a notebook),
+    where the run gets its own loop in a worker thread (judge/engine/sync.py)."""
+    stop = StopSwitch()
+    return run_sync(lambda: _evaluate(plan, run_dir, runs_dir, progress, html, on_message, argv, stop), stop)
 
 
-def manifest_for(plan: Plan, run_id: str, argv: list[str]) -> dict[str, Any]:
-    return {
-        "format_version": FORMAT_VERSION,
-        "tool": "empathy-judge",
-        "version": __version__,
-        "run_id": run_id,
-        "status": "running",
-        "started_at": now_iso(),
-        "finished_at": None,
-        "argv": argv,
-        "config_file": str(plan.config.source) if plan.config and plan.config.source else None,
-        "repeats": plan.repeats,
-        "limit": plan.limit,
-        "sample": sample_info(plan.dataset),
-        "dataset": {
-            "path": str(plan.dataset.path),
-            "hash": plan.dataset.hash,
-            "format": plan.dataset.format,
-            "items": plan.dataset.count,
-            "gold_columns": list(plan.dataset.gold_columns),
-        },
-        "rubrics": [
-            {
-                "id": r.id,
-                "version": r.version,
-                "hash": r.hash,
-                "mechanism": r.mechanism,
-                "family": r.family,
-                "dimensions": list(r.dimensions),
-                "prompt": r.prompt,
-                "prompt_hash": plan.prompts.prompt_hash(r),
-                "path": str(r.path),
-            }
-            for r in plan.rubrics
-        ],
-        "judges": [{**j.public(), "label": j.label, "hash": j.hash} for j in plan.judges],
-    }
-
-
-def _sigterm_as_interrupt() -> None:
-    """Until the event loop installs its own handlers, SIGTERM behaves like Ctrl-C (exit 130)."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    with contextlib.suppress(ValueError):  # not the main thread (in-process tests)
-        signal.signal(signal.SIGTERM, handler)
+async def _evaluate(
+    plan: Plan,
+    run_dir: str | Path | None,
+    runs_dir: str | Path | None,
+    progress: bool,
+    html: bool,
+    on_message: Say | None,
+    argv: Sequence[str] | None,
+    stop: StopSwitch | None,
+) -> Run:
+    session = _prepare(plan, run_dir, runs_dir, list(argv or []), on_message)
+    with RunLock(session.run_dir):
+        return await _execute(session, progress=progress, html=html, stop=stop)
 
 
 def _same(client: Any) -> Any:
     return client
 
 
-def _wrap_with_cache(args: argparse.Namespace, clients: list[Any], run_dir: Path) -> tuple[list[Any], Any]:
+def _wrap_with_cache(clients: list[Any], plan: Plan, run_dir: Path) -> tuple[list[Any], Any]:
     from judge.judging.cache import CachedJudge, ResponseCache
 
-    if args.no_cache:
-        if args.replay:
-            raise ConfigError("--replay answers only from the cache; it cannot be combined with --no-cache")
+    folder = plan.cache_folder(run_dir)
+    if folder is None:
         return clients, None
-    cache = ResponseCache(args.cache_dir or run_dir.parent / ".cache")
-    wrapped = [CachedJudge(c.config, functools.partial(_same, c), cache, replay=args.replay) for c in clients]
-    return wrapped, cache
+    cache = ResponseCache(folder)
+    replay = plan.cache == "replay"
+    return [CachedJudge(c.config, functools.partial(_same, c), cache, replay=replay) for c in clients], cache
 
 
-def run_command(args: argparse.Namespace) -> int:
-    _sigterm_as_interrupt()
-    try:
-        return _run(args)
-    except KeyboardInterrupt:
-        # Interrupted outside the event loop (start-up): nothing was judged yet.
-        print("empathy-judge: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-
-
-def _run(args: argparse.Namespace) -> int:
-    from judge.engine.resume import apply_stored, check_unchanged, load_manifest, record_options
+def _prepare(plan: Plan, run_dir: str | Path | None, runs_dir: str | Path | None, argv: list[str],
+             on_message: Say | None) -> _Session:
+    """Everything before the first call; nothing is written until every check has passed."""
     from judge.judging.budget import apply_budget, default_cap_notice
     from judge.judging.registry import build_judges
-    from judge.store.rundir import RunLock
 
-    old: dict[str, Any] | None = None
-    if args.retry_errors and not args.resume:
-        raise ConfigError("--retry-errors only applies with --resume RUN_DIR")
-    if args.resume:
-        if args.run_dir:
-            raise ConfigError("--resume names the run directory itself; drop --run-dir")
-        old = load_manifest(args.resume)
-        args = apply_stored(args, old)
-    plan = make_plan(args)
+    if plan.resume_dir is not None and run_dir is not None:
+        raise ConfigError("--resume names the run directory itself; drop --run-dir")
     # The budget wraps the client inside the cache, so a cache hit never reserves or spends.
-    clients, budget = apply_budget(args.budget_usd, build_judges(plan.judges))
+    clients, budget = apply_budget(plan.budget_usd, build_judges(plan.judges))
+    messages: list[str] = []
     notice = default_cap_notice(plan.judges, plan.rubrics) if budget is not None else None
-    if notice:
-        print(notice, file=sys.stderr)
-    if args.resume:
-        run_dir = args.resume
-        run_id = str(old["run_id"]) if old else run_dir.name
-    else:
-        runs_dir = (
-            args.runs_dir
-            or (plan.config.runs_dir if plan.config and plan.config.runs_dir else None)
-            or paths.default_runs_dir()
+    if plan.resume_dir is not None and plan.resumed is not None:
+        target = plan.resume_dir
+        manifest = replace(
+            plan.resumed,
+            status="running",
+            finished_at=None,
+            failure=None,
+            resumed=[*plan.resumed.resumed, ResumeInfo(at=now_iso(), argv=argv)],
+            budgets=list(plan.resumed.budgets),
         )
-        run_id = args.run_dir.name if args.run_dir else new_run_id()
-        run_dir = args.run_dir or runs_dir / run_id
-    judges, cache = _wrap_with_cache(args, clients, run_dir)
-    manifest = manifest_for(plan, run_id, list(sys.argv[1:]))
-    manifest["options"] = record_options(args, plan)
-    if old is not None:
-        check_unchanged(run_dir, old, manifest)
-        manifest = {
-            **old,
-            "status": "running",
-            "finished_at": None,
-            "resumed": [*old.get("resumed", []), {"at": now_iso(), "argv": list(sys.argv[1:])}],
-        }
     else:
-        prepare_run_dir(run_dir)
-    with RunLock(run_dir):
-        return _execute(args, plan, judges, cache, run_dir, run_id, manifest, resuming=old is not None, budget=budget)
+        parent = Path(runs_dir) if runs_dir is not None else plan.runs_dir or paths.default_runs_dir()
+        target = Path(run_dir) if run_dir is not None else parent / new_run_id()
+        prepare_run_dir(target)
+        saved = None
+        if plan.dataset.data is not None:  # rows given in memory: the run keeps them, to resume and report
+            saved = target / DATASET_FILE
+            atomic_write_bytes(saved, plan.dataset.data)
+        manifest = manifest_for(plan, target, argv, saved)
+    judges, cache = _wrap_with_cache(clients, plan, target)
+    session = _Session(plan, target, manifest, judges, cache, budget, messages, on_message)
+    if notice:
+        session.say(notice)
+    return session
 
 
-def _execute(
-    args: argparse.Namespace,
-    plan: Plan,
-    judges: list[Any],
-    cache: Any,
-    run_dir: Path,
-    run_id: str,
-    manifest: dict[str, Any],
-    *,
-    resuming: bool,
-    budget: Any = None,
-) -> int:
+def manifest_for(plan: Plan, run_dir: Path, argv: list[str], saved_dataset: Path | None = None) -> Manifest:
+    sample = sample_info(plan.dataset)
+    dataset = plan.dataset
+    return Manifest(
+        format_version=FORMAT_VERSION,
+        version=__version__,
+        run_id=run_dir.name,
+        status="running",
+        started_at=now_iso(),
+        argv=argv,
+        config_file=str(plan.config.source) if plan.config and plan.config.source else None,
+        repeats=plan.repeats,
+        limit=plan.limit,
+        sample=SampleInfo(**sample) if sample else None,
+        dataset=DatasetInfo(
+            path=str(saved_dataset or dataset.path),
+            hash=dataset.hash,
+            format=dataset.format,
+            items=dataset.count,
+            gold_columns=list(dataset.gold_columns),
+        ),
+        rubrics=[
+            RubricInfo(
+                id=r.id,
+                version=r.version,
+                hash=r.hash,
+                mechanism=r.mechanism,
+                family=r.family,
+                dimensions=list(r.dimensions),
+                prompt=r.prompt,
+                prompt_hash=plan.prompts.prompt_hash(r),
+                path=str(r.path),
+            )
+            for r in plan.rubrics
+        ],
+        judges=[JudgeInfo(label=j.label, hash=j.hash, model=j.model, config=j.public()) for j in plan.judges],
+        options=plan.options(run_dir, saved_dataset),
+        plan=plan.identity(run_dir),
+    )
+
+
+async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopSwitch | None) -> Run:
     from judge.engine.runner import Runner
-    from judge.judging.budget import exhausted_message, finish
-    from judge.report.summary_files import write_summary
-    from judge.report.terminal import print_table
-    from judge.store.rundir import VERDICTS_PARQUET, done_keys
 
+    plan, run_dir = session.plan, session.run_dir
     skip = None
-    if resuming:
-        done = done_keys(run_dir / VERDICTS_LOG, redo=("skipped", "error") if args.retry_errors else ("skipped",))
+    done: set[tuple[str, str, str, int]] = set()
+    if plan.resume_dir is not None:
+        redo = ("skipped", "error") if plan.retry_errors else ("skipped",)
+        done = done_keys(run_dir / VERDICTS_LOG, redo=redo)
         skip = done.__contains__
         # Derived from the log; rewritten when this attempt ends, and stale until then.
         (run_dir / VERDICTS_PARQUET).unlink(missing_ok=True)
-    write_json(run_dir / MANIFEST, manifest)
+    write_manifest(run_dir, session.manifest)
     log = VerdictLog(run_dir / VERDICTS_LOG)
     runner = Runner(
         dataset=plan.dataset,
         rubrics=plan.rubrics,
-        judges=judges,
+        judges=session.judges,
         prompts=plan.prompts,
         repeats=plan.repeats,
         log=log,
         limit=plan.limit,
         skip=skip,
     )
-    progress = None
-    if not args.quiet:
-        from judge.engine.progress import Progress
-
-        planned = runner.planned()
-        todo = planned - len(done) if skip is not None else planned
-        left = f", {todo} left to judge" if skip is not None else ""
-        print(
-            f"empathy-judge: run {run_id}: {planned} verdicts{left} "
-            f"({len(plan.rubrics)} rubrics x {len(judges)} judges x {plan.repeats} repeats) -> {run_dir}",
-            file=sys.stderr,
-        )
-        progress = Progress(todo, stream=sys.stderr, budget_usd=getattr(args, "budget_usd", None))
-        runner.on_row = progress.update
+    display = _progress(session, runner, len(done)) if progress else None
+    if stop is not None:
+        stop.attach(runner)
     try:
-        outcome = asyncio.run(runner.run())
-    except KeyboardInterrupt:  # a signal before the loop took over: the log holds what finished
-        manifest.update(status="interrupted", finished_at=now_iso())
-        write_json(run_dir / MANIFEST, manifest)
+        outcome = await runner.run()
+    except BaseException as exc:  # Ctrl-C before the runner took the signals, a cancelled task, a bug
+        status = run_status(None, exc)
+        session.end(status, failure=None if status == "interrupted" else f"{type(exc).__name__}: {exc}")
         raise
     finally:
+        if stop is not None:
+            stop.detach()
         log.close()
-        if progress is not None:
-            progress.close()
-    _sigterm_as_interrupt()  # asyncio put the default (kill) back when its loop closed
+        if display is not None:
+            display.close()
     for reason in outcome.stopped_judges.values():
-        print(f"empathy-judge: warning: {reason}", file=sys.stderr)
-    if cache is not None and not args.quiet:
+        session.say(f"empathy-judge: warning: {reason}")
+    if session.cache is not None and progress:
+        cache = session.cache
         print(f"empathy-judge: cache {cache.root}: {cache.hits} hits, {cache.misses} misses", file=sys.stderr)
+    status = run_status(outcome)
     if outcome.failure is not None:
-        manifest.update(status="failed", finished_at=now_iso(), failure=str(outcome.failure))
-        write_json(run_dir / MANIFEST, manifest)
+        session.end(status, failure=str(outcome.failure))
         raise outcome.failure
     try:
         compact(run_dir)
-        verdicts = load_verdicts(run_dir)
-        manifest.update(status="interrupted" if outcome.interrupted else "completed", finished_at=now_iso())
-        finish(manifest, outcome, budget)
-        summary = write_summary(run_dir, verdicts, manifest, dataset=plan.dataset)
+        verdicts = _read_verdicts(run_dir)
+        if session.budget is not None:
+            session.manifest.budgets.append(BudgetInfo.from_dict(_budget_record(session.budget)))
+        session.manifest.status, session.manifest.finished_at = status, now_iso()
+        summary = _summarise(session, verdicts)
     except KeyboardInterrupt:  # every verdict is in the log; only the summary is missing
-        manifest.update(status="interrupted", finished_at=now_iso())
-        write_json(run_dir / MANIFEST, manifest)
+        session.end(run_status(None, KeyboardInterrupt()))
         raise
-    write_json(run_dir / MANIFEST, manifest)
-    write_html_report(run_dir, plan.dataset)
-    print_table(summary, run_dir)
-    if budget is not None and outcome.budget_exhausted:
-        print(exhausted_message(budget, run_dir), file=sys.stderr)
-        return EXIT_BUDGET
-    if outcome.interrupted:
-        print(
-            f"empathy-judge: interrupted; {run_dir} holds the verdicts so far; "
-            f"finish it with: empathy-judge run --resume {run_dir}",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
-    return EXIT_OK
+    write_manifest(run_dir, session.manifest)
+    if html:
+        write_html_report(session)
+    return Run(path=run_dir, manifest=session.manifest, verdicts=verdicts, summary=summary,
+               messages=session.messages)
 
 
-def write_html_report(run_dir: Path, dataset: Dataset | None = None) -> None:
+def _progress(session: _Session, runner: Any, done: int) -> Any:
+    from judge.engine.progress import Progress
+
+    plan = session.plan
+    planned = runner.planned()
+    resuming = plan.resume_dir is not None
+    todo = planned - done if resuming else planned
+    left = f", {todo} left to judge" if resuming else ""
+    print(
+        f"empathy-judge: run {session.manifest.run_id}: {planned} verdicts{left} "
+        f"({len(plan.rubrics)} rubrics x {len(session.judges)} judges x {plan.repeats} repeats) -> {session.run_dir}",
+        file=sys.stderr,
+    )
+    display = Progress(todo, stream=sys.stderr, budget_usd=plan.budget_usd)
+    runner.on_row = display.update
+    return display
+
+
+def _read_verdicts(run_dir: Path) -> Any:
+    from judge.store.reader import read_verdicts
+
+    return read_verdicts(run_dir)
+
+
+def _budget_record(budget: Any) -> dict[str, Any]:
+    from judge.judging.budget import record
+
+    return record(budget)
+
+
+def _summarise(session: _Session, verdicts: Any) -> Summary:
+    """Write summary.json (and disagreement.jsonl) for the run; the summary as a record."""
+    from judge.report.summary_files import write_summary
+
+    data = write_summary(session.run_dir, verdicts, session.manifest.to_dict(), dataset=session.plan.dataset)
+    return Summary.from_dict(data)
+
+
+def write_html_report(session: _Session) -> None:
     """report.html beside the verdicts. The page is derived data: if drawing it fails, the run
     (already saved) still succeeds, and the warning says how to draw it again."""
     from judge.report.html import write_report
 
+    run_dir = session.run_dir
     try:
-        write_report(run_dir, dataset=dataset)
+        write_report(run_dir, dataset=session.plan.dataset)
     except Exception as exc:  # a broken chart must not fail a finished, saved run
-        print(
+        session.say(
             f"empathy-judge: warning: report.html not written ({type(exc).__name__}: {exc}); "
-            f"retry with: empathy-judge report {run_dir} --html {run_dir / 'report.html'}",
-            file=sys.stderr,
+            f"retry with: empathy-judge report {run_dir} --html {run_dir / 'report.html'}"
         )
-
-
-def rubrics_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """``rubrics list``, ``rubrics show ID[@VERSION]`` and ``rubrics validate [PATH]``."""
-    action = args.rubrics_command
-    if action == "list":
-        rubrics = sorted(load_all(args.rubrics_dir or paths.rubrics_dir()), key=lambda r: (r.id, r.version))
-        for rubric in rubrics:
-            print(
-                f"{rubric.ref:<14} {rubric.mechanism:<24} {rubric.family:<7} {rubric.hash[:12]}  "
-                f"{rubric.prompt:<14} {rubric.title}"
-            )
-        return EXIT_OK
-    if action == "show":
-        return _show_rubric(args)
-    if action == "validate":
-        from judge.inputs.rubric_check import validate
-
-        target = args.path or paths.rubrics_dir()
-        count, problems = validate(target, args.prompts_dir or paths.prompts_dir())
-        for problem in problems:
-            print(problem)
-        verdict = f"{len(problems)} problem(s)" if problems else "all valid"
-        print(f"{count} rubric file(s) checked in {target}: {verdict}")
-        return EXIT_INPUT if problems else EXIT_OK
-    raise InputError("rubrics: choose an action: list, show ID[@VERSION] or validate [PATH]")
-
-
-def _show_rubric(args: argparse.Namespace) -> int:
-    import json
-
-    from judge.core.taxonomy import TASK_DIMENSIONS
-    from judge.inputs.rubric_check import sample_items
-
-    (rubric,) = select(args.rubrics_dir or paths.rubrics_dir(), [args.rubric])
-    prompts = PromptLibrary(args.prompts_dir or paths.prompts_dir())
-    print(f"rubric:      {rubric.ref}  ({rubric.path})")
-    print(f"hash:        {rubric.hash}")
-    print(f"prompt:      {rubric.prompt}  (hash {prompts.prompt_hash(rubric)})")
-    print(f"mechanism:   {rubric.mechanism}   family: {rubric.family}   dimensions: {', '.join(rubric.dimensions)}")
-    print(f"title:       {rubric.title}")
-    print(f"severity:    {json.dumps(rubric.severity, sort_keys=True)}")
-    print(f"\ndefinition:\n{rubric.definition.strip()}")
-    if rubric.description:
-        print(f"\ndescription:\n{rubric.description.strip()}")
-    print(f"\nverdict schema:\n{json.dumps(rubric.schema, indent=1, sort_keys=True)}")
-    if args.no_render:
-        return EXIT_OK
-    if args.task not in TASK_DIMENSIONS:
-        raise InputError(f"--task: unknown task '{args.task}'; use one of {', '.join(TASK_DIMENSIONS)}")
-    item = next(i for i in sample_items() if i.task == args.task)
-    for message in prompts.render(rubric, item):
-        print(f"\n----- {message['role']} (sample {args.task} item) -----\n{message['content']}")
-    return EXIT_OK

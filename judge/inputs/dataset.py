@@ -6,15 +6,20 @@ Required fields: ``id``, ``task``, ``source``, ``response``. Optional: ``model``
 
 Opening a dataset validates every row in one streaming pass and keeps only ids and counts, so a
 100,000-item file costs little memory; ``items()`` then streams the rows again for judging.
+``open_rows`` does the same for rows held in memory (a list of dicts, a polars DataFrame): they are
+serialised once to JSONL bytes, validated like a file, and hashed like the file they make when a run
+saves them (``Dataset.data``).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,7 @@ TEXT_FIELDS = ("source", "response", "reference")
 KNOWN = (*REQUIRED, "model", "reference", "dimension", "source_id")
 DEFAULT_MAX_CHARS = 200_000
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+ROWS = "<rows>"  # the path shown for in-memory rows
 
 
 @dataclass(slots=True)
@@ -60,9 +66,12 @@ class Dataset:
     models: Counter[str]
     gold_columns: tuple[str, ...]
     max_chars: int = DEFAULT_MAX_CHARS
+    # In-memory rows as JSONL bytes (open_rows); None for a file. ``hash`` is their sha256, so a
+    # run that writes them to a file records the hash that file has.
+    data: bytes | None = field(default=None, repr=False)
 
     def items(self) -> Iterator[Item]:
-        for where, row in _rows(self.path, self.format):
+        for where, row in _rows(self.path, self.format, self.data):
             yield _to_item(self.path, where, row, self.max_chars)
 
 
@@ -73,11 +82,35 @@ def open_dataset(path: Path, *, max_chars: int = DEFAULT_MAX_CHARS) -> Dataset:
         raise DatasetError(f"{path}: unknown dataset format '{path.suffix}'; use .jsonl, .csv or .parquet")
     if not path.is_file():
         raise DatasetError(f"{path}: dataset file not found; check the path given to --dataset")
+    return _validate(path, fmt, None, max_chars, file_hash(str(path)))
+
+
+def open_rows(rows: Iterable[Mapping[str, Any]] | Any, *, max_chars: int = DEFAULT_MAX_CHARS) -> Dataset:
+    """Validate rows held in memory: an iterable of mappings, or a polars DataFrame. Errors name the
+    row by its 0-based position, as for a Parquet file."""
+    polars = sys.modules.get("polars")  # a DataFrame can only exist if polars is loaded
+    if polars is not None and isinstance(rows, polars.DataFrame):
+        rows = rows.iter_rows(named=True)
+    elif isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
+        raise DatasetError(
+            f"dataset: got {type(rows).__name__}; give a file path, a list of row dicts or a polars DataFrame"
+        )
+    lines = []
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise DatasetError(f"{ROWS}: row {index}: expected a mapping of field names to values, got "
+                               f"{type(row).__name__}")
+        lines.append(json.dumps(dict(row), ensure_ascii=False, default=str).encode("utf-8") + b"\n")
+    data = b"".join(lines)
+    return _validate(Path(ROWS), "jsonl", data, max_chars, hashlib.sha256(data).hexdigest())
+
+
+def _validate(path: Path, fmt: str, data: bytes | None, max_chars: int, digest: str) -> Dataset:
     seen: dict[str, str] = {}
     tasks: Counter[str] = Counter()
     models: Counter[str] = Counter()
     gold: set[str] = set()
-    for where, row in _rows(path, fmt):
+    for where, row in _rows(path, fmt, data):
         item = _to_item(path, where, row, max_chars)
         if item.id in seen:
             raise DatasetError(
@@ -92,17 +125,21 @@ def open_dataset(path: Path, *, max_chars: int = DEFAULT_MAX_CHARS) -> Dataset:
     return Dataset(
         path=path,
         format=fmt,
-        hash=file_hash(str(path)),
+        hash=digest,
         count=len(seen),
         tasks=tasks,
         models=models,
         gold_columns=tuple(sorted(gold)),
         max_chars=max_chars,
+        data=data,
     )
 
 
-def _rows(path: Path, fmt: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    if fmt == "jsonl":
+def _rows(path: Path, fmt: str, data: bytes | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+    if data is not None:  # written by open_rows: one JSON object per line, always well formed
+        for index, line in enumerate(data.splitlines()):
+            yield f"row {index}", json.loads(line)
+    elif fmt == "jsonl":
         yield from _jsonl_rows(path)
     elif fmt == "csv":
         yield from _csv_rows(path)

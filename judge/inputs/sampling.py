@@ -93,6 +93,7 @@ def sample_dataset(dataset: Dataset, n: int, seed: int) -> SampledDataset:
         models=dataset.models,
         gold_columns=dataset.gold_columns,
         max_chars=dataset.max_chars,
+        data=dataset.data,
         keep=keep,
         sample_n=n,
         seed=seed,

@@ -166,20 +166,15 @@ def apply_budget(cap_usd: float | None, clients: list[Any]) -> tuple[list[Any], 
     return wrap_judges(clients, budget, require_prices([c.config for c in clients])), budget
 
 
-def finish(manifest: dict[str, Any], outcome: Any, budget: Budget | None) -> None:
-    """Set the manifest's final status and record this invocation's budget."""
-    if getattr(outcome, "budget_exhausted", False):
-        manifest["status"] = "budget_exhausted"
-    if budget is not None:
-        manifest.setdefault("budgets", []).append(
-            {
-                "cap_usd": budget.cap_usd,
-                "spent_usd": budget.spent_usd,
-                "calls": budget.calls,
-                "exhausted": budget.exhausted,
-                "overshoot_usd": budget.overshoot_usd,
-            }
-        )
+def record(budget: Budget) -> dict[str, Any]:
+    """This invocation's cap and spend, as the manifest's ``budgets`` list records it."""
+    return {
+        "cap_usd": budget.cap_usd,
+        "spent_usd": budget.spent_usd,
+        "calls": budget.calls,
+        "exhausted": budget.exhausted,
+        "overshoot_usd": budget.overshoot_usd,
+    }
 
 
 def exhausted_message(budget: Budget, run_dir: Any) -> str:

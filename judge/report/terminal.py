@@ -3,12 +3,8 @@ calibration against gold, and flagged judges."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
-
-from judge.core.errors import EXIT_OK
-from judge.store.rundir import SUMMARY, read_json
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -111,19 +107,6 @@ def print_table(summary: dict[str, Any], run_dir: Path | None = None) -> None:
     print(table(summary))
     if run_dir is not None:
         print(f"\nrun directory: {run_dir}")
-
-
-def report_command(args: argparse.Namespace) -> int:
-    if getattr(args, "html", None):
-        from judge.report.html import write_report
-
-        # No summary.json needed: a crashed run's verdict log still makes a page.
-        path = write_report(args.run_dir, args.html)
-        print(f"empathy-judge: wrote {path}")
-        return EXIT_OK
-    summary = read_json(args.run_dir / SUMMARY)
-    print_table(summary, args.run_dir)
-    return EXIT_OK
 
 
 def paper_table(section: dict[str, Any]) -> list[str]:

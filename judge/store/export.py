@@ -6,12 +6,12 @@ a spreadsheet sees the same table the statistics are computed from.
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
-from judge.core.errors import EXIT_OK, InputError
-from judge.store.rundir import VERDICT_COLUMNS, load_verdicts
+from judge.core.errors import InputError
+from judge.core.records import VERDICT_COLUMNS
+from judge.store.reader import read_run
 
 FORMATS = ("csv", "jsonl", "parquet")
 
@@ -20,8 +20,7 @@ def export_verdicts(run_dir: Path, fmt: str, output: Path | None = None) -> tupl
     """Write the verdict table; returns the path written and the number of rows."""
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt}: unknown export format; use one of {', '.join(FORMATS)}")
-    frame = load_verdicts(run_dir)
-    frame = frame.select([c for c in VERDICT_COLUMNS if c in frame.columns])
+    frame = read_run(run_dir).verdicts.select(list(VERDICT_COLUMNS))
     target = output or run_dir / f"verdicts-export.{fmt}"
     if target.is_dir():
         raise InputError(f"--output {target}: is a directory; name a file")
@@ -35,9 +34,3 @@ def export_verdicts(run_dir: Path, fmt: str, output: Path | None = None) -> tupl
         frame.write_parquet(tmp)
     os.replace(tmp, target)
     return target, frame.height
-
-
-def export_command(args: argparse.Namespace) -> int:
-    path, rows = export_verdicts(args.run_dir, args.format, args.output)
-    print(f"empathy-judge: wrote {rows} verdicts to {path}")
-    return EXIT_OK

@@ -1,10 +1,13 @@
 """The run directory: manifest, durable verdict log, compacted Parquet, summary.
 
     runs/<run-id>/
-      manifest.json      format version, config (secrets redacted), rubric and dataset hashes, status
+      manifest.json      format version, plan, options, rubric and dataset hashes, status
       verdicts.jsonl     one JSON object per verdict, appended and fsynced as verdicts complete
       verdicts.parquet   the same rows, compacted with an explicit schema when the run ends
-      summary.json       aggregated scores and agreement (see judge/summary.py)
+      summary.json       aggregated scores and agreement (see judge/stats/summary.py)
+
+The records each file holds are typed in judge/core/records.py; judge/store/reader.py reads a run
+back (``read_run``), upgrading older formats.
 
 Every whole-file write goes to a temporary file first and is moved into place with ``os.replace``,
 so a crash leaves either the old file or the new one, never half of one. The verdict log is
@@ -24,54 +27,19 @@ from pathlib import Path
 from typing import Any
 
 from judge.core.errors import RunDirError
+from judge.core.records import FORMAT_VERSION as FORMAT_VERSION  # re-exported: the records define these
+from judge.core.records import KEY_COLUMNS, Manifest, verdict_schema
+from judge.core.records import VERDICT_COLUMNS as VERDICT_COLUMNS
 
-FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 VERDICTS_LOG = "verdicts.jsonl"
 VERDICTS_PARQUET = "verdicts.parquet"
 SUMMARY = "summary.json"
 
-# Column order and types of the long-format verdict table (one row per item x rubric x judge x
-# repeat). Kept as plain names so importing this module does not import polars.
-VERDICT_COLUMNS: dict[str, str] = {
-    "item_id": "str",
-    "task": "str",
-    "model": "str",
-    "source_id": "str",
-    "rubric_id": "str",
-    "rubric_version": "int",
-    "rubric_hash": "str",
-    "prompt_hash": "str",
-    "family": "str",
-    "mechanism": "str",
-    "dimension": "str",
-    "judge": "str",
-    "judge_hash": "str",
-    "repeat": "int",
-    "status": "str",
-    "score": "float",
-    "raw_score": "float",
-    "verdict": "str",
-    "raw_text": "str",
-    "rationale": "str",
-    "error": "str",
-    "attempts": "int",
-    "latency_ms": "float",
-    "prompt_tokens": "int",
-    "completion_tokens": "int",
-    "cost_usd": "float",
-    "rescued_by": "str",
-    "cached": "bool",
-    "finished_at": "str",
-}
-KEY_COLUMNS = ("item_id", "rubric_id", "judge", "repeat")
-
 
 def polars_schema() -> dict[str, Any]:
-    import polars as pl
-
-    types = {"str": pl.String, "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean}
-    return {name: types[kind] for name, kind in VERDICT_COLUMNS.items()}
+    """The verdict table's schema (derived from judge.core.records.VerdictRow)."""
+    return verdict_schema()
 
 
 def now_iso() -> str:
@@ -82,17 +50,25 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
+    with tmp.open("wb") as fh:
+        fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
 def write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def write_manifest(run_dir: Path, manifest: Manifest) -> None:
+    write_json(run_dir / MANIFEST, manifest.to_dict())
 
 
 def read_json(path: Path) -> Any:
@@ -207,14 +183,6 @@ class RunLock:
             self._fh.close()  # closing releases the lock
 
 
-def _scan_log(path: Path) -> Any:
-    import polars as pl
-
-    # Rows are read in Rust with the explicit schema, never as Python dicts: a 100,000-item run
-    # has over a million rows.
-    return pl.scan_ndjson(path, schema=polars_schema())
-
-
 # Bytes of log converted to Parquet at a time by compact(): bounds its memory, whatever the run size.
 COMPACT_CHUNK_BYTES = 16 << 20
 
@@ -259,19 +227,11 @@ def compact(run_dir: Path) -> Path:
     return target
 
 
-def load_verdicts(run_dir: Path) -> Any:
-    """The run's verdicts as a polars DataFrame: the Parquet file, or the log if not compacted."""
-    import polars as pl
+def load_verdicts(run_dir: Path, columns: list[str] | None = None) -> Any:
+    """The run's verdicts as a polars DataFrame (judge.store.reader.read_verdicts: schema checked)."""
+    from judge.store.reader import read_verdicts
 
-    parquet = run_dir / VERDICTS_PARQUET
-    if parquet.exists():
-        return pl.read_parquet(parquet)
-    log = run_dir / VERDICTS_LOG
-    if log.exists() and log.stat().st_size:
-        return _scan_log(log).collect()
-    if log.exists():
-        return pl.DataFrame(schema=polars_schema())
-    raise RunDirError(f"{run_dir}: no verdicts found; is it a run directory?")
+    return read_verdicts(run_dir, columns)
 
 
 def prepare_run_dir(path: Path) -> None:

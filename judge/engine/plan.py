@@ -1,0 +1,218 @@
+"""A plan: what to judge, by whom, with which rubrics and how often, resolved and validated up front.
+
+``Plan(...)`` takes keyword arguments (the Python API; the CLI builds one from its options) and
+checks everything a run needs before anything is called or written: the config file, the judges,
+the rubrics and their prompt templates (rendered once against the first item), the dataset (every
+row, in one streaming pass) and the numeric options. A bad input raises an InputError whose message
+names the file, row or option and the fix.
+
+``Plan.resume(run_dir, **options)`` rebuilds the plan a run was started with from its manifest: an
+option not given is restored, an option given must agree with the run's plan identity
+(judge/engine/resume.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from judge.core import paths
+from judge.core.errors import ConfigError
+from judge.core.records import CACHE_MODES, Manifest, PlanIdentity, PlanOptions, RubricKey
+from judge.inputs.config import JudgeConfig, RunConfig, check_unique, judge_from_dict, load_config, resolve_judges
+from judge.inputs.dataset import DEFAULT_MAX_CHARS, Dataset, open_dataset, open_rows
+from judge.inputs.prompts import PromptLibrary
+from judge.inputs.rubrics import Rubric, select
+from judge.inputs.sampling import sample_dataset, sample_info
+
+DatasetArg = str | Path | Iterable[Mapping[str, Any]] | Any  # Any: a polars DataFrame
+JudgeArg = str | JudgeConfig | Mapping[str, Any]
+DATASET_FILE = "dataset.jsonl"  # in-memory rows are saved under this name in the run directory
+
+
+def _positive(name: str, value: int | None) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ConfigError(f"--{name}: {value} must be a positive integer")
+    return value
+
+
+def _path(value: str | Path | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+def _absolute(value: str | Path | None) -> str | None:
+    return None if value is None else str(Path(value).resolve())
+
+
+class Plan:
+    """Everything a run needs, resolved and validated. Build one, then ``judge.evaluate(plan)``.
+
+    ``dataset``: a JSONL, CSV or Parquet path, a list of row dicts, or a polars DataFrame (default:
+    the config's dataset, else the bundled sample set). ``judges``: model strings, configured
+    judge names, ``JudgeConfig`` objects or judge mappings as in a config file (default: the
+    config's judges, else the offline panel). ``rubrics``: ``id`` or ``id@version`` (default: the
+    latest version of every rubric). ``cache``: "on" (default), "off" or "replay" (answer only
+    from the cache; a miss fails the run). ``budget_usd``: a hard cap on this invocation's spend.
+
+    >>> plan = Plan("outputs.jsonl", judges=["openai/gpt-4o-mini"], rubrics=["sa-graded"], sample=50, seed=1)
+    """
+
+    def __init__(
+        self,
+        dataset: DatasetArg = None,
+        *,
+        judges: Sequence[JudgeArg] | None = None,
+        rubrics: Sequence[str] | None = None,
+        repeats: int | None = None,
+        limit: int | None = None,
+        sample: int | None = None,
+        seed: int | None = None,
+        budget_usd: float | None = None,
+        cache: str | None = None,
+        cache_dir: str | Path | None = None,
+        concurrency: int | None = None,
+        config: str | Path | None = None,
+        rubrics_dir: str | Path | None = None,
+        prompts_dir: str | Path | None = None,
+        max_text_chars: int | None = None,
+    ) -> None:
+        self.config: RunConfig | None = load_config(Path(config)) if config is not None else None
+        self.judges, self._judge_options = _judges(self.config, judges)
+        concurrency = _positive("concurrency", concurrency)
+        if concurrency:
+            self.judges = [replace(j, max_concurrency=concurrency) for j in self.judges]
+        self.repeats: int = _positive("repeats", repeats) or (self.config.repeats if self.config else 1)
+        self.limit = _positive("limit", limit)
+        max_chars = _positive("max-text-chars", max_text_chars) or DEFAULT_MAX_CHARS
+        self.rubrics: list[Rubric] = select(
+            _path(rubrics_dir) or paths.rubrics_dir(), list(rubrics or (self.config.rubrics if self.config else []))
+        )
+        self.prompts = PromptLibrary(_path(prompts_dir) or paths.prompts_dir())
+        self.dataset: Dataset = _dataset(dataset, self.config, max_chars)
+        if sample is not None:
+            self.dataset = sample_dataset(self.dataset, sample, seed or 0)
+        if cache is not None and cache not in CACHE_MODES:
+            raise ConfigError(f"cache: '{cache}' must be one of {', '.join(CACHE_MODES)}")
+        self.cache: str = cache or "on"
+        self.cache_dir = _path(cache_dir) if self.cache != "off" else None
+        self.budget_usd = budget_usd
+        self.runs_dir: Path | None = self.config.runs_dir if self.config else None
+        first = next(self.dataset.items())
+        for rubric in self.rubrics:
+            self.prompts.render(rubric, first)  # surfaces template errors before the run starts
+        self._options = PlanOptions(
+            dataset=None if self.dataset.data is not None else _absolute(self.dataset.path),
+            judges=self._judge_options,
+            rubrics=[r.ref for r in self.rubrics],
+            repeats=self.repeats,
+            limit=self.limit,
+            sample=sample,
+            seed=(seed or 0) if sample is not None else None,
+            cache=self.cache,
+            cache_dir=_absolute(self.cache_dir),
+            concurrency=concurrency,
+            config=_absolute(config),
+            rubrics_dir=_absolute(rubrics_dir),
+            prompts_dir=_absolute(prompts_dir),
+            max_text_chars=max_text_chars,
+        )
+        # Set by Plan.resume: the run to finish, its manifest, and whether to redo errors.
+        self.resume_dir: Path | None = None
+        self.resumed: Manifest | None = None
+        self.retry_errors = False
+        self.given: frozenset[str] = frozenset()
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, *, retry_errors: bool = False, **options: Any) -> Plan:
+        """The plan of the run in ``run_dir``, to finish it: options not given come from its
+        manifest; one given that would change which calls are made, or how, is refused (ConfigError
+        naming the option and both values). ``budget_usd`` and ``concurrency`` may change."""
+        from judge.engine.resume import resumed_plan
+
+        return resumed_plan(cls, Path(run_dir), options, retry_errors=retry_errors)
+
+    def cache_folder(self, run_dir: Path) -> Path | None:
+        """The response cache folder of a run in ``run_dir``: None with the cache off; by default
+        ``.cache`` beside the run directories, shared by every run there."""
+        if self.cache == "off":
+            return None
+        return (self.cache_dir or run_dir.parent / ".cache").resolve()
+
+    def options(self, run_dir: Path, dataset_path: Path | None = None) -> PlanOptions:
+        """The options as the manifest records them (what --resume restores)."""
+        folder = self.cache_folder(run_dir)
+        return replace(
+            self._options,
+            dataset=_absolute(dataset_path) if dataset_path is not None else self._options.dataset,
+            cache_dir=str(folder) if folder else None,
+        )
+
+    def identity(self, run_dir: Path) -> PlanIdentity:
+        """Everything that decides which calls the run makes and how (the resume identity)."""
+        sample = sample_info(self.dataset)
+        folder = self.cache_folder(run_dir)
+        return PlanIdentity(
+            dataset=self.dataset.hash,
+            sample=sample["n"] if sample else None,
+            seed=sample["seed"] if sample else None,
+            limit=self.limit,
+            repeats=self.repeats,
+            rubrics={r.id: RubricKey(r.version, r.hash, self.prompts.prompt_hash(r)) for r in self.rubrics},
+            judges={j.label: j.hash for j in self.judges},
+            cache=self.cache,
+            cache_dir=str(folder) if folder else None,
+        )
+
+    def __repr__(self) -> str:
+        sample = sample_info(self.dataset)
+        return (
+            f"Plan(dataset={str(self.dataset.path)!r}, items={self.dataset.count}"
+            + (f", sample={sample['n']}, seed={sample['seed']}" if sample else "")
+            + f", judges={[j.label for j in self.judges]}, rubrics={[r.ref for r in self.rubrics]}, "
+            f"repeats={self.repeats}, limit={self.limit}, cache={self.cache!r})"
+        )
+
+
+def _judges(config: RunConfig | None, given: Sequence[JudgeArg] | None) -> tuple[list[JudgeConfig], list[Any]]:
+    """The panel, and how the manifest records it: a judge named by a string stays that string (so a
+    resume re-reads the config file, and sees any edit), a judge given as a config is recorded
+    whole (its public fields: environment variable names, never keys)."""
+    if isinstance(given, str | bytes | Mapping):
+        raise ConfigError("judges: give a list of model strings, judge names or judge configs")
+    if not given:
+        panel = resolve_judges(config, [])
+        return panel, [j.label for j in panel]
+    if all(isinstance(judge, str) for judge in given):
+        return resolve_judges(config, list(given)), list(given)  # type: ignore[arg-type]
+    judges: list[JudgeConfig] = []
+    recorded: list[Any] = []
+    for index, judge in enumerate(given):
+        if isinstance(judge, str):
+            (resolved,) = resolve_judges(config, [judge])
+            recorded.append(judge)
+        elif isinstance(judge, JudgeConfig):
+            resolved = judge_from_dict(_public(judge), index=index)  # validates a hand-made config too
+            recorded.append(_public(resolved))
+        elif isinstance(judge, Mapping):
+            resolved = judge_from_dict(dict(judge), index=index)
+            recorded.append(_public(resolved))
+        else:
+            raise ConfigError(f"judges[{index}]: got {type(judge).__name__}; give a model string or a judge config")
+        judges.append(resolved)
+    check_unique(judges)
+    return judges, recorded
+
+
+def _public(judge: JudgeConfig) -> dict[str, Any]:
+    """A judge config as a mapping judge_from_dict accepts: unset optional fields left out."""
+    return {k: v for k, v in judge.public().items() if v is not None and not (k == "name" and v == "")}
+
+
+def _dataset(given: DatasetArg, config: RunConfig | None, max_chars: int) -> Dataset:
+    if given is None:
+        return open_dataset(Path((config.dataset if config else None) or paths.sample_dataset()), max_chars=max_chars)
+    if isinstance(given, str | Path):
+        return open_dataset(Path(given), max_chars=max_chars)
+    return open_rows(given, max_chars=max_chars)

@@ -1,0 +1,108 @@
+"""Upgrades of older run directories, by named steps, applied in memory when a run is read.
+
+``UPGRADES`` lists one step per format version: step ``"1->2"`` turns a version-1 manifest and
+summary (as plain JSON data) into version 2. ``upgrade`` runs every step from the run's version to
+``FORMAT_VERSION`` in order. Files on disk are never rewritten here: reading a run (a pinned
+baseline in git, say) changes nothing; a resumed run writes its manifest in the current format.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from judge.core.records import FORMAT_VERSION, PlanIdentity, PlanOptions, RubricKey
+
+
+@dataclass
+class RawRun:
+    """A run's JSON files as read, before they become typed records."""
+
+    path: Path
+    manifest: dict[str, Any]
+    summary: dict[str, Any] | None
+
+
+def _argv_cache(argv: list[str]) -> tuple[str, str | None]:
+    """The cache mode and folder a version-1 run was started with, from its recorded command line
+    (version 1 did not record them anywhere else)."""
+    mode, folder = "on", None
+    for i, arg in enumerate(argv):
+        if arg == "--no-cache":
+            mode = "off"
+        elif arg == "--replay":
+            mode = "replay"
+        elif arg == "--cache-dir" and i + 1 < len(argv):
+            folder = argv[i + 1]
+        elif arg.startswith("--cache-dir="):
+            folder = arg.split("=", 1)[1]
+    return mode, folder
+
+
+def _v1_to_v2(raw: RawRun) -> None:
+    """Version 2 adds the plan identity and keys ``options`` by the plan's keyword arguments."""
+    m = raw.manifest
+    mode, folder = _argv_cache([str(a) for a in m.get("argv") or []])
+    if mode == "off":
+        cache_dir = None
+    else:
+        # A relative --cache-dir was relative to the working directory of the start, which v1 did
+        # not record; the present one is the best guess (and what a v1 --resume used).
+        cache_dir = str(Path(folder).resolve()) if folder else str((raw.path.parent / ".cache").resolve())
+    sample = m.get("sample") if isinstance(m.get("sample"), dict) else None
+    old = m.get("options")
+    if isinstance(old, dict):
+        m["options"] = PlanOptions(
+            dataset=old.get("dataset"),
+            # v1 stored only judges named on the command line; the run's panel is what counts.
+            judges=list(old.get("judge") or []) or [j.get("label") for j in m.get("judges") or []],
+            rubrics=list(old.get("rubric") or []),
+            repeats=m.get("repeats"),
+            limit=m.get("limit"),
+            sample=sample.get("n") if sample else None,
+            seed=sample.get("seed") if sample else None,
+            cache=mode,
+            cache_dir=cache_dir,
+            concurrency=old.get("concurrency"),
+            config=old.get("config"),
+            rubrics_dir=old.get("rubrics_dir"),
+            prompts_dir=old.get("prompts_dir"),
+            max_text_chars=old.get("max_text_chars"),
+        ).to_dict()
+    else:
+        m.pop("options", None)  # too old to resume; reading it still works
+    with contextlib.suppress(KeyError, TypeError):  # a damaged v1 manifest: the record check names the field
+        m["plan"] = PlanIdentity(
+            dataset=m["dataset"]["hash"],
+            sample=sample.get("n") if sample else None,
+            seed=sample.get("seed") if sample else None,
+            limit=m.get("limit"),
+            repeats=m["repeats"],
+            rubrics={r["id"]: RubricKey(r["version"], r["hash"], r["prompt_hash"]) for r in m["rubrics"]},
+            judges={j["label"]: j["hash"] for j in m["judges"]},
+            cache=mode,
+            cache_dir=cache_dir,
+        ).to_dict()
+    m["format_version"] = 2
+    if raw.summary is not None:
+        raw.summary["format_version"] = 2
+
+
+UPGRADES: list[tuple[str, Callable[[RawRun], None]]] = [
+    ("1->2", _v1_to_v2),
+]
+
+
+def upgrade(raw: RawRun, version: int) -> list[str]:
+    """Bring ``raw`` from ``version`` to FORMAT_VERSION; returns the names of the steps applied."""
+    applied = []
+    for name, step in UPGRADES:
+        start = int(name.split("->")[0])
+        if start >= version:
+            step(raw)
+            applied.append(name)
+    assert raw.manifest.get("format_version") == FORMAT_VERSION, "UPGRADES must reach FORMAT_VERSION"
+    return applied

@@ -1,0 +1,183 @@
+"""Reading run directories back (judge/store/reader.py), upgrading old formats by named steps
+(judge/store/upgrades.py), and one clear error for every damaged or foreign directory.
+
+tests/data/run-v1 is a real version-1 run directory, written by empathy-judge at commit 2f805c8
+(the last version-1 layout) with:
+    empathy-judge run --dataset items.jsonl --sample 4 --seed 5 --rubric sa-graded --rubric ca-paper
+                      --run-dir run-v1 --no-cache --quiet
+where items.jsonl is tests/data/run-v1-items.jsonl (the first six rows of the bundled sample set).
+report.html and the lock file were left out.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from judge.cli.main import main
+from judge.core.errors import RunDirError
+from judge.core.records import FORMAT_VERSION, VERDICT_COLUMNS, Manifest, Run, Summary, verdict_schema
+from judge.store.reader import read_manifest, read_run
+from judge.store.upgrades import UPGRADES
+
+V1 = Path(__file__).parent / "data" / "run-v1"
+
+
+def copy_v1(tmp_path: Path) -> Path:
+    run_dir = tmp_path / "run-v1"
+    shutil.copytree(V1, run_dir)
+    return run_dir
+
+
+def test_upgrade_steps_are_named_and_reach_the_current_format() -> None:
+    assert [name for name, _ in UPGRADES] == ["1->2"]
+    assert UPGRADES[-1][0].endswith(f"->{FORMAT_VERSION}")
+
+
+def test_a_version_1_run_reads_as_the_current_records(tmp_path: Path) -> None:
+    run = read_run(copy_v1(tmp_path))
+    assert isinstance(run, Run) and isinstance(run.manifest, Manifest) and isinstance(run.summary, Summary)
+    m = run.manifest
+    assert m.format_version == FORMAT_VERSION and run.summary.format_version == FORMAT_VERSION
+    assert run.status == "completed" and run.run_id == "run-v1"
+    # The plan identity is rebuilt from what version 1 recorded, the cache mode from its argv.
+    assert (m.plan.sample, m.plan.seed, m.plan.limit, m.plan.repeats) == (4, 5, None, 1)
+    assert (m.plan.cache, m.plan.cache_dir) == ("off", None)
+    assert sorted(m.plan.rubrics) == ["ca-paper", "sa-graded"] and m.plan.rubrics["sa-graded"].version == 2
+    assert sorted(m.plan.judges) == ["offline/lexicon", "offline/structure"]
+    assert m.plan.dataset == m.dataset.hash
+    assert m.options is not None
+    assert m.options.rubrics == ["sa-graded@2", "ca-paper@1"]
+    assert m.options.judges == ["offline/lexicon", "offline/structure"]  # v1 stored [] for "not given"
+    assert (m.options.sample, m.options.seed, m.options.cache) == (4, 5, "off")
+    # Verdicts keep the one schema; the summary's sections are intact.
+    assert run.verdicts.schema == pl.Schema(verdict_schema()) and run.verdicts.height == 16
+    assert run.summary.counts["ok"] == 16 and "sa-graded" in run.summary.agreement
+    # Reading changes nothing on disk.
+    assert json.loads((run.path / "manifest.json").read_text())["format_version"] == 1
+
+
+def test_the_upgraded_manifest_round_trips(tmp_path: Path) -> None:
+    manifest = read_manifest(copy_v1(tmp_path))
+    again = Manifest.from_dict(json.loads(json.dumps(manifest.to_dict())))
+    assert again == manifest
+    assert again.to_dict()["plan"]["hash"] == manifest.plan.hash
+
+
+def test_cache_settings_of_a_version_1_run_come_from_its_argv(tmp_path: Path) -> None:
+    run_dir = copy_v1(tmp_path)
+    path = run_dir / "manifest.json"
+    data = json.loads(path.read_text())
+    data["argv"] = ["run", "--replay", "--cache-dir", str(tmp_path / "c")]
+    path.write_text(json.dumps(data))
+    plan = read_manifest(run_dir).plan
+    assert (plan.cache, plan.cache_dir) == ("replay", str(tmp_path / "c"))
+    data["argv"] = ["run"]
+    path.write_text(json.dumps(data))
+    plan = read_manifest(run_dir).plan
+    assert (plan.cache, plan.cache_dir) == ("on", str((tmp_path / ".cache").resolve()))
+
+
+def test_columns_read_only_what_is_asked(tmp_path: Path) -> None:
+    run = read_run(copy_v1(tmp_path), columns=["item_id", "score"])
+    assert run.verdicts.columns == ["item_id", "score"]
+    assert read_run(copy_v1(tmp_path / "b"), columns=()).verdicts.width == 0
+
+
+def _write(name: str, text: str | bytes) -> Callable[[Path], None]:
+    def damage(run_dir: Path) -> None:
+        target = run_dir / name
+        if isinstance(text, bytes):
+            target.write_bytes(text)
+        else:
+            target.write_text(text)
+
+    return damage
+
+
+def _edit_json(name: str, change: Callable[[dict], None]) -> Callable[[Path], None]:
+    def damage(run_dir: Path) -> None:
+        data = json.loads((run_dir / name).read_text())
+        change(data)
+        (run_dir / name).write_text(json.dumps(data))
+
+    return damage
+
+
+def _bad_parquet_schema(run_dir: Path) -> None:
+    frame = pl.read_parquet(run_dir / "verdicts.parquet")
+    frame.with_columns(pl.col("score").cast(pl.String)).write_parquet(run_dir / "verdicts.parquet")
+
+
+def _foreign_parquet(run_dir: Path) -> None:
+    pl.DataFrame({"a": [1, 2]}).write_parquet(run_dir / "verdicts.parquet")
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        pytest.param(_write("manifest.json", "[1, 2]"), ("manifest.json", "JSON array", "run directory?"),
+                     id="manifest-is-an-array"),
+        pytest.param(_write("manifest.json", '{"format_version": 1'), ("manifest.json", "unreadable", "damaged"),
+                     id="manifest-not-json"),
+        pytest.param(lambda d: (d / "manifest.json").unlink(), ("manifest.json", "not found", "run directory?"),
+                     id="manifest-missing"),
+        pytest.param(_edit_json("manifest.json", lambda m: m.update(tool="other-tool")),
+                     ("manifest.json", "not an empathy-judge manifest", "other-tool"), id="foreign-tool"),
+        pytest.param(_edit_json("manifest.json", lambda m: m.update(format_version=99)),
+                     ("manifest.json", "newer empathy-judge", "format 99"), id="newer-format"),
+        pytest.param(_edit_json("manifest.json", lambda m: m.update(repeats="1")),
+                     ("manifest.json", "repeats: must be an integer", "damaged"), id="manifest-wrong-type"),
+        pytest.param(_edit_json("manifest.json", lambda m: m.update(status="done")),
+                     ("manifest.json", "status: 'done' must be one of"), id="manifest-unknown-status"),
+        pytest.param(_edit_json("manifest.json", lambda m: m["judges"][0].pop("label")),
+                     ("manifest.json", "judges[0].label: must be a string"), id="judge-without-label"),
+        pytest.param(_edit_json("summary.json", lambda s: s["counts"].update(total="16")),
+                     ("summary.json", "counts.total: must be an integer", "run --resume"), id="summary-wrong-type"),
+        pytest.param(_write("summary.json", '"a summary"'), ("summary.json", "JSON string", "not a run summary"),
+                     id="summary-is-a-string"),
+        pytest.param(_bad_parquet_schema, ("verdicts.parquet", "column 'score' is String, expected Float64",
+                                           "run --resume"), id="parquet-wrong-type"),
+        pytest.param(_foreign_parquet, ("verdicts.parquet", "missing columns item_id, task, model (and 26 more)",
+                                         "unexpected column a"),
+                     id="parquet-foreign"),
+        pytest.param(_write("verdicts.parquet", b"PAR1 not really"), ("verdicts.parquet", "cannot be read as Parquet"),
+                     id="parquet-garbage"),
+    ],
+)
+def test_damaged_or_foreign_run_directories_fail_with_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: Callable[[Path], None], expected: tuple[str, ...]
+) -> None:
+    run_dir = copy_v1(tmp_path)
+    damage(run_dir)
+    with pytest.raises(RunDirError) as info:
+        read_run(run_dir)
+    message = str(info.value)
+    for part in expected:
+        assert part in message, message
+    assert "\n" not in message
+    # Every command that reads a run reports it the same way: exit 2, one line, no traceback.
+    assert main(["export", str(run_dir), "--output", str(tmp_path / "out.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and expected[0] in err
+
+
+def test_not_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(RunDirError, match="no such run directory"):
+        read_run(tmp_path / "nowhere")
+
+
+def test_a_crashed_run_reads_from_its_log(tmp_path: Path) -> None:
+    run_dir = copy_v1(tmp_path)
+    (run_dir / "verdicts.parquet").unlink()
+    (run_dir / "summary.json").unlink()
+    with (run_dir / "verdicts.jsonl").open("ab") as fh:
+        fh.write(b'{"item_id": "torn", "rubr')  # a crash mid-write
+    run = read_run(run_dir)
+    assert run.summary is None and run.verdicts.height == 16
+    assert run.verdicts.columns == list(VERDICT_COLUMNS)
