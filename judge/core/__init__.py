@@ -1,3 +1,3 @@
 """What every stage shares: the vocabulary and its declarations (mechanisms, rubric families,
-verdict contracts, severity mapping kinds), errors, content hashing, resource paths and text
-splitting."""
+verdict contracts, severity mapping kinds), the typed run records, errors, content hashing,
+resource paths and text splitting."""

@@ -76,6 +76,45 @@ def _skip(row: VerdictRow, reason: str) -> None:
     row.status, row.error = "skipped", reason
 
 
+# Runs judging on each event loop, and the signal handlers their loop replaced. Ctrl-C or SIGTERM
+# stops every run on the loop (several can share one: asyncio.gather over evaluate_async).
+_SIGNAL_RUNS: dict[asyncio.AbstractEventLoop, tuple[set[Runner], dict[signal.Signals, Any]]] = {}
+
+
+def _take_signals(loop: asyncio.AbstractEventLoop, runner: Runner) -> None:
+    entry = _SIGNAL_RUNS.get(loop)
+    if entry is None:
+        saved: dict[signal.Signals, Any] = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                previous = signal.getsignal(sig)
+                loop.add_signal_handler(sig, _stop_runs, loop)
+                saved[sig] = previous
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread: the caller stops the run instead (request_stop)
+        entry = _SIGNAL_RUNS[loop] = (set(), saved)
+    entry[0].add(runner)
+
+
+def _stop_runs(loop: asyncio.AbstractEventLoop) -> None:
+    for runner in list(_SIGNAL_RUNS.get(loop, (set(), {}))[0]):
+        runner.request_stop()
+
+
+def _release_signals(loop: asyncio.AbstractEventLoop, runner: Runner) -> None:
+    runners, saved = _SIGNAL_RUNS[loop]
+    runners.discard(runner)
+    if runners:
+        return
+    del _SIGNAL_RUNS[loop]
+    for sig, previous in saved.items():
+        loop.remove_signal_handler(sig)
+        # remove_signal_handler leaves the default (SIGTERM kills); put back what the caller had,
+        # e.g. the CLI's SIGTERM-as-Ctrl-C, for the summary that follows.
+        if previous is not None:
+            signal.signal(sig, previous)
+
+
 def _add(a: float | int | None, b: float | int | None) -> Any:
     return b if a is None else a if b is None else a + b
 
@@ -125,14 +164,7 @@ class Runner:
 
     async def run(self) -> RunOutcome:
         loop = asyncio.get_running_loop()
-        installed: dict[signal.Signals, Any] = {}
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                previous = signal.getsignal(sig)
-                loop.add_signal_handler(sig, self.request_stop)
-                installed[sig] = previous
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass  # not the main thread: the caller stops us instead (request_stop)
+        _take_signals(loop, self)
         queues = [asyncio.Queue[Unit | None](maxsize=max(4, j.config.max_concurrency * 2)) for j in self.judges]
         workers = [
             asyncio.create_task(self._worker(judge, queue))
@@ -154,12 +186,7 @@ class Runner:
             for task in (producer, *workers, stopped):
                 task.cancel()
             await asyncio.gather(everything, stopped, return_exceptions=True)
-            for sig, previous in installed.items():
-                loop.remove_signal_handler(sig)
-                # remove_signal_handler leaves the default (SIGTERM kills); put back what the
-                # caller had, e.g. the CLI's SIGTERM-as-Ctrl-C, for the summary that follows.
-                if previous is not None:
-                    signal.signal(sig, previous)
+            _release_signals(loop, self)
         error = None if everything.cancelled() else everything.exception()
         if error is not None and not isinstance(error, asyncio.CancelledError):
             raise error  # a bug in a worker: keep its traceback

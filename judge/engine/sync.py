@@ -18,6 +18,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -91,6 +92,10 @@ def run_sync(make: Callable[[], Coroutine[Any, Any, T]], stop: StopSwitch) -> T:
         future = pool.submit(lambda: run_coroutine(make()))
         while True:
             try:
-                return future.result()
+                # Waking up now and then lets Python run its signal handlers in this thread: a wait
+                # without a timeout would hold a Ctrl-C until the whole run had finished.
+                return future.result(timeout=0.1)
+            except FuturesTimeout:
+                continue
             except KeyboardInterrupt:
                 stop.request()  # then wait for the run to wind down and return what it recorded
