@@ -79,6 +79,18 @@ def test_judge_configs_are_recorded_whole_and_resume(tmp_path: Path, fake_server
     assert len(again.manifest.resumed) == 1
 
 
+def test_a_sample_of_rows_resumes_and_refuses_another_sample(tmp_path: Path) -> None:
+    plan = judge.Plan(rows(20), judges=["offline/lexicon"], rubrics=["sa-graded"], sample=5, seed=3)
+    run = judge.evaluate(plan, tmp_path / "r", html=False)
+    assert run.verdicts["item_id"].n_unique() == 5 and run.manifest.plan.sample == 5
+    with pytest.raises(ConfigError) as info:
+        judge.Plan.resume(run.path, sample=6)
+    assert "--sample: the run was started with 5, not 6" in str(info.value)
+    resumed = judge.Plan.resume(run.path, budget_usd=1.0)
+    assert resumed.dataset.keep == plan.dataset.keep  # the saved rows, sampled the same way
+    assert judge.evaluate(resumed, html=False).status == "completed"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [

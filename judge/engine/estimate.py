@@ -89,14 +89,17 @@ def _history(runs_dir: Path) -> Any:
     """Past verdict rows (only the columns we need) from every run under ``runs_dir``."""
     import polars as pl
 
+    from judge.core.errors import RunDirError
+    from judge.store.reader import read_verdicts
+
     frames = []
     cols = ["item_id", "rubric_id", "rubric_hash", "prompt_hash", "judge", "judge_hash", "repeat", "status",
             "completion_tokens", "rescued_by"]
     if runs_dir.is_dir():
         for parquet in sorted(runs_dir.glob("*/verdicts.parquet")):
             try:
-                frames.append(pl.read_parquet(parquet, columns=cols))
-            except Exception:  # a damaged or foreign file: history is optional
+                frames.append(read_verdicts(parquet.parent, cols))
+            except RunDirError:  # a damaged or foreign table: history is optional
                 continue
     if not frames:
         return None
