@@ -54,8 +54,8 @@ def make_run(
         "judges": [{"label": "a", "model": "offline/lexicon", "hash": "j" * 64}],
     }  # fmt: skip
     write_json(run_dir / MANIFEST, manifest)
-    if summary is not None:
-        write_json(run_dir / SUMMARY, summary)
+    if summary is not None:  # the keys every summary.json has, plus the test's own
+        write_json(run_dir / SUMMARY, {"format_version": 1, "counts": {}, **summary})
     pl.DataFrame(rows, schema=polars_schema()).write_parquet(run_dir / "verdicts.parquet")
     return run_dir
 

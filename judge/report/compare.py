@@ -14,18 +14,21 @@ from typing import Any
 from judge.core.errors import JudgeError
 from judge.stats.compare import RunSide, compare
 from judge.stats.movement import moved_ids
-from judge.store.rundir import MANIFEST, SUMMARY, load_verdicts, read_json
+from judge.store.reader import read_manifest, read_run
+
+# The verdict columns compare and movement read (the item-panel reducer's, and rationales).
+COLUMNS = ("item_id", "rubric_id", "family", "mechanism", "dimension", "model", "judge", "repeat", "status", "score",
+           "rationale")  # fmt: skip
 
 
 def load_side(run_dir: Path) -> RunSide:
     """A run directory as compare's input: verdicts, rubric hashes, summary.json's agreement."""
-    manifest = read_json(run_dir / MANIFEST)
-    summary = read_json(run_dir / SUMMARY) if (run_dir / SUMMARY).exists() else {}
+    run = read_run(run_dir, columns=COLUMNS)
     return RunSide(
         name=str(run_dir),
-        verdicts=load_verdicts(run_dir),
-        rubric_hashes={r["id"]: r["hash"] for r in manifest.get("rubrics", [])},
-        agreement=summary.get("agreement") or {},
+        verdicts=run.verdicts,
+        rubric_hashes={r.id: r.hash for r in run.manifest.rubrics},
+        agreement=run.summary.agreement if run.summary is not None else {},
     )
 
 
@@ -33,7 +36,7 @@ def item_texts(run_dir: Path, ids: set[str]) -> dict[str, dict[str, str]]:
     """Source and response of the given items, from the run's dataset if it is still readable."""
     from judge.inputs.dataset import open_dataset
 
-    path = (read_json(run_dir / MANIFEST).get("dataset") or {}).get("path")
+    path = read_manifest(run_dir).dataset.path
     if not path or not ids or not Path(path).is_file():
         return {}
     try:

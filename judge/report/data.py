@@ -14,9 +14,11 @@ from typing import Any
 
 import polars as pl
 
-from judge.store.rundir import MANIFEST, SUMMARY, load_verdicts, read_json
+from judge.store.reader import read_run, read_verdicts
 
 TEXT_COLUMNS = ("id", "source", "reference", "response")
+# What the disputed section reads of each verdict besides summary.json: whose, and its text.
+DETAIL_COLUMNS = ("rubric_id", "item_id", "judge", "repeat", "status", "rationale", "error")
 
 
 @dataclass
@@ -62,18 +64,20 @@ def _shown_ids(summary: dict[str, Any]) -> set[str]:
 def load_run(run_dir: Path, dataset: Any = None, *, n_boot: int = 1000) -> RunData:
     """``dataset``: the run's already-validated Dataset, when the caller has it (saves a pass).
     ``n_boot``: resamples for the summary when summary.json is missing."""
-    manifest = read_json(run_dir / MANIFEST)
-    verdicts = load_verdicts(run_dir)
+    run = read_run(run_dir, columns=())
+    manifest = run.manifest.to_dict()
     note: str | None = None
     if dataset is None:
         dataset, note = _open(manifest)
     summary_note = None
-    if (run_dir / SUMMARY).exists():
-        summary = read_json(run_dir / SUMMARY)
+    if run.summary is not None:
+        summary = run.summary.to_dict()
+        verdicts = read_verdicts(run_dir, DETAIL_COLUMNS)
     else:
         from judge.report.summary_files import summarise_run
         from judge.stats.summary import SummarySettings
 
+        verdicts = read_verdicts(run_dir)
         summary = summarise_run(verdicts, manifest, dataset=dataset, settings=SummarySettings(n_boot=n_boot)).summary
         summary_note = "summary.json is missing (the run did not finish); the statistics below were computed now"
     ids = _shown_ids(summary)

@@ -484,7 +484,7 @@ def problems_section(summary: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def extra_section(summary: dict[str, Any]) -> tuple[str, str, str] | None:
-    extra = {k: v for k, v in summary.items() if k not in KNOWN_KEYS}
+    extra = {k: v for k, v in summary.items() if k not in KNOWN_KEYS and v not in (None, [], {})}
     if not extra:
         return None
     body = "".join(f"<h3>{esc(k)}</h3>{generic(v, pointer(k))}" for k, v in sorted(extra.items()))
