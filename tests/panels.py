@@ -16,6 +16,7 @@ SCHEMA = {
     "repeat": pl.Int64,
     "status": pl.String,
     "score": pl.Float64,
+    "rubric_version": pl.Int64,
 }
 
 
@@ -47,7 +48,7 @@ def synth(
                 bad = rng.random() < invalid
                 rows.append(
                     (f"i{i:04d}", f"m{i % 2}", *rubric, "cognitive", judge, r,
-                     "invalid" if bad else "ok", None if bad else float(s) / 4)
+                     "invalid" if bad else "ok", None if bad else float(s) / 4, 1)
                 )  # fmt: skip
     return pl.DataFrame(rows, schema=SCHEMA, orient="row")
 

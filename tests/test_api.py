@@ -41,7 +41,7 @@ def test_evaluate_rows_returns_typed_records(tmp_path: Path) -> None:
     assert isinstance(run.manifest, judge.Manifest) and isinstance(run.summary, judge.Summary)
     assert isinstance(run.verdicts, pl.DataFrame) and run.verdicts.height == 4 * 2 * 2
     assert run.summary.counts["ok"] == 16 and run.summary.status == "completed"
-    assert set(run.summary.agreement) == set(RUBRICS)
+    assert {ref.split("@")[0] for ref in run.summary.agreement} == set(RUBRICS)
     # The rows are saved with the run, under the hash they were validated with.
     saved = run.path / "dataset.jsonl"
     assert run.manifest.dataset.path == str(saved) and saved.is_file()

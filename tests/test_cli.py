@@ -9,6 +9,8 @@ from pathlib import Path
 
 import polars as pl
 
+from judge.core.records import FORMAT_VERSION
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -29,7 +31,7 @@ def test_offline_default_run_writes_the_three_files(tmp_path: Path) -> None:
         assert (run_dir / name).is_file(), name
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "completed"
-    assert manifest["format_version"] == 2
+    assert manifest["format_version"] == FORMAT_VERSION
     assert {j["model"] for j in manifest["judges"]} == {"offline/lexicon", "offline/structure"}
     verdicts = pl.read_parquet(run_dir / "verdicts.parquet")
     expected = manifest["dataset"]["items"] * len(manifest["rubrics"]) * 2

@@ -83,7 +83,7 @@ def test_error_correlation_against_gold() -> None:
 
 def test_calibration_per_judge_panel_and_humans() -> None:
     got = calibration(synth(GOOD3_ADV), gold_frame(), n_boot=200)
-    assert got.columns[:5] == ["rubric_id", "mechanism", "kind", "rater", "n"]
+    assert got.columns[:6] == ["rubric_id", "rubric_version", "mechanism", "kind", "rater", "n"]
     by = {r["rater"]: r for r in got.iter_rows(named=True)}
     assert set(by) == {"a", "b", "c", "adv", "panel", "ann1~ann2"}
     assert by["a"]["kappa_w"] == pytest.approx(1.0) and by["a"]["mae"] == 0.0

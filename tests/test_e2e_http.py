@@ -64,7 +64,7 @@ def test_counts_are_items_x_rubrics_x_judges(tmp_path: Path, fake_server: FakeSe
     assert code == 0
     verdicts = pl.read_parquet(run_dir / "verdicts.parquet")
     assert verdicts.height == len(ITEMS) * len(rubrics) * 2
-    assert verdicts.select("item_id", "rubric_id", "judge", "repeat").is_unique().all()
+    assert verdicts.select("item_id", "rubric_id", "rubric_version", "judge", "repeat").is_unique().all()
     assert set(verdicts["status"]) == {"ok"}
     assert fake_server.count() == verdicts.height
     for name in ("manifest.json", "verdicts.parquet", "summary.json"):
@@ -74,7 +74,7 @@ def test_counts_are_items_x_rubrics_x_judges(tmp_path: Path, fake_server: FakeSe
     assert {j["label"] for j in manifest["judges"]} == {"openai/judge-a", "openai/judge-b"}
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["counts"]["ok"] == verdicts.height
-    assert set(summary["agreement"]) == set(rubrics)
+    assert {ref.split("@")[0] for ref in summary["agreement"]} == set(rubrics)
     # Every verdict carries the hashes that could change it.
     assert verdicts["rubric_hash"].null_count() == 0 and verdicts["prompt_hash"].null_count() == 0
 

@@ -208,7 +208,8 @@ def test_the_paper_metrics_read_their_fields_from_the_declarations(warmth: Mecha
     from judge.stats.paper_metrics import judge_item_values, paper_metrics
 
     def row(mechanism: str, verdict: dict[str, Any]) -> dict[str, Any]:
-        return {"family": "paper", "mechanism": mechanism, "rubric_id": "r", "model": "m", "item_id": "i",
+        return {"family": "paper", "mechanism": mechanism, "rubric_id": "r", "rubric_version": 1, "model": "m",
+                "item_id": "i",
                 "judge": "j", "repeat": 0, "status": "ok", "verdict": json.dumps(verdict)}  # fmt: skip
 
     ca = row("conflict_avoidance", {"rationale": "x", "label": 1})

@@ -23,7 +23,7 @@ def row(item: str, mechanism: str, verdict: dict[str, Any] | None, *, model: str
         status: str = "ok", repeat: int = 0) -> dict[str, Any]:  # fmt: skip
     return {
         "item_id": item, "model": model, "judge": judge, "repeat": repeat, "mechanism": mechanism,
-        "rubric_id": RUBRICS[mechanism], "family": "paper", "status": status,
+        "rubric_id": RUBRICS[mechanism], "rubric_version": 1, "family": "paper", "status": status,
         "verdict": json.dumps(verdict) if verdict is not None else None,
     }  # fmt: skip
 
@@ -50,7 +50,8 @@ def ld(ref: tuple[float, float, float], gen: tuple[float, float, float]) -> dict
 def frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={
         "item_id": pl.String, "model": pl.String, "judge": pl.String, "repeat": pl.Int64, "mechanism": pl.String,
-        "rubric_id": pl.String, "family": pl.String, "status": pl.String, "verdict": pl.String,
+        "rubric_id": pl.String, "rubric_version": pl.Int64, "family": pl.String, "status": pl.String,
+        "verdict": pl.String,
     })  # fmt: skip
 
 

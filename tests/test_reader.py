@@ -7,6 +7,9 @@ tests/data/run-v1 is a real version-1 run directory, written by empathy-judge at
                       --run-dir run-v1 --no-cache --quiet
 where items.jsonl is tests/data/run-v1-items.jsonl (the first six rows of the bundled sample set).
 report.html and the lock file were left out.
+
+tests/data/run-v2 is a real version-2 run directory, written by empathy-judge at commit c3d2ad2 (the
+last version-2 layout) with the same command and items (``--run-dir run-v2``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from judge.store.reader import read_manifest, read_run
 from judge.store.upgrades import UPGRADES
 
 V1 = Path(__file__).parent / "data" / "run-v1"
+V2 = Path(__file__).parent / "data" / "run-v2"
 
 
 def copy_v1(tmp_path: Path) -> Path:
@@ -35,7 +39,7 @@ def copy_v1(tmp_path: Path) -> Path:
 
 
 def test_upgrade_steps_are_named_and_reach_the_current_format() -> None:
-    assert [name for name, _ in UPGRADES] == ["1->2"]
+    assert [name for name, _ in UPGRADES] == ["1->2", "2->3"]
     assert UPGRADES[-1][0].endswith(f"->{FORMAT_VERSION}")
 
 
@@ -48,7 +52,8 @@ def test_a_version_1_run_reads_as_the_current_records(tmp_path: Path) -> None:
     # The plan identity is rebuilt from what version 1 recorded, the cache mode from its argv.
     assert (m.plan.sample, m.plan.seed, m.plan.limit, m.plan.repeats) == (4, 5, None, 1)
     assert (m.plan.cache, m.plan.cache_dir) == ("off", None)
-    assert sorted(m.plan.rubrics) == ["ca-paper", "sa-graded"] and m.plan.rubrics["sa-graded"].version == 2
+    # Version 3 keys the plan's rubrics by ref; the stored hash was checked before re-keying.
+    assert sorted(m.plan.rubrics) == ["ca-paper@1", "sa-graded@2"] and m.plan.rubrics["sa-graded@2"].version == 2
     assert sorted(m.plan.judges) == ["offline/lexicon", "offline/structure"]
     assert m.plan.dataset == m.dataset.hash
     assert m.options is not None
@@ -57,9 +62,32 @@ def test_a_version_1_run_reads_as_the_current_records(tmp_path: Path) -> None:
     assert (m.options.sample, m.options.seed, m.options.cache) == (4, 5, "off")
     # Verdicts keep the one schema; the summary's sections are intact.
     assert run.verdicts.schema == pl.Schema(verdict_schema()) and run.verdicts.height == 16
-    assert run.summary.counts["ok"] == 16 and "sa-graded" in run.summary.agreement
+    assert run.summary.counts["ok"] == 16 and "sa-graded@2" in run.summary.agreement
+    # Every summary row that names a rubric gains its version.
+    assert {(r["rubric_id"], r["rubric_version"]) for r in run.summary.scores} == {("sa-graded", 2), ("ca-paper", 1)}
+    assert all(r["rubric_version"] == 2 for r in run.summary.judges if r["rubric_id"] == "sa-graded")
     # Reading changes nothing on disk.
     assert json.loads((run.path / "manifest.json").read_text())["format_version"] == 1
+
+
+def test_a_version_2_run_keys_its_rubrics_by_version(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run-v2"
+    shutil.copytree(V2, run_dir)
+    run = read_run(run_dir)
+    assert run.manifest.format_version == FORMAT_VERSION == 3 and run.summary is not None
+    assert sorted(run.manifest.plan.rubrics) == ["ca-paper@1", "sa-graded@2"]
+    assert sorted(run.summary.agreement) == ["ca-paper@1", "sa-graded@2"]
+    assert {(r["rubric_id"], r["rubric_version"]) for r in run.summary.calibration} == {("sa-graded", 2)}
+    assert {(r["rubric_id"], r["rubric_version"]) for r in run.summary.cost["by_rubric"]} == {
+        ("sa-graded", 2), ("ca-paper", 1)}
+    # The re-keyed plan identity carries a fresh, valid hash; an edited v2 plan is still caught.
+    again = Manifest.from_dict(json.loads(json.dumps(run.manifest.to_dict())))
+    assert again.plan == run.manifest.plan
+    data = json.loads((run_dir / "manifest.json").read_text())
+    data["plan"]["repeats"] = 7
+    (run_dir / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(RunDirError, match=r"plan\.hash: does not match"):
+        read_run(run_dir)
 
 
 def test_the_upgraded_manifest_round_trips(tmp_path: Path) -> None:

@@ -154,6 +154,6 @@ def test_disputed_items_are_the_summarys_in_its_order(run_dir: Path) -> None:
     assert body
     shown = [int(i) for i in re.findall(r'data-key="/disagreement/(\d+)/range"', body.group(1))]
     assert shown == list(range(len(summary["disagreement"]))) and shown
-    ranked = [(r["rubric_id"], r["item_id"]) for r in summary["disagreement"]]
+    ranked = [(f"{r['rubric_id']}@{r['rubric_version']}", r["item_id"]) for r in summary["disagreement"]]
     cells = re.findall(r"<td>([^<]*)</td><td>([^<(]*) \(", body.group(1))
     assert [(rubric, item) for rubric, item in cells] == ranked

@@ -18,7 +18,7 @@ RUBRIC = ("sa-graded", "graded", "sentiment_attenuation")
 def rows(*spec: tuple[str, str, int, str, float | None]) -> pl.DataFrame:
     """(item, judge, repeat, status, score) rows on one rubric, model m, dimension cognitive."""
     return pl.DataFrame(
-        [(i, "m", *RUBRIC, "cognitive", j, r, s, x) for i, j, r, s, x in spec],
+        [(i, "m", *RUBRIC, "cognitive", j, r, s, x, 1) for i, j, r, s, x in spec],
         schema=SCHEMA,
         orient="row",
     )
@@ -38,7 +38,7 @@ SMALL = rows(
 def expected_scores(n_scored: int, below: int, mean: float | None) -> pl.DataFrame:
     return pl.DataFrame(
         {
-            "rubric_id": ["sa-graded"], "family": ["graded"],
+            "rubric_id": ["sa-graded"], "rubric_version": [1], "family": ["graded"],
             "mechanism": ["sentiment_attenuation"], "dimension": ["cognitive"], "model": ["m"],
             "n_items": [3], "n_scored": [n_scored], "n_below_quorum": [below],
             "mean": [mean], "ci_low": [None], "ci_high": [None],

@@ -11,6 +11,9 @@ say which one is wrong. Reading a run directory, with upgrades of older formats,
     2   the manifest gains ``plan`` (the resume identity: everything that decides which calls are
         made and how, and its hash), and ``options`` holds the plan's keyword arguments, resolved
         (``judges``, ``rubrics``, ``cache``, ``cache_dir``, ...) instead of argparse names
+    3   one run may hold several versions of one rubric: the verdict key (``KEY_COLUMNS``) gains
+        ``rubric_version``; ``plan.rubrics`` is keyed by the rubric's ref (``id@version``); the
+        summary's per-rubric rows carry ``rubric_version`` and ``agreement`` is keyed by ref
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from judge.core.taxonomy import RUN_STATUSES
 if TYPE_CHECKING:
     import polars as pl
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 TOOL = "empathy-judge"
 # How a run uses the response cache: read and write it, ignore it, or answer only from it.
 CACHE_MODES = ("on", "off", "replay")
@@ -94,8 +97,14 @@ def _column_kind(annotation: str) -> str:
 # Column name -> "str" | "int" | "float" | "bool", in table order. Plain names, so importing this
 # module does not import polars.
 VERDICT_COLUMNS: dict[str, str] = {f.name: _column_kind(str(f.type)) for f in dataclasses.fields(VerdictRow)}
-# One row per key in verdicts.parquet (the log's last row for a key wins).
-KEY_COLUMNS = ("item_id", "rubric_id", "judge", "repeat")
+# One row per key in verdicts.parquet (the log's last row for a key wins). The rubric version is
+# part of the key: two versions of one rubric can share a run (rubric iteration) and stay apart.
+KEY_COLUMNS = ("item_id", "rubric_id", "rubric_version", "judge", "repeat")
+
+
+def rubric_ref(rubric_id: str, version: int) -> str:
+    """How a rubric version is named everywhere: ``sa-graded@2``."""
+    return f"{rubric_id}@{version}"
 
 
 def verdict_schema() -> dict[str, pl.DataType]:
@@ -255,7 +264,7 @@ class RubricInfo(Record):
 
     @property
     def ref(self) -> str:
-        return f"{self.id}@{self.version}"
+        return rubric_ref(self.id, self.version)
 
 
 @dataclass
@@ -348,7 +357,7 @@ class RubricKey(Record):
 class PlanIdentity(Record):
     """Everything that decides which calls a run makes and how; resuming requires the same.
 
-    ``dataset`` is the dataset's content hash, ``rubrics`` maps rubric id to its key, ``judges``
+    ``dataset`` is the dataset's content hash, ``rubrics`` maps rubric ref (``id@version``) to its key, ``judges``
     maps judge label to the judge's hash, ``cache_dir`` is absolute (None with the cache off).
     Concurrency, budget and timeouts are not here: they change how fast or how far, not what."""
 

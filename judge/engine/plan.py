@@ -159,7 +159,7 @@ class Plan:
             seed=sample["seed"] if sample else None,
             limit=self.limit,
             repeats=self.repeats,
-            rubrics={r.id: RubricKey(r.version, r.hash, self.prompts.prompt_hash(r)) for r in self.rubrics},
+            rubrics={r.ref: RubricKey(r.version, r.hash, self.prompts.prompt_hash(r)) for r in self.rubrics},
             judges={j.label: j.hash for j in self.judges},
             cache=self.cache,
             cache_dir=str(folder) if folder else None,

@@ -82,7 +82,7 @@ def _show(name: str, value: Any) -> str:
     if value is None:
         return "none"
     if name == "rubrics":
-        return ", ".join(f"{rid}@{key.version}" for rid, key in sorted(value.items())) or "none"
+        return ", ".join(sorted(value)) or "none"
     if name == "judges":
         return ", ".join(sorted(value)) or "none"
     return str(value)
@@ -129,17 +129,15 @@ def _what_changed(name: str, was: Any, now: Any, stored_dataset: str) -> list[st
         return [f"the dataset {stored_dataset} changed (hash {str(was)[:12]} -> {str(now)[:12]})"]
     if name == "rubrics":
         out = []
-        for rid in sorted(set(was) | set(now)):
-            a, b = was.get(rid), now.get(rid)
+        for ref in sorted(set(was) | set(now)):  # keyed by ref (id@version): a new version is added
+            a, b = was.get(ref), now.get(ref)
             if a is None or b is None:
-                out.append(f"rubric '{rid}' was {'added' if a is None else 'removed'}")
-            elif a.version != b.version:
-                out.append(f"rubric '{rid}' version {a.version} -> {b.version}")
+                out.append(f"rubric '{ref}' was {'added' if a is None else 'removed'}")
             elif a.hash != b.hash:
-                out.append(f"rubric '{rid}' v{a.version} was edited (hash {a.hash[:12]} -> {b.hash[:12]})")
+                out.append(f"rubric '{ref}' was edited (hash {a.hash[:12]} -> {b.hash[:12]})")
             elif a.prompt_hash != b.prompt_hash:
                 out.append(
-                    f"the prompt of rubric '{rid}' was edited (hash {a.prompt_hash[:12]} -> {b.prompt_hash[:12]})"
+                    f"the prompt of rubric '{ref}' was edited (hash {a.prompt_hash[:12]} -> {b.prompt_hash[:12]})"
                 )
         return out
     if name == "judges":

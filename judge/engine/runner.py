@@ -24,7 +24,7 @@ from judge.inputs.prompts import PromptLibrary
 from judge.inputs.rubrics import Rubric
 from judge.inputs.verdicts import Parsed, VerdictParser, repair, verdict_json
 from judge.judging.protocol import CallContext, Judge, JudgeCallError, JudgeRequest
-from judge.store.rundir import VerdictLog, now_iso
+from judge.store.rundir import VerdictKey, VerdictLog, now_iso
 
 BUDGET_EXHAUSTED = "budget exhausted"
 REASK_TEMPLATE = (
@@ -133,7 +133,7 @@ class Runner:
         log: VerdictLog,
         limit: int | None = None,
         on_row: Callable[[VerdictRow], None] | None = None,
-        skip: Callable[[tuple[str, str, str, int]], bool] | None = None,
+        skip: Callable[[VerdictKey], bool] | None = None,
         interrupt_grace_s: float = 2.0,
     ) -> None:
         self.dataset = dataset
@@ -211,7 +211,8 @@ class Runner:
                     prompt_hash = self.prompts.prompt_hash(rubric)
                     for repeat in range(self.repeats):
                         for judge, queue in zip(self.judges, queues, strict=True):
-                            if self.skip and self.skip((item.id, rubric.id, judge.config.label, repeat)):
+                            key = (item.id, rubric.id, rubric.version, judge.config.label, repeat)
+                            if self.skip and self.skip(key):
                                 continue
                             if self._stop.is_set():
                                 return

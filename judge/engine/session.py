@@ -42,6 +42,7 @@ from judge.store.rundir import (
     VERDICTS_LOG,
     VERDICTS_PARQUET,
     RunLock,
+    VerdictKey,
     VerdictLog,
     atomic_write_bytes,
     compact,
@@ -249,7 +250,7 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
 
     plan, run_dir = session.plan, session.run_dir
     skip = None
-    done: set[tuple[str, str, str, int]] = set()
+    done: set[VerdictKey] = set()
     if plan.resume_dir is not None:
         redo = ("skipped", "error") if plan.retry_errors else ("skipped",)
         done = done_keys(run_dir / VERDICTS_LOG, redo=redo)

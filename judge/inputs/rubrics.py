@@ -263,7 +263,8 @@ def parse_selector(text: str) -> tuple[str, int | None]:
 
 
 def select(root: Path, selectors: list[str] | None = None) -> list[Rubric]:
-    """Load the selected rubrics (latest version of each when no version is given).
+    """Load the selected rubrics (latest version of each when no version is given); several
+    versions of one rubric may be selected together (``sa-graded@2``, ``sa-graded@3``).
 
     With no selectors, the latest version of every rubric under ``root``.
     """
@@ -283,8 +284,10 @@ def select(root: Path, selectors: list[str] | None = None) -> list[Rubric]:
             have = ", ".join(f"{rid}@{v}" for v in sorted(versions))
             raise RubricError(f"unknown version {rid}@{version}; available: {have}")
         rubric = load_rubric(versions[version])
-        if any(r.id == rubric.id for r in rubrics):
-            raise RubricError(f"rubric '{rid}' selected twice; pick one version")
+        # Several versions of one rubric may share a run (rubric iteration); one version twice
+        # would judge every item twice under one key.
+        if any(r.ref == rubric.ref for r in rubrics):
+            raise RubricError(f"rubric '{rubric.ref}' selected twice; give each version once")
         rubrics.append(rubric)
     return rubrics
 

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from judge.core.errors import JudgeError
+from judge.core.records import rubric_ref
 from judge.stats.compare import RunSide, compare
 from judge.stats.movement import moved_ids
 from judge.store.reader import read_manifest, read_run
 
 # The verdict columns compare and movement read (the item-panel reducer's, and rationales).
-COLUMNS = ("item_id", "rubric_id", "family", "mechanism", "dimension", "model", "judge", "repeat", "status", "score",
-           "rationale")  # fmt: skip
+COLUMNS = ("item_id", "rubric_id", "rubric_version", "family", "mechanism", "dimension", "model", "judge", "repeat",
+           "status", "score", "rationale")  # fmt: skip
 
 
 def load_side(run_dir: Path) -> RunSide:
@@ -27,7 +28,7 @@ def load_side(run_dir: Path) -> RunSide:
     return RunSide(
         name=str(run_dir),
         verdicts=run.verdicts,
-        rubric_hashes={r.id: r.hash for r in run.manifest.rubrics},
+        rubric_hashes={r.ref: r.hash for r in run.manifest.rubrics},
         agreement=run.summary.agreement if run.summary is not None else {},
     )
 
@@ -72,6 +73,14 @@ def compare_runs(
 # ------------------------------------------------------------------------------- Markdown
 
 
+def _ref(row: dict[str, Any]) -> str:
+    """A row's rubric as its ref; ``sa-graded@1->2`` when a baseline version was compared with another."""
+    ref = rubric_ref(row["rubric_id"], row["rubric_version"])
+    before = row.get("baseline_version")
+    return f"{ref[: -len(str(row['rubric_version']))]}{before}->{row['rubric_version']}" if (
+        before is not None and before != row["rubric_version"]) else ref  # fmt: skip
+
+
 def _f(value: float | None, sign: bool = False) -> str:
     return "-" if value is None else (f"{value:+.3f}" if sign else f"{value:.3f}")
 
@@ -101,7 +110,7 @@ def markdown(result: dict[str, Any]) -> str:
     agree = ["", "| rubric | baseline alpha | new alpha | change | % agreement change |", "|---|---:|---:|---:|---:|"]
     for a in result["agreement"]:
         agree.append(
-            f"| {a['rubric_id']} | {_f(a['baseline_alpha'])} | {_f(a['new_alpha'])} | {_f(a['change'], True)} "
+            f"| {_ref(a)} | {_f(a['baseline_alpha'])} | {_f(a['new_alpha'])} | {_f(a['change'], True)} "
             f"| {_f(a['percent_agreement_change'], True)} |"
         )
     note = (f"\nSeverity is normalised to [0, 1]; diff = new - baseline, paired by item x rubric x model; "
@@ -127,11 +136,11 @@ def movement_markdown(movement: dict[str, Any], *, limit: int = 10) -> str:
     ]
     for m in movement["moved"][:limit]:
         lines.append(
-            f"| {m['item_id']} | {m['rubric_id']} | {m['model']} | {m['baseline']:.2f} | {m['new']:.2f} | "
+            f"| {m['item_id']} | {_ref(m)} | {m['model']} | {m['baseline']:.2f} | {m['new']:.2f} | "
             f"{m['shift']:+.2f} | {'yes' if m['flipped'] else ''} | {_snip(m['response'])} |"
         )
     if movement["flipped"]:
-        ids = ", ".join(f"{m['item_id']} ({m['rubric_id']})" for m in movement["flipped"][:30])
+        ids = ", ".join(f"{m['item_id']} ({_ref(m)})" for m in movement["flipped"][:30])
         more = len(movement["flipped"]) - 30
         lines += ["", f"Flipped: {ids}" + (f", and {more} more" if more > 0 else "") + "."]
     return "\n".join(lines) + "\n"
@@ -181,7 +190,7 @@ def _movement_html(movement: dict[str, Any]) -> str:
             "<tr{}>{}</tr>".format(
                 ' class="bad"' if m["flipped"] else "",
                 "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-                    m["item_id"], m["rubric_id"], m["model"], _f(m["baseline"]), _f(m["new"]), _f(m["shift"], True)))
+                    m["item_id"], _ref(m), m["model"], _f(m["baseline"]), _f(m["new"]), _f(m["shift"], True)))
                 + f"<td class='txt'>{html.escape(m['source'] or '')}</td>"
                 + f"<td class='txt'>{html.escape(m['response'] or '')}</td>"
                 + f"<td class='txt'>{_judges_html(m['baseline_judges'])}</td>"

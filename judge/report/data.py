@@ -18,7 +18,7 @@ from judge.store.reader import read_run, read_verdicts
 
 TEXT_COLUMNS = ("id", "source", "reference", "response")
 # What the disputed section reads of each verdict besides summary.json: whose, and its text.
-DETAIL_COLUMNS = ("rubric_id", "item_id", "judge", "repeat", "status", "rationale", "error")
+DETAIL_COLUMNS = ("rubric_id", "rubric_version", "item_id", "judge", "repeat", "status", "rationale", "error")
 
 
 @dataclass

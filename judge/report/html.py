@@ -25,6 +25,7 @@ from judge.report.markup import (
     no_data,
     num,
     pointer,
+    rubric_of,
     section,
     table,
     text_block,
@@ -148,7 +149,7 @@ def _rubric_label(rubric_id: str, mechanism: str) -> str:
 
 
 def _rubric_rows(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return sorted({(r["rubric_id"], r["mechanism"]) for r in records})
+    return sorted({(rubric_of(r), r["mechanism"]) for r in records})
 
 
 def heatmap_section(summary: dict[str, Any]) -> tuple[str, str, str]:
@@ -166,7 +167,7 @@ def heatmap_section(summary: dict[str, Any]) -> tuple[str, str, str]:
     seen = {r["dimension"] for r in cells}
     dims = [d for d in DIMENSIONS if d in seen] + sorted(seen - set(DIMENSIONS))
     for model in sorted({r["model"] for r in cells}):
-        sub = {(r["rubric_id"], r["dimension"]): (i, r) for i, r in enumerate(cells) if r["model"] == model}
+        sub = {(rubric_of(r), r["dimension"]): (i, r) for i, r in enumerate(cells) if r["model"] == model}
         values, notes, ids = [], [], []
         for rid, _ in rubric_rows:
             values.append([sub[(rid, d)][1]["mean"] if (rid, d) in sub else None for d in dims])
@@ -193,7 +194,7 @@ def severity_section(summary: dict[str, Any]) -> tuple[str, str, str]:
     labels = [_rubric_label(rid, mech) for rid, mech in _rubric_rows(overall)]
     models = sorted({r["model"] for r in overall})
     values = {
-        (_rubric_label(r["rubric_id"], r["mechanism"]), r["model"]): (r["mean"], r["ci_low"], r["ci_high"])
+        (_rubric_label(rubric_of(r), r["mechanism"]), r["model"]): (r["mean"], r["ci_low"], r["ci_high"])
         for r in overall
     }
     chart = plots.interval_bars(
@@ -205,7 +206,7 @@ def severity_section(summary: dict[str, Any]) -> tuple[str, str, str]:
     )
     rows = [
         [
-            cell(r["rubric_id"]),
+            cell(rubric_of(r)),
             cell(r["model"]),
             cell(r["mean"], ci_html(r, pointer(key, i))),
             cell(r["n_scored"], key=pointer(key, i, "n_scored")),
@@ -248,7 +249,7 @@ def paper_section(summary: dict[str, Any]) -> tuple[str, str, str]:
 
     def table_of(subset: list[tuple[int, dict[str, Any]]]) -> str:
         body = [
-            [cell(r["metric"]), cell(r.get("rubric_id")), cell(r.get("judge") or "panel"), cell(model(r)),
+            [cell(r["metric"]), cell(rubric_of(r)), cell(r.get("judge") or "panel"), cell(model(r)),
              cell(r["value"], ci_html(r, pointer("paper_metrics", "rows", i), "value")),
              cell(r.get("n_defined"), key=pointer("paper_metrics", "rows", i, "n_defined")),
              cell(r.get("n_items"), key=pointer("paper_metrics", "rows", i, "n_items")),
@@ -313,7 +314,8 @@ def agreement_section(summary: dict[str, Any]) -> tuple[str, str, str]:
 
 
 DIAGNOSTIC_COLUMNS = {
-    "rubric_id": "rubric", "judge": "judge", "n_rows": "verdicts", "invalid_rate": "invalid rate",
+    "rubric_id": "rubric", "rubric_version": "version", "judge": "judge", "n_rows": "verdicts",
+    "invalid_rate": "invalid rate",
     "loo_alpha": "α vs rest of panel", "loo_spearman": "ρ vs rest of panel", "retest_alpha": "retest α",
     "flagged": "flagged", "mean_error_corr": "mean error corr.", "n_eff": "effective judges",
     "error_basis": "error basis",
@@ -372,7 +374,7 @@ def distribution_section(summary: dict[str, Any]) -> tuple[str, str, str]:
         return section("distributions", title, no_data("no valid verdicts"))
     panels: dict[str, dict[str, Any]] = {}
     for r in dist["rows"]:
-        panels.setdefault(str(r["rubric_id"]), {})[str(r["judge"])] = r["counts"]
+        panels.setdefault(rubric_of(r), {})[str(r["judge"])] = r["counts"]
     chart = plots.histograms(panels, dist["edges"], title="normalised severity, share of each judge's verdicts")
     return section("distributions", title, chart)
 
@@ -386,15 +388,15 @@ def calibration_section(data: RunData) -> tuple[str, str, str]:
     if isinstance(calib, str) or not calib:
         reason = data.texts_note or "the dataset has no gold labels for the graded rubrics in this run"
         return section("calibration", title, no_data(calib if isinstance(calib, str) else reason))
-    labels = sorted({r["rubric_id"] for r in calib})
+    labels = sorted({rubric_of(r) for r in calib})
     raters = list(dict.fromkeys(r["rater"] for r in sorted(calib, key=lambda r: (r["kind"], r["rater"]))))
-    values = {(r["rubric_id"], r["rater"]): (r["kappa_w"], r.get("kappa_w_low"), r.get("kappa_w_high")) for r in calib}
+    values = {(rubric_of(r), r["rater"]): (r["kappa_w"], r.get("kappa_w_low"), r.get("kappa_w_high")) for r in calib}
     chart = plots.interval_bars(
         labels, raters, values, title="quadratic weighted kappa against gold (0-4 scale), 95% CI",
         xlabel="weighted kappa", xlim=(-0.2, 1.0),
     )  # fmt: skip
     rows = [
-        [cell(r["rubric_id"]), cell(r.get("kind")), cell(r["rater"]), cell(r["n"], key=pointer(key, i, "n"))]
+        [cell(rubric_of(r)), cell(r.get("kind")), cell(r["rater"]), cell(r["n"], key=pointer(key, i, "n"))]
         + [cell(r[m], ci_html(r, pointer(key, i), m, f"{m}_low", f"{m}_high")) for m in ("mae", "spearman", "kappa_w")]
         for i, r in enumerate(calib)
     ]
@@ -416,14 +418,14 @@ def disputed_section(data: RunData) -> tuple[str, str, str]:
         reason = "needs at least two judges" if len(cards) < 2 else "the judges never disagreed"
         return section("disputed", title, no_data(reason))
     texts = {r["id"]: r for r in data.texts.iter_rows(named=True)} if data.texts is not None else {}
-    wanted = {(d["rubric_id"], d["item_id"]) for d in disputed}
+    wanted = {(rubric_of(d), d["item_id"]) for d in disputed}
     rows_by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in data.verdicts.sort("judge", "repeat").iter_rows(named=True):
-        if (r["rubric_id"], r["item_id"]) in wanted:
-            rows_by_key.setdefault((r["rubric_id"], r["item_id"]), []).append(r)
+        if (rubric_of(r), r["item_id"]) in wanted:
+            rows_by_key.setdefault((rubric_of(r), r["item_id"]), []).append(r)
     rows = []
     for i, d in enumerate(disputed):
-        verdicts = rows_by_key.get((d["rubric_id"], d["item_id"]), [])
+        verdicts = rows_by_key.get((rubric_of(d), d["item_id"]), [])
         scores = {j["judge"]: (k, j) for k, j in enumerate(d.get("judges") or [])}
         judged = []
         for judge in sorted({v["judge"] for v in verdicts} | set(scores)):
@@ -440,7 +442,7 @@ def disputed_section(data: RunData) -> tuple[str, str, str]:
         rows.append(
             [
                 cell(d["range"], key=pointer(key, i, "range")),
-                cell(d["rubric_id"]),
+                cell(rubric_of(d)),
                 cell(f"{d['item_id']} ({d.get('model', '')})"),
                 f"<td>{text_block(item.get('reference') or item.get('source'), 300)}</td>",
                 f"<td>{text_block(item.get('response'), 600)}</td>",
@@ -471,7 +473,7 @@ def problems_section(summary: dict[str, Any]) -> tuple[str, str, str]:
         [
             cell(r["status"]),
             cell(r["judge"]),
-            cell(r["rubric_id"]),
+            cell(rubric_of(r)),
             cell(r["item_id"]),
             cell(r.get("attempts"), key=pointer("problems", "examples", i, "attempts")),
             f"<td>{text_block(r.get('error'))}</td>",

@@ -24,6 +24,12 @@ def fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def rubric_of(row: dict[str, Any]) -> str:
+    """The rubric a summary row is about, as its ref (``sa-graded@2``): versions are kept apart."""
+    version = row.get("rubric_version")
+    return str(row.get("rubric_id")) if version is None else f"{row.get('rubric_id')}@{version}"
+
+
 def pointer(*parts: str | int) -> str:
     """A JSON pointer (RFC 6901) into summary.json: ``pointer("agreement", "sa-graded", "alpha")``
     is ``/agreement/sa-graded/alpha``."""

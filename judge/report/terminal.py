@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from judge.report.markup import rubric_of
+
 
 def _fmt(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
@@ -39,7 +41,7 @@ def _rubric_costs(summary: dict[str, Any]) -> str:
     rows = (summary.get("cost") or {}).get("by_rubric") or []
     if not rows:
         return ""
-    return "\n  by rubric: " + ", ".join(f"{r['rubric_id']} ${r['cost_usd'] or 0.0:.4f}" for r in rows)
+    return "\n  by rubric: " + ", ".join(f"{rubric_of(r)} ${r['cost_usd'] or 0.0:.4f}" for r in rows)
 
 
 def severity_table(summary: dict[str, Any]) -> list[str]:
@@ -47,14 +49,14 @@ def severity_table(summary: dict[str, Any]) -> list[str]:
     if not scores:
         return ["no valid verdicts: nothing to score"]
     dims = sorted({row["dimension"] for row in scores})
-    rubrics = sorted({row["rubric_id"] for row in scores})
-    cell = {(r["rubric_id"], r["dimension"]): r for r in scores}
+    rubrics = sorted({rubric_of(row) for row in scores})
+    cell = {(rubric_of(r), r["dimension"]): r for r in scores}
     agreement = summary.get("agreement") or {}
     width = 20
-    header = f"{'rubric':<14}" + "".join(f"{d:>{width}}" for d in dims) + f"{'alpha [95% CI]':>22}"
+    header = f"{'rubric':<16}" + "".join(f"{d:>{width}}" for d in dims) + f"{'alpha [95% CI]':>22}"
     lines = ["mean severity [95% CI] (0 = faithful, 1 = severe), items pooled over models", header, "-" * len(header)]
     for rid in rubrics:
-        parts = [f"{rid:<14}"]
+        parts = [f"{rid:<16}"]
         for d in dims:
             row = cell.get((rid, d))
             parts.append(f"{_ci(row):>{width}}" if row else f"{'':>{width}}")
@@ -72,7 +74,7 @@ def calibration_lines(summary: dict[str, Any]) -> list[str]:
     lines = ["agreement with gold labels (panel; quadratic-weighted kappa, Spearman, MAE on 0-4)"]
     for r in rows:
         lines.append(
-            f"  {r['rubric_id']:<14} {r['rater']:<10} n={r['n']:<4} kappa {_fmt(r.get('kappa_w'))}  "
+            f"  {rubric_of(r):<16} {r['rater']:<10} n={r['n']:<4} kappa {_fmt(r.get('kappa_w'))}  "
             f"rho {_fmt(r.get('spearman'))}  MAE {_fmt(r.get('mae'))}"
         )
     return lines
@@ -82,11 +84,11 @@ def judge_lines(summary: dict[str, Any]) -> list[str]:
     rows = summary.get("judges") or []
     panel_size: dict[str, int] = {}
     for r in rows:
-        panel_size[r["rubric_id"]] = panel_size.get(r["rubric_id"], 0) + 1
+        panel_size[rubric_of(r)] = panel_size.get(rubric_of(r), 0) + 1
     # With two judges, leave-one-out cannot tell which one is off: both would be flagged.
-    flagged = [r for r in rows if r.get("flagged") and panel_size[r["rubric_id"]] >= 3]
+    flagged = [r for r in rows if r.get("flagged") and panel_size[rubric_of(r)] >= 3]
     return [
-        f"warning: judge {r['judge']} on {r['rubric_id']} disagrees with the rest of the panel "
+        f"warning: judge {r['judge']} on {rubric_of(r)} disagrees with the rest of the panel "
         f"(leave-one-out alpha {_fmt(r.get('loo_alpha'))})"
         for r in flagged
     ]

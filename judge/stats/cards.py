@@ -24,7 +24,7 @@ import polars as pl
 
 from judge.stats.agreement import krippendorff_alpha
 from judge.stats.bootstrap import bootstrap
-from judge.stats.panel import judge_item_scores, ok_rows
+from judge.stats.panel import RUBRIC_KEY, judge_item_scores, ok_rows
 
 LENGTH_UNIT_WORDS = 100
 
@@ -33,17 +33,23 @@ def _finite(x: float | None) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
 
+def _ref() -> pl.Expr:
+    return pl.format("{}@{}", "rubric_id", "rubric_version")
+
+
+def _unit() -> pl.Expr:
+    """One agreement unit per rubric version x item."""
+    return pl.format("{}@{}#{}", "rubric_id", "rubric_version", "item_id").alias("unit")
+
+
 def _panel_agreement(items: pl.DataFrame, judge: str) -> dict[str, Any]:
-    mine = items.filter(pl.col("judge") == judge).select("rubric_id", "item_id", pl.col("score").alias("self"))
-    rest = (
-        items.filter(pl.col("judge") != judge)
-        .group_by("rubric_id", "item_id")
-        .agg(pl.col("score").mean().alias("rest"))
-    )
-    pairs = mine.join(rest, on=["rubric_id", "item_id"], how="inner")
+    keys = [*RUBRIC_KEY, "item_id"]
+    mine = items.filter(pl.col("judge") == judge).select(*keys, pl.col("score").alias("self"))
+    rest = items.filter(pl.col("judge") != judge).group_by(keys).agg(pl.col("score").mean().alias("rest"))
+    pairs = mine.join(rest, on=keys, how="inner")
     if pairs.height == 0:
         return {"panel_alpha": None, "panel_mae": None, "panel_n": 0}
-    long = pairs.with_columns(pl.format("{}#{}", "rubric_id", "item_id").alias("unit")).unpivot(
+    long = pairs.with_columns(_unit()).unpivot(
         index="unit", on=["self", "rest"], variable_name="rater"
     )
     alpha = krippendorff_alpha(long, level="interval", unit="unit", rater="rater", value="value")
@@ -83,7 +89,7 @@ def length_slope(rows: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0, ci: f
 def _retest(ok: pl.DataFrame) -> dict[str, Any]:
     if ok.height == 0 or ok["repeat"].n_unique() < 2:
         return {"retest_alpha": None, "retest_reason": "one repeat"}
-    frame = ok.with_columns(pl.format("{}#{}", "rubric_id", "item_id").alias("unit"))
+    frame = ok.with_columns(_unit())
     result = krippendorff_alpha(frame, level="interval", unit="unit", rater="repeat", value="score")
     return {"retest_alpha": result.value, "retest_reason": result.reason}
 
@@ -119,7 +125,7 @@ def judge_cards(
             "mean_latency_ms": _finite(float(latency.mean())) if latency.len() else None,  # type: ignore[arg-type]
             "cost_usd": cost,
             "cost_per_verdict_usd": cost / called if called else None,
-            "n_rubrics": rows["rubric_id"].n_unique(),
+            "n_rubrics": rows.select(RUBRIC_KEY).n_unique(),
             "mean_score": _finite(float(ok["score"].mean())) if ok.height else None,  # type: ignore[arg-type]
         }
         card.update(_panel_agreement(items, judge))
@@ -127,7 +133,8 @@ def judge_cards(
             joined = ok.join(lengths, on="item_id", how="inner").with_columns(
                 (pl.col("length") / LENGTH_UNIT_WORDS).alias("length")
             )
-            rows_by_length = joined.select("rubric_id", "item_id", "score", "length")
+            # centred within each rubric version (length_slope's "rubric_id" is the group)
+            rows_by_length = joined.select(_ref().alias("rubric_id"), "item_id", "score", "length")
             card["length_bias"] = {
                 **length_slope(rows_by_length, n_boot=n_boot, seed=seed, ci=ci),
                 "unit": f"severity per {LENGTH_UNIT_WORDS} words",

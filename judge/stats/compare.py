@@ -30,7 +30,7 @@ from judge.stats.movement import moved_items
 from judge.stats.panel import Aggregate, item_panel
 
 CELL = ["mechanism", "dimension", "model"]
-KEYS = ["item_id", "rubric_id", "model", "mechanism", "dimension"]
+KEYS = ["item_id", "rubric_id", "rubric_version", "model", "mechanism", "dimension"]
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,59 @@ class RunSide:
 
     name: str  # how messages and the result name the run (its directory)
     verdicts: pl.DataFrame
-    rubric_hashes: Mapping[str, str] = field(default_factory=dict)  # rubric id -> hash (manifest)
+    rubric_hashes: Mapping[str, str] = field(default_factory=dict)  # rubric ref (id@version) -> hash (manifest)
     agreement: Mapping[str, Any] = field(default_factory=dict)  # summary.json's "agreement"
 
 
+def _by_id(hashes: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for ref, digest in hashes.items():
+        out.setdefault(ref.rpartition("@")[0] or ref, {})[ref] = digest
+    return out
+
+
 def changed_rubrics(baseline: RunSide, new: RunSide) -> list[str]:
-    """Shared rubric ids whose hashes differ."""
-    a, b = baseline.rubric_hashes, new.rubric_hashes
+    """Rubric ids in both runs whose versions or hashes differ."""
+    a, b = _by_id(baseline.rubric_hashes), _by_id(new.rubric_hashes)
     return sorted(rid for rid in a.keys() & b.keys() if a[rid] != b[rid])
+
+
+def version_map(baseline: pl.DataFrame, new: pl.DataFrame) -> dict[tuple[str, int], int]:
+    """Which baseline rubric version pairs with which new one: a version in both runs with
+    itself; a rubric id with one version on each side (rubric iteration across runs) across
+    versions; anything else unpaired."""
+
+    def versions(frame: pl.DataFrame) -> dict[str, set[int]]:
+        out: dict[str, set[int]] = {}
+        for rid, version in frame.select("rubric_id", "rubric_version").unique().iter_rows():
+            out.setdefault(rid, set()).add(version)
+        return out
+
+    a, b = versions(baseline), versions(new)
+    pairs: dict[tuple[str, int], int] = {}
+    for rid in a.keys() & b.keys():
+        if len(a[rid]) == 1 and len(b[rid]) == 1:
+            pairs[(rid, next(iter(a[rid])))] = next(iter(b[rid]))
+        else:
+            pairs.update({(rid, v): v for v in a[rid] & b[rid]})
+    return pairs
+
+
+def align_versions(baseline: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+    """The baseline's verdicts with each rubric version renamed to the new run's version it pairs
+    with (``version_map``), so both runs pair on the same key."""
+    pairs = version_map(baseline, new)
+    if all(k[1] == v for k, v in pairs.items()):
+        return baseline
+    mapping = pl.DataFrame(
+        [{"rubric_id": rid, "rubric_version": v, "_to": to} for (rid, v), to in pairs.items()],
+        schema={"rubric_id": pl.String, "rubric_version": pl.Int64, "_to": pl.Int64},
+    )
+    return (
+        baseline.join(mapping, on=["rubric_id", "rubric_version"], how="left")
+        .with_columns(pl.coalesce("_to", "rubric_version").alias("rubric_version"))
+        .drop("_to")
+    )
 
 
 def _panel(verdicts: pl.DataFrame, aggregate: Aggregate, quorum: int) -> pl.DataFrame:
@@ -98,26 +143,37 @@ def paired_differences(
     return sorted(cells, key=lambda c: (c["mechanism"], c["dimension"], c["model"]))
 
 
-def agreement_changes(baseline: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Per rubric, Krippendorff's alpha and percent agreement across judges, before and after,
-    from each run's summary.json ``agreement``."""
+def agreement_changes(
+    baseline: Mapping[str, Any], new: Mapping[str, Any], pairs: Mapping[tuple[str, int], int] | None = None
+) -> list[dict[str, Any]]:
+    """Per rubric version, Krippendorff's alpha and percent agreement across judges, before and
+    after, from each run's summary.json ``agreement`` (keyed by ref). ``pairs`` (``version_map``)
+    names the new version a baseline version is compared with."""
 
-    def stats(agreement: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-        return {
-            rid: {"alpha": v.get("alpha", v.get("krippendorff_alpha")), "percent": v.get("percent_agreement")}
-            for rid, v in agreement.items()
-            if isinstance(v, dict)
-        }
+    def stats(agreement: Mapping[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
+        out = {}
+        for ref, v in agreement.items():
+            if not isinstance(v, dict):
+                continue
+            rid, _, version = ref.rpartition("@")
+            key = (v.get("rubric_id", rid), int(v.get("rubric_version", version or 0)))
+            out[key] = {"alpha": v.get("alpha", v.get("krippendorff_alpha")), "percent": v.get("percent_agreement")}
+        return out
 
     def diff(x: float | None, y: float | None) -> float | None:
         return y - x if x is not None and y is not None else None
 
     a, b = stats(baseline), stats(new)
+    moved = {key: (key[0], to) for key, to in (pairs or {}).items()}
+    a_new = {moved.get(key, key): (key[1], row) for key, row in a.items()}
     out = []
-    for rid in sorted(a.keys() | b.keys()):
-        before, after = a.get(rid, {}), b.get(rid, {})
+    for key in sorted(a_new.keys() | b.keys()):
+        base_version, before = a_new.get(key, (None, {}))
+        after = b.get(key, {})
         out.append({
-            "rubric_id": rid,
+            "rubric_id": key[0],
+            "rubric_version": key[1],
+            "baseline_version": base_version,
             "baseline_alpha": before.get("alpha"),
             "new_alpha": after.get("alpha"),
             "change": diff(before.get("alpha"), after.get("alpha")),
@@ -146,7 +202,8 @@ def compare(
             "different rubrics, so differences would not be the model's. Compare runs of the same rubric versions, "
             "or pass --allow-rubric-change"
         )
-    cells = paired_differences(baseline.verdicts, new.verdicts, n_boot=n_boot, seed=seed)
+    aligned = align_versions(baseline.verdicts, new.verdicts)
+    cells = paired_differences(aligned, new.verdicts, n_boot=n_boot, seed=seed)
     for cell in cells:
         cell["regression"] = bool(
             delta is not None and cell["diff"] > delta and cell["ci_low"] is not None and cell["ci_low"] > 0
@@ -159,7 +216,7 @@ def compare(
         "n_boot": n_boot,
         "seed": seed,
         "cells": cells,
-        "agreement": agreement_changes(baseline.agreement, new.agreement),
+        "agreement": agreement_changes(baseline.agreement, new.agreement, version_map(baseline.verdicts, new.verdicts)),
         "regressions": [c for c in cells if c["regression"]],
-        "movement": moved_items(baseline.verdicts, new.verdicts),
+        "movement": moved_items(aligned, new.verdicts),
     }

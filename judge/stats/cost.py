@@ -12,7 +12,7 @@ import polars as pl
 
 
 def cost_breakdown(verdicts: pl.DataFrame) -> dict[str, Any]:
-    """Total spend and tokens, and the same per judge, per rubric and per judge x rubric, each
+    """Total spend and tokens, and the same per judge, per rubric version and per judge x rubric version, each
     with the number of verdicts and of replies that were billed but not priced."""
     aggs = [
         pl.col("cost_usd").sum().alias("cost_usd"),
@@ -34,6 +34,6 @@ def cost_breakdown(verdicts: pl.DataFrame) -> dict[str, Any]:
         "prompt_tokens": int(total.get("prompt_tokens") or 0),
         "completion_tokens": int(total.get("completion_tokens") or 0),
         "by_judge": by(["judge"]),
-        "by_rubric": by(["rubric_id"]),
-        "by_judge_rubric": by(["judge", "rubric_id"]),
+        "by_rubric": by(["rubric_id", "rubric_version"]),
+        "by_judge_rubric": by(["judge", "rubric_id", "rubric_version"]),
     }

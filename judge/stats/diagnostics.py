@@ -21,12 +21,21 @@ from judge.stats.agreement import (
     weight_matrix,
 )
 from judge.stats.bootstrap import bootstrap, resampled_ranks
-from judge.stats.panel import Aggregate, check_verdict_columns, item_panel, judge_item_scores, ok_rows, severity_levels
+from judge.stats.panel import (
+    RUBRIC_KEY,
+    Aggregate,
+    check_verdict_columns,
+    item_panel,
+    judge_item_scores,
+    ok_rows,
+    severity_levels,
+)
 
 _QUADRATIC5 = weight_matrix(5, "quadratic")
 
 _CALIBRATION_SCHEMA = {
     "rubric_id": pl.String,
+    "rubric_version": pl.Int64,
     "mechanism": pl.String,
     "kind": pl.String,
     "rater": pl.String,
@@ -103,18 +112,19 @@ def calibration(
     )
     metrics = functools.partial(calibration_metrics, n_boot=n_boot, seed=seed, ci=ci)
     rows: list[dict[str, object]] = []
-    rubrics = per_judge.select("rubric_id", "mechanism").unique().sort("rubric_id")
-    for rubric_id, mechanism in rubrics.iter_rows():
+    rubrics = per_judge.select(*RUBRIC_KEY, "mechanism").unique().sort(RUBRIC_KEY)
+    for rubric_id, version, mechanism in rubrics.iter_rows():
         ref = _gold_reference(gold, mechanism, id_col)
         if ref is None:
             continue
-        base = {"rubric_id": rubric_id, "mechanism": mechanism}
-        mine = per_judge.filter(pl.col("rubric_id") == rubric_id)
+        base = {"rubric_id": rubric_id, "rubric_version": version, "mechanism": mechanism}
+        this = (pl.col("rubric_id") == rubric_id) & (pl.col("rubric_version") == version)
+        mine = per_judge.filter(this)
         for (judge,), frame in mine.group_by("judge"):
             both = frame.join(ref, on="item_id")
             m = metrics(4 * both["score"].to_numpy(), both["gold"].to_numpy())
             rows.append({**base, "kind": "judge", "rater": judge, "n": both.height, **m})
-        both = panel.filter(pl.col("rubric_id") == rubric_id).join(ref, on="item_id")
+        both = panel.filter(this).join(ref, on="item_id")
         m = metrics(4 * both["panel"].to_numpy(), both["gold"].to_numpy())
         rows.append({**base, "kind": "panel", "rater": "panel", "n": both.height, **m})
         annotators = sorted(c for c in gold.columns if c.startswith(f"gold_{mechanism}__"))
@@ -123,7 +133,7 @@ def calibration(
             m = metrics(pair[a].to_numpy(), pair[b].to_numpy())
             name = f"{a.split('__', 1)[1]}~{b.split('__', 1)[1]}"
             rows.append({**base, "kind": "human", "rater": name, "n": pair.height, **m})
-    return pl.DataFrame(rows, schema=_CALIBRATION_SCHEMA).sort("rubric_id", "kind", "rater")
+    return pl.DataFrame(rows, schema=_CALIBRATION_SCHEMA).sort(*RUBRIC_KEY, "kind", "rater")
 
 
 def _pairwise_mean_corr(wide: np.ndarray) -> float | None:
@@ -161,7 +171,7 @@ def judge_diagnostics(
     """
     check_verdict_columns(verdicts)
     status = pl.col("status")
-    counts = verdicts.group_by("rubric_id", "judge").agg(
+    counts = verdicts.group_by(*RUBRIC_KEY, "judge").agg(
         pl.len().cast(pl.Int64).alias("n_rows"),
         *[
             (status == s).sum().cast(pl.Int64).alias(f"n_{s}")
@@ -176,7 +186,7 @@ def judge_diagnostics(
     per_judge = judge_item_scores(verdicts)
     ok = ok_rows(verdicts)
     rows: list[dict[str, object]] = []
-    for (rubric_id, mechanism), frame in per_judge.group_by("rubric_id", "mechanism"):
+    for (rubric_id, version, mechanism), frame in per_judge.group_by(*RUBRIC_KEY, "mechanism"):
         wide = frame.pivot(on="judge", index="item_id", values="score").sort("item_id")
         judges = sorted(c for c in wide.columns if c != "item_id")
         basis, matrix = "scores", wide.select(judges).to_numpy().astype(np.float64)
@@ -205,13 +215,16 @@ def judge_diagnostics(
                 if others and pair.height >= 2
                 else np.nan
             )
-            mine = ok.filter((pl.col("rubric_id") == rubric_id) & (pl.col("judge") == judge))
+            mine = ok.filter(
+                (pl.col("rubric_id") == rubric_id) & (pl.col("rubric_version") == version) & (pl.col("judge") == judge)
+            )
             retest = krippendorff_alpha(
                 mine, level="interval", unit="item_id", rater="repeat", value="score"
             )
             rows.append(
                 {
                     "rubric_id": rubric_id,
+                    "rubric_version": version,
                     "judge": judge,
                     "loo_alpha": a.value,
                     "loo_spearman": _null(float(rho)),
@@ -225,6 +238,7 @@ def judge_diagnostics(
             )
     schema = {
         "rubric_id": pl.String,
+        "rubric_version": pl.Int64,
         "judge": pl.String,
         "loo_alpha": pl.Float64,
         "loo_spearman": pl.Float64,
@@ -238,9 +252,9 @@ def judge_diagnostics(
     agreement = pl.DataFrame(rows, schema=schema)
     # judges with no ok verdict still appear, with their invalid rate and null agreement
     return (
-        counts.join(agreement, on=["rubric_id", "judge"], how="left")
+        counts.join(agreement, on=[*RUBRIC_KEY, "judge"], how="left")
         .with_columns(pl.col("flagged").fill_null(False))
-        .sort("rubric_id", "judge")
+        .sort(*RUBRIC_KEY, "judge")
     )
 
 
@@ -251,7 +265,7 @@ def disagreement(
     top: int = 20,
     snippet: int = 160,
 ) -> pl.DataFrame:
-    """The ``top`` items per rubric where judges disagree most: ranked by the range of their
+    """The ``top`` items per rubric version where judges disagree most: ranked by the range of their
     item scores, then variance (population), then item_id. Items with one judge, or whose judges
     all gave the same score, are left out: they are not disputed.
     ``judges`` lists each judge's item score (mean of its ok repeats) and ``n_repeats``.
@@ -260,7 +274,7 @@ def disagreement(
     """
     per_judge = judge_item_scores(verdicts)
     spread = (
-        per_judge.group_by("rubric_id", "item_id", "model", "dimension")
+        per_judge.group_by(*RUBRIC_KEY, "item_id", "model", "dimension")
         .agg(
             pl.len().cast(pl.Int64).alias("n_judges"),
             pl.col("score").min().alias("min"),
@@ -272,10 +286,10 @@ def disagreement(
         .with_columns((pl.col("max") - pl.col("min")).alias("range"))
         .filter(pl.col("range") > 0)
         .sort(
-            ["rubric_id", "range", "variance", "item_id"],
-            descending=[False, True, True, False],
+            [*RUBRIC_KEY, "range", "variance", "item_id"],
+            descending=[False, False, True, True, False],
         )
-        .with_columns(pl.int_range(1, pl.len() + 1).over("rubric_id").alias("rank"))
+        .with_columns(pl.int_range(1, pl.len() + 1).over(RUBRIC_KEY).alias("rank"))
         .filter(pl.col("rank") <= top)
     )
     if items is not None:
@@ -285,7 +299,7 @@ def disagreement(
             pl.col("response").str.slice(0, snippet).alias("response_snippet"),
         )
         spread = spread.join(snippets, on="item_id", how="left")
-    return spread.sort("rubric_id", "rank")
+    return spread.sort(*RUBRIC_KEY, "rank")
 
 
 def problem_examples(verdicts: pl.DataFrame, *, per_status: int = 10) -> dict[str, list[dict[str, Any]]]:
@@ -297,12 +311,12 @@ def problem_examples(verdicts: pl.DataFrame, *, per_status: int = 10) -> dict[st
         return {"totals": [], "examples": []}
     totals = bad.group_by("status", "judge").agg(pl.len().cast(pl.Int64).alias("verdicts")).sort("status", "judge")
     examples = (
-        bad.sort("status", "judge", "rubric_id", "item_id", "repeat")
-        .with_columns(pl.int_range(pl.len()).over("status", "judge", "rubric_id").alias("_k"))
-        .sort("_k", "status", "judge", "rubric_id", "item_id", "repeat")
+        bad.sort("status", "judge", *RUBRIC_KEY, "item_id", "repeat")
+        .with_columns(pl.int_range(pl.len()).over("status", "judge", *RUBRIC_KEY).alias("_k"))
+        .sort("_k", "status", "judge", *RUBRIC_KEY, "item_id", "repeat")
         .group_by("status", maintain_order=True)
         .head(per_status)
-        .sort("status", "judge", "rubric_id", "item_id", "repeat")
-        .select("status", "judge", "rubric_id", "item_id", "repeat", "attempts", "error", "raw_text")
+        .sort("status", "judge", *RUBRIC_KEY, "item_id", "repeat")
+        .select("status", "judge", *RUBRIC_KEY, "item_id", "repeat", "attempts", "error", "raw_text")
     )
     return {"totals": totals.to_dicts(), "examples": examples.to_dicts()}

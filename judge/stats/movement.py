@@ -17,7 +17,7 @@ import polars as pl
 from judge.stats.panel import Aggregate, item_panel, judge_item_scores, ok_rows
 
 FAILURE_LINE = 0.5
-KEYS = ["item_id", "rubric_id", "model"]
+KEYS = ["item_id", "rubric_id", "rubric_version", "model"]
 
 
 def _panel_with_rationales(verdicts: pl.DataFrame, aggregate: Aggregate, quorum: int) -> pl.DataFrame:
@@ -51,14 +51,15 @@ def moved_items(
         (pl.col("panel_new") - pl.col("panel")).alias("shift"),
         ((pl.col("panel") >= FAILURE_LINE) != (pl.col("panel_new") >= FAILURE_LINE)).alias("flipped"),
     )
-    order = [pl.col("shift").abs(), pl.col("item_id"), pl.col("rubric_id")]
-    ranked = pairs.sort(order, descending=[True, False, False])
+    order = [pl.col("shift").abs(), pl.col("item_id"), pl.col("rubric_id"), pl.col("rubric_version")]
+    ranked = pairs.sort(order, descending=[True, False, False, False])
 
     def rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
         out = []
         for r in frame.to_dicts():
             out.append({
-                "item_id": r["item_id"], "rubric_id": r["rubric_id"], "model": r["model"],
+                "item_id": r["item_id"], "rubric_id": r["rubric_id"], "rubric_version": r["rubric_version"],
+                "model": r["model"],
                 "baseline": r["panel"], "new": r["panel_new"], "shift": r["shift"], "flipped": r["flipped"],
                 "baseline_judges": r["judges"], "new_judges": r["judges_new"], "source": None, "response": None,
             })  # fmt: skip

@@ -24,7 +24,9 @@ import polars as pl
 
 Aggregate = Literal["mean", "median"]
 
-GROUP = ["rubric_id", "family", "mechanism", "dimension", "model"]
+# A rubric is its id and version: two versions of one rubric in a run are two rubrics everywhere.
+RUBRIC_KEY = ["rubric_id", "rubric_version"]
+GROUP = [*RUBRIC_KEY, "family", "mechanism", "dimension", "model"]
 ITEM = [*GROUP, "item_id"]
 NEEDED = [*ITEM, "judge", "repeat", "status", "score"]
 

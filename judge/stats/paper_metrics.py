@@ -43,7 +43,7 @@ from judge.core.mechanisms import contract, paper_fields
 from judge.core.taxonomy import AVERSIVE_CATEGORIES as CATEGORIES
 from judge.core.taxonomy import LD_FEATURES as FEATURES
 from judge.stats.bootstrap import bootstrap
-from judge.stats.panel import Aggregate, over_judges, over_repeats
+from judge.stats.panel import RUBRIC_KEY, Aggregate, over_judges, over_repeats
 
 FAMILY = "paper"
 # The mechanisms the paper defines metrics for (the formulas below); a paper-format rubric of any
@@ -52,6 +52,7 @@ WITH_METRICS = ("sentiment_attenuation", "granularity_mismatch", "conflict_avoid
 _ROW_SCHEMA: dict[str, Any] = {
     "mechanism": pl.String,
     "rubric_id": pl.String,
+    "rubric_version": pl.Int64,
     "metric": pl.String,
     "scope": pl.String,
     "judge": pl.String,
@@ -125,16 +126,16 @@ def _fields(mechanism: str) -> list[pl.Expr]:
 
 
 def judge_item_values(verdicts: pl.DataFrame, mechanism: str) -> pl.DataFrame:
-    """One row per rubric x model x item x judge: the mean over ok repeats of each raw field."""
+    """One row per rubric version x model x item x judge: the mean over ok repeats of each raw field."""
     rows = verdicts.filter(
         (pl.col("family") == FAMILY)
         & (pl.col("mechanism") == mechanism)
         & (pl.col("status") == "ok")
         & pl.col("verdict").is_not_null()
     )
-    keys = ["rubric_id", "model", "item_id", "judge"]
+    keys = [*RUBRIC_KEY, "model", "item_id", "judge"]
     if rows.is_empty():
-        return pl.DataFrame(schema={k: pl.String for k in keys})
+        return pl.DataFrame(schema={k: pl.Int64 if k == "rubric_version" else pl.String for k in keys})
     decoded = rows.select(*keys, pl.col("verdict").str.json_decode(_verdict_dtype(mechanism)).alias("v"))
     values = decoded.select(*keys, *_fields(mechanism))
     cols = [c for c in values.columns if c not in keys]
@@ -142,9 +143,9 @@ def judge_item_values(verdicts: pl.DataFrame, mechanism: str) -> pl.DataFrame:
 
 
 def panel_item_values(per_judge: pl.DataFrame, *, aggregate: Aggregate = "mean", quorum: int = 1) -> pl.DataFrame:
-    """One row per rubric x model x item with at least ``quorum`` judges: each field's mean (or
-    median) over judges, and ``n_judges``."""
-    keys = ["rubric_id", "model", "item_id"]
+    """One row per rubric version x model x item with at least ``quorum`` judges: each field's mean
+    (or median) over judges, and ``n_judges``."""
+    keys = [*RUBRIC_KEY, "model", "item_id"]
     cols = [c for c in per_judge.columns if c not in (*keys, "judge")]
     if not cols:
         return per_judge.drop("judge") if "judge" in per_judge.columns else per_judge
@@ -249,7 +250,7 @@ def _metrics_for(mechanism: str, frame: pl.DataFrame) -> list[tuple[str, Stat, i
 
 
 def _rows_for(
-    frame: pl.DataFrame, mechanism: str, rubric_id: str, scope: str, judge: str | None, model: str | None,
+    frame: pl.DataFrame, mechanism: str, rubric: tuple[str, int], scope: str, judge: str | None, model: str | None,
     *, n_boot: int, seed: int, ci: float,
 ) -> list[dict[str, Any]]:  # fmt: skip
     rows = []
@@ -262,7 +263,8 @@ def _rows_for(
         elif value is None:
             reason = why or "undefined"
         rows.append({
-            "mechanism": mechanism, "rubric_id": rubric_id, "metric": metric, "scope": scope, "judge": judge,
+            "mechanism": mechanism, "rubric_id": rubric[0], "rubric_version": rubric[1], "metric": metric,
+            "scope": scope, "judge": judge,
             "model": model, "n_items": frame.height, "n_defined": n_defined, "value": value,
             "ci_low": lo, "ci_high": hi, "reason": reason, "dropped": dropped,
         })  # fmt: skip
@@ -292,11 +294,12 @@ def paper_metrics(
     for mechanism in mechanisms:
         per_judge = judge_item_values(verdicts, mechanism)
         wanted = verdicts.filter((pl.col("family") == FAMILY) & (pl.col("mechanism") == mechanism))
-        for rubric_id in sorted(set(wanted["rubric_id"].to_list())):
-            pj = per_judge.filter(pl.col("rubric_id") == rubric_id) if per_judge.height else per_judge
+        for rubric in sorted(set(wanted.select(RUBRIC_KEY).iter_rows())):
+            this = (pl.col("rubric_id") == rubric[0]) & (pl.col("rubric_version") == rubric[1])
+            pj = per_judge.filter(this) if per_judge.height else per_judge
             panel = panel_item_values(pj, aggregate=aggregate, quorum=quorum) if pj.height else pj
-            models = sorted(set(wanted.filter(pl.col("rubric_id") == rubric_id)["model"].to_list()))
-            judges = sorted(set(wanted.filter(pl.col("rubric_id") == rubric_id)["judge"].to_list()))
+            models = sorted(set(wanted.filter(this)["model"].to_list()))
+            judges = sorted(set(wanted.filter(this)["judge"].to_list()))
             kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed, "ci": ci}
             for model in [None, *models]:
                 def pick(frame: pl.DataFrame, model: str | None = model) -> pl.DataFrame:
@@ -304,12 +307,12 @@ def paper_metrics(
                         return frame
                     return frame.filter(pl.col("model") == model)
 
-                rows += _rows_for(pick(panel), mechanism, rubric_id, "panel", None, model, **kw)
+                rows += _rows_for(pick(panel), mechanism, rubric, "panel", None, model, **kw)
                 for judge in judges:
                     mine = pj.filter(pl.col("judge") == judge) if pj.height else pj
-                    rows += _rows_for(pick(mine), mechanism, rubric_id, "judge", judge, model, **kw)
+                    rows += _rows_for(pick(mine), mechanism, rubric, "judge", judge, model, **kw)
     frame = pl.DataFrame(rows, schema=_ROW_SCHEMA)
-    return frame.sort(["mechanism", "rubric_id", "metric", "scope", "judge", "model"], nulls_last=False)
+    return frame.sort(["mechanism", *RUBRIC_KEY, "metric", "scope", "judge", "model"], nulls_last=False)
 
 
 def summary_section(

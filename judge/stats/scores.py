@@ -31,6 +31,7 @@ from judge.stats.agreement import (
 from judge.stats.bootstrap import bootstrap
 from judge.stats.panel import (
     GROUP,
+    RUBRIC_KEY,
     Aggregate,
     check_verdict_columns,
     item_panel,
@@ -38,7 +39,7 @@ from judge.stats.panel import (
     severity_level,
 )
 
-RUBRIC = ["rubric_id", "family", "mechanism"]
+RUBRIC = [*RUBRIC_KEY, "family", "mechanism"]
 
 
 def panel_scores(
@@ -53,7 +54,7 @@ def panel_scores(
     """Mean normalised severity per rubric x dimension x model, with item-bootstrap CIs.
 
     Rubric (not only mechanism) is part of the key because graded and paper rubrics of one
-    mechanism measure on different scales. Columns: rubric_id, family, mechanism, dimension,
+    mechanism measure on different scales. Columns: rubric_id, rubric_version, family, mechanism, dimension,
     model, n_items, n_scored, n_below_quorum, mean, ci_low, ci_high. Each cell resamples its
     own scored items (one stratum per cell, all cells in one bootstrap).
     """
@@ -111,7 +112,8 @@ def rubric_agreement(
     ok = ok_rows(verdicts)
     rows = []
     for key, frame in ok.group_by(RUBRIC):
-        lv: Level = level or ("ordinal" if key[1] == "graded" else "interval")
+        rid, version, family, mechanism = key
+        lv: Level = level or ("ordinal" if family == "graded" else "interval")
         units = _alpha_units(frame)
         data = alpha_data(units, level=lv, unit="unit", rater="judge", value="score")
         alpha = lo = hi = None
@@ -127,9 +129,10 @@ def rubric_agreement(
         kw = {"unit": "unit", "rater": "judge", "value": "sev"}
         rows.append(
             {
-                "rubric_id": key[0],
-                "family": key[1],
-                "mechanism": key[2],
+                "rubric_id": rid,
+                "rubric_version": version,
+                "family": family,
+                "mechanism": mechanism,
                 "level": lv,
                 "n_items": units["cluster"].n_unique(),
                 "n_units": data.n_units,
@@ -143,11 +146,12 @@ def rubric_agreement(
                 "gwet_ac1": gwet_ac1(bucket, labels=range(5), **kw).value,
             }
         )
-    return pl.DataFrame(rows, schema=_AGREEMENT_SCHEMA).sort("rubric_id")
+    return pl.DataFrame(rows, schema=_AGREEMENT_SCHEMA).sort(RUBRIC_KEY)
 
 
 _AGREEMENT_SCHEMA = {
     "rubric_id": pl.String,
+    "rubric_version": pl.Int64,
     "family": pl.String,
     "mechanism": pl.String,
     "level": pl.String,
@@ -165,13 +169,14 @@ _AGREEMENT_SCHEMA = {
 
 
 def score_distributions(verdicts: pl.DataFrame, *, bins: int = 10) -> dict[str, Any]:
-    """Each judge's ok scores per rubric, counted in ``bins`` equal bins over [0, 1] (scores
+    """Each judge's ok scores per rubric version, counted in ``bins`` equal bins over [0, 1] (scores
     clipped to it; every bin half-open but the last): ``edges`` and one row per rubric x judge
     with ``n`` and ``counts``."""
     edges = np.linspace(0.0, 1.0, bins + 1)
     rows = []
-    ok = ok_rows(verdicts).sort("rubric_id", "judge")
-    for (rubric_id, judge), frame in ok.group_by("rubric_id", "judge", maintain_order=True):
+    ok = ok_rows(verdicts).sort(*RUBRIC_KEY, "judge")
+    for (rubric_id, version, judge), frame in ok.group_by(*RUBRIC_KEY, "judge", maintain_order=True):
         counts, _ = np.histogram(np.clip(frame["score"].to_numpy(), 0.0, 1.0), bins=edges)
-        rows.append({"rubric_id": rubric_id, "judge": judge, "n": frame.height, "counts": counts.tolist()})
+        rows.append({"rubric_id": rubric_id, "rubric_version": version, "judge": judge, "n": frame.height,
+                     "counts": counts.tolist()})
     return {"edges": edges.tolist(), "rows": rows}

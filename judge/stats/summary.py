@@ -7,7 +7,8 @@ Stable top-level keys (CI jobs read them; the README documents each):
     scores            panel severity per rubric x dimension, all models pooled, with CIs
     scores_by_model   the same per model under test
     scores_by_model_overall  the same per rubric x model, dimensions pooled
-    agreement         per rubric: Krippendorff's alpha with CI, percent agreement, Fleiss, AC1
+    agreement         per rubric version (keyed by ref, ``sa-graded@2``): Krippendorff's alpha
+                      with CI, percent agreement, Fleiss, AC1
     calibration       judges, panel and annotator pairs against gold labels (when gold exists)
     judges            per rubric x judge diagnostics: invalid rate, leave-one-out agreement,
                       test-retest, error correlation and effective number of judges
@@ -35,7 +36,9 @@ from typing import Any, Protocol
 
 import polars as pl
 
+from judge.core.records import rubric_ref
 from judge.core.taxonomy import VERDICT_STATUSES
+from judge.stats.panel import RUBRIC_KEY
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ def summarise(
     overall = verdicts.with_columns(pl.lit("all").alias("dimension"))
     summary["scores_by_model_overall"] = panel_scores(overall, **panel).drop("dimension").to_dicts()
     agreement = rubric_agreement(verdicts, **boot)
-    summary["agreement"] = {row["rubric_id"]: row for row in agreement.to_dicts()}
+    summary["agreement"] = {rubric_ref(row["rubric_id"], row["rubric_version"]): row for row in agreement.to_dicts()}
     if facts.gold is not None:
         summary["calibration"] = calibration(verdicts, facts.gold, **panel).to_dicts()
     summary["judges"] = judge_diagnostics(verdicts, gold=facts.gold).to_dicts()
@@ -167,7 +170,7 @@ def summarise(
     disputed = disagreement(verdicts, facts.texts, top=s.top_disputed)
     summary["disagreement"] = (
         disputed.drop("source_snippet", "response_snippet", strict=False)
-        .group_by("rubric_id", maintain_order=True)
+        .group_by(RUBRIC_KEY, maintain_order=True)
         .head(5)
         .to_dicts()
     )
@@ -179,13 +182,15 @@ def invalid_rates(verdicts: pl.DataFrame) -> list[dict[str, Any]]:
     the rubric's on_invalid policy, and how many each rescue step saved."""
     replied = verdicts.filter(pl.col("status").is_in(["ok", "invalid"]))
     out = []
-    for (judge, rubric_id), rows in sorted(replied.group_by("judge", "rubric_id"), key=lambda g: g[0]):  # type: ignore[arg-type,return-value]
+    groups = replied.group_by("judge", *RUBRIC_KEY)
+    for (judge, rubric_id, version), rows in sorted(groups, key=lambda g: g[0]):  # type: ignore[arg-type,return-value]
         invalid = rows.filter(pl.col("status") == "invalid").height
         rescued = rows.filter(pl.col("rescued_by").is_not_null())["rescued_by"].value_counts(sort=True)
         out.append(
             {
                 "judge": judge,
                 "rubric_id": rubric_id,
+                "rubric_version": version,
                 "replies": rows.height,
                 "invalid": invalid,
                 "rate": invalid / rows.height,

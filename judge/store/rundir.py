@@ -146,15 +146,19 @@ def read_log(path: Path, *, repair: bool = False) -> Iterator[dict[str, Any]]:
             os.fsync(fh.fileno())
 
 
-def done_keys(path: Path, *, redo: tuple[str, ...] = ("skipped",)) -> set[tuple[str, str, str, int]]:
-    """Keys (item, rubric, judge, repeat) whose latest row in the log is terminal.
+VerdictKey = tuple[str, str, int, str, int]  # KEY_COLUMNS' values: item, rubric id, rubric version, judge, repeat
+
+
+def done_keys(path: Path, *, redo: tuple[str, ...] = ("skipped",)) -> set[VerdictKey]:
+    """Keys (item, rubric id, rubric version, judge, repeat) whose latest row in the log is terminal.
 
     A row whose status is in ``redo`` is not: ``skipped`` always (never judged), ``error`` too
     with --retry-errors. Also cuts a crash-torn tail off the log so new rows start on a clean line.
     """
-    latest: dict[tuple[str, str, str, int], str] = {}
+    latest: dict[VerdictKey, str] = {}
     for row in read_log(path, repair=True):
-        latest[(row["item_id"], row["rubric_id"], row["judge"], int(row["repeat"]))] = row["status"]
+        key = (row["item_id"], row["rubric_id"], int(row["rubric_version"]), row["judge"], int(row["repeat"]))
+        latest[key] = row["status"]
     return {key for key, status in latest.items() if status not in redo}
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from judge.core.records import FORMAT_VERSION, PlanIdentity, PlanOptions, RubricKey
+from judge.core.records import FORMAT_VERSION, PlanIdentity, PlanOptions, RecordError, RubricKey, rubric_ref
 
 
 @dataclass
@@ -91,8 +91,50 @@ def _v1_to_v2(raw: RawRun) -> None:
         raw.summary["format_version"] = 2
 
 
+def _add_versions(node: Any, versions: dict[str, int]) -> None:
+    """Give every summary row that names a rubric its version (rows of every section, nested)."""
+    if isinstance(node, list):
+        for value in node:
+            _add_versions(value, versions)
+    elif isinstance(node, dict):
+        rid = node.get("rubric_id")
+        if isinstance(rid, str) and "rubric_version" not in node and rid in versions:
+            node["rubric_version"] = versions[rid]
+        for value in node.values():
+            _add_versions(value, versions)
+
+
+def _v2_to_v3(raw: RawRun) -> None:
+    """Version 3 keeps rubric versions apart: ``plan.rubrics`` is keyed by ref (``id@version``),
+    summary rows carry ``rubric_version`` and the summary's ``agreement`` is keyed by ref. Before
+    version 3 a run held one version per rubric id, so the manifest's rubric list says which."""
+    m = raw.manifest
+    rubrics = m["rubrics"] if isinstance(m.get("rubrics"), list) else []
+    versions = {r["id"]: r["version"] for r in rubrics if isinstance(r, dict) and "id" in r and "version" in r}
+    plan = m.get("plan")
+    if isinstance(plan, dict) and isinstance(plan.get("rubrics"), dict):
+        try:
+            old = PlanIdentity.from_dict(plan)  # checks the stored hash before the keys change
+        except RecordError:
+            pass  # damaged: left as it is, for the manifest check to name the field
+        else:
+            old.rubrics = {rubric_ref(rid, key.version): key for rid, key in old.rubrics.items()}
+            m["plan"] = old.to_dict()
+    m["format_version"] = 3
+    if raw.summary is not None:
+        summary = raw.summary
+        agreement = summary.get("agreement")
+        if isinstance(agreement, dict):
+            summary["agreement"] = {
+                rubric_ref(rid, versions[rid]) if rid in versions else rid: row for rid, row in agreement.items()
+            }
+        _add_versions(summary, versions)
+        summary["format_version"] = 3
+
+
 UPGRADES: list[tuple[str, Callable[[RawRun], None]]] = [
     ("1->2", _v1_to_v2),
+    ("2->3", _v2_to_v3),
 ]
 
 
