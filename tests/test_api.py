@@ -271,3 +271,31 @@ def test_the_readme_example_runs_inside_a_running_loop_sync_and_async(
     asyncio.run(notebook())
     assert namespace["run"].status == "completed"
     assert len([p for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".")]) == 2
+
+
+@pytest.mark.parametrize(
+    "options",
+    [pytest.param({}, id="whole"), pytest.param({"limit": 3}, id="limit"),
+     pytest.param({"sample": 4, "seed": 1, "limit": 2}, id="sample-and-limit")],
+)
+def test_a_run_parses_its_dataset_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], options: dict[str, Any]
+) -> None:
+    """Validation, the prompt check, sampling, the progress line's count, judging, the summary's
+    item facts and the report's texts all use the items read when the plan was made."""
+    from judge.inputs import dataset as dataset_module
+
+    path = write_dataset(tmp_path / "d.jsonl", rows(8))
+    reads = []
+    real = dataset_module._rows
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dataset_module, "_rows", counted)
+    run = judge.evaluate(judge.Plan(path, judges=OFFLINE, rubrics=RUBRICS, **options), tmp_path / "r", progress=True)
+    assert reads == [path]
+    judged = options.get("limit", 8)
+    assert run.verdicts["item_id"].n_unique() == judged and (run.path / "report.html").is_file()
+    assert f"{judged * 2 * 2} verdicts" in capsys.readouterr().err  # the progress line's count

@@ -10,6 +10,8 @@ import pytest
 
 from judge.core import paths
 from judge.core.errors import DatasetError
+from judge.core.hashing import file_hash
+from judge.inputs import dataset as dataset_module
 from judge.inputs.dataset import open_dataset
 
 ROW = {"id": "a1", "task": "news", "source": "Two people died.", "response": "An incident happened."}
@@ -107,3 +109,45 @@ def test_bundled_sample_loads() -> None:
     ds = open_dataset(paths.sample_dataset())
     assert ds.count >= 120
     assert set(ds.tasks) == {"news", "translation", "counselling", "workplace", "education"}
+
+
+def rows_of(n: int) -> list[dict]:
+    return [{**ROW, "id": f"r{i}", "source": f"Source {i}."} for i in range(n)]
+
+
+def test_limit_reads_only_the_first_rows_and_hashes_the_whole_file(tmp_path: Path) -> None:
+    # Row 4 is malformed: with --limit 3 it is never parsed (documented), yet the hash covers it.
+    path = jsonl(tmp_path, [*rows_of(3), '{"id": "broken",', ROW])
+    limited = open_dataset(path, limit=3)
+    assert [i.id for i in limited.items()] == ["r0", "r1", "r2"] and limited.count == 3
+    assert [i.id for i in limited.stream()] == ["r0", "r1", "r2"]
+    assert limited.hash == file_hash(str(path))
+    with pytest.raises(DatasetError, match="line 4, column"):
+        open_dataset(path)
+    edited = jsonl(tmp_path, [*rows_of(3), '{"id": "fixed",', ROW], name="e.jsonl")
+    assert open_dataset(edited, limit=3).hash != limited.hash
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_limit_in_every_format(tmp_path: Path, fmt: str) -> None:
+    frame = pl.DataFrame(rows_of(50))
+    path = tmp_path / f"d.{fmt}"
+    frame.write_csv(path) if fmt == "csv" else frame.write_parquet(path)
+    limited = open_dataset(path, limit=4)
+    assert [i.id for i in limited.items()] == ["r0", "r1", "r2", "r3"] == [i.id for i in limited.stream()]
+    assert limited.hash == open_dataset(path).hash == file_hash(str(path))
+
+
+def test_items_are_kept_from_the_one_pass_or_streamed_when_too_big(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = jsonl(tmp_path, rows_of(5))
+    kept = open_dataset(path)
+    assert kept.kept is not None and kept.first is kept.kept[0]
+    assert list(kept.items()) == kept.kept  # no second read of the file
+    # Over the memory budget the items are not kept, and every use streams the file again.
+    monkeypatch.setattr(dataset_module, "KEEP_CHARS", 30)
+    streamed = open_dataset(path)
+    assert streamed.kept is None and streamed.first is not None and streamed.first.id == "r0"
+    assert [i.id for i in streamed.items()] == [i.id for i in kept.items()]
+    assert streamed.task_dimensions() == kept.task_dimensions() == {("news", "cognitive"): 5}

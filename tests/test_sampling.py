@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from judge.cli.main import main
+from judge.inputs import dataset as dataset_module
 from judge.inputs.dataset import open_dataset
 from judge.inputs.sampling import allocate, sample_dataset
 from tests.fakeserver import FakeServer
@@ -87,3 +88,21 @@ def test_resume_keeps_the_sample(tmp_path: Path, fake_server: FakeServer) -> Non
     assert {r["item_id"] for r in rows} == expected
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "completed" and manifest["sample"] == {"n": 9, "seed": 3, "items": 9}
+
+
+def test_a_limit_keeps_the_first_items_of_the_sample_kept_or_streamed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path)
+    whole = sample_dataset(open_dataset(path), 20, seed=2)
+    limited = sample_dataset(open_dataset(path), 20, seed=2, limit=5)
+    order = [i.id for i in whole.items()]
+    assert len(order) == 20 and [i.id for i in limited.items()] == order[:5]
+    assert limited.count == 20 and limited.kept is not None  # the manifest's sample size; items in memory
+    # A dataset too big to keep in memory: the sample is drawn and limited the same way from the file.
+    monkeypatch.setattr(dataset_module, "KEEP_CHARS", 10)
+    streamed = sample_dataset(open_dataset(path), 20, seed=2, limit=5)
+    assert streamed.kept is None and streamed.keep == whole.keep
+    assert [i.id for i in streamed.items()] == order[:5]
+    with pytest.raises(ValueError, match="give the limit to sample_dataset"):
+        sample_dataset(open_dataset(path, limit=3), 2, seed=0)

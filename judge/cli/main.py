@@ -35,7 +35,7 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
         help="rubric to apply; repeat for several (default: latest version of every rubric)",
     )
     p.add_argument("--repeats", type=int, help="independent verdicts per item x rubric x judge (default 1)")
-    p.add_argument("--limit", type=int, help="judge only the first N items")
+    p.add_argument("--limit", type=int, help="judge only the first N items (only those rows are read)")
     p.add_argument("--concurrency", type=int, help="override every judge's max_concurrency")
     p.add_argument("--rubrics-dir", type=Path, help="folder of rubric files (default: the project's rubrics/)")
     p.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")

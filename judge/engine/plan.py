@@ -3,8 +3,9 @@
 ``Plan(...)`` takes keyword arguments (the Python API; the CLI builds one from its options) and
 checks everything a run needs before anything is called or written: the config file, the judges,
 the rubrics and their prompt templates (rendered once against the first item), the dataset (every
-row, in one streaming pass) and the numeric options. A bad input raises an InputError whose message
-names the file, row or option and the fix.
+row in one streaming pass, or with ``limit`` and no sample only the first ``limit`` rows; the run
+uses the items read here and parses the file no more) and the numeric options. A bad input raises
+an InputError whose message names the file, row or option and the fix.
 
 ``Plan.resume(run_dir, **options)`` rebuilds the plan a run was started with from its manifest: an
 option not given is restored, an option given must agree with the run's plan identity
@@ -90,16 +91,19 @@ class Plan:
             _path(rubrics_dir) or paths.rubrics_dir(), list(rubrics or (self.config.rubrics if self.config else []))
         )
         self.prompts = PromptLibrary(_path(prompts_dir) or paths.prompts_dir())
-        self.dataset: Dataset = _dataset(dataset, self.config, max_chars)
+        # Read once, here: with a limit and no sample only the first rows are read at all; a sample
+        # needs every id, and the limit then applies to the sample.
+        self.dataset: Dataset = _dataset(dataset, self.config, max_chars, None if sample is not None else self.limit)
         if sample is not None:
-            self.dataset = sample_dataset(self.dataset, sample, seed or 0)
+            self.dataset = sample_dataset(self.dataset, sample, seed or 0, limit=self.limit)
         if cache is not None and cache not in CACHE_MODES:
             raise ConfigError(f"cache: '{cache}' must be one of {', '.join(CACHE_MODES)}")
         self.cache: str = cache or "on"
         self.cache_dir = _path(cache_dir) if self.cache != "off" else None
         self.budget_usd = budget_usd
         self.runs_dir: Path | None = self.config.runs_dir if self.config else None
-        first = next(self.dataset.items())
+        first = self.dataset.first
+        assert first is not None  # an empty dataset is refused when opened
         for rubric in self.rubrics:
             self.prompts.render(rubric, first)  # surfaces template errors before the run starts
         self._options = PlanOptions(
@@ -210,9 +214,9 @@ def _public(judge: JudgeConfig) -> dict[str, Any]:
     return {k: v for k, v in judge.public().items() if v is not None and not (k == "name" and v == "")}
 
 
-def _dataset(given: DatasetArg, config: RunConfig | None, max_chars: int) -> Dataset:
+def _dataset(given: DatasetArg, config: RunConfig | None, max_chars: int, limit: int | None) -> Dataset:
     if given is None:
-        return open_dataset(Path((config.dataset if config else None) or paths.sample_dataset()), max_chars=max_chars)
+        given = (config.dataset if config else None) or paths.sample_dataset()
     if isinstance(given, str | Path):
-        return open_dataset(Path(given), max_chars=max_chars)
-    return open_rows(given, max_chars=max_chars)
+        return open_dataset(Path(given), max_chars=max_chars, limit=limit)
+    return open_rows(given, max_chars=max_chars, limit=limit)

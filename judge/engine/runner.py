@@ -131,7 +131,6 @@ class Runner:
         prompts: PromptLibrary,
         repeats: int,
         log: VerdictLog,
-        limit: int | None = None,
         on_row: Callable[[VerdictRow], None] | None = None,
         skip: Callable[[VerdictKey], bool] | None = None,
         interrupt_grace_s: float = 2.0,
@@ -142,7 +141,6 @@ class Runner:
         self.prompts = prompts
         self.repeats = repeats
         self.log = log
-        self.limit = limit
         self.on_row = on_row
         self.skip = skip
         self.parsers = {r.id: VerdictParser(r) for r in rubrics}
@@ -154,12 +152,10 @@ class Runner:
 
     def planned(self) -> int:
         """How many verdict rows the plan has (before resume skips)."""
-        n = 0
-        limit = self.limit
-        for i, item in enumerate(self.dataset.items()):
-            if limit is not None and i >= limit:
-                break
-            n += sum(1 for r in self.rubrics if r.applies_to(item.task, item.dimension))
+        n = sum(
+            count * sum(1 for r in self.rubrics if r.applies_to(task, dimension))
+            for (task, dimension), count in self.dataset.task_dimensions().items()
+        )
         return n * self.repeats * len(self.judges)
 
     async def run(self) -> RunOutcome:
@@ -200,9 +196,7 @@ class Runner:
 
     async def _produce(self, queues: list[asyncio.Queue[Unit | None]]) -> None:
         try:
-            for index, item in enumerate(self.dataset.items()):
-                if self.limit is not None and index >= self.limit:
-                    break
+            for item in self.dataset.items():  # the dataset yields only what is judged (limit, sample)
                 item_hash = item.content_hash
                 for rubric in self.rubrics:
                     if not rubric.applies_to(item.task, item.dimension):

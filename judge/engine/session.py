@@ -266,7 +266,6 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
         prompts=plan.prompts,
         repeats=plan.repeats,
         log=log,
-        limit=plan.limit,
         skip=skip,
     )
     display = _progress(session, runner, len(done)) if progress else None

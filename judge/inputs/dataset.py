@@ -4,8 +4,13 @@ Required fields: ``id``, ``task``, ``source``, ``response``. Optional: ``model``
 ``reference``, ``dimension``, ``source_id``, gold labels ``gold_<mechanism>`` (0-4) and
 ``gold_<mechanism>__<annotator>``; anything else is kept as metadata and never sent to a judge.
 
-Opening a dataset validates every row in one streaming pass and keeps only ids and counts, so a
-100,000-item file costs little memory; ``items()`` then streams the rows again for judging.
+Opening a dataset reads and validates its rows in one streaming pass, and a run parses the file
+only that once: the validated items are kept (``Dataset.kept``) for everything after (prompt checks,
+sampling, judging, the summary's item facts, the report's texts), unless their texts pass
+``KEEP_CHARS``; a dataset that big is streamed again wherever its items are needed, a pass that is
+small beside the calls a run of that size makes. With ``limit=N`` (``--limit N``) only the first N
+rows are read and validated: the rest of the file is never parsed, so a problem there (a malformed
+line, a duplicate id) is not reported; the hash still covers the whole file.
 ``open_rows`` does the same for rows held in memory (a list of dicts, a polars DataFrame): they are
 serialised once to JSONL bytes, validated like a file, and hashed like the file they make when a run
 saves them (``Dataset.data``).
@@ -21,6 +26,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +41,9 @@ KNOWN = (*REQUIRED, "model", "reference", "dimension", "source_id")
 DEFAULT_MAX_CHARS = 200_000
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 ROWS = "<rows>"  # the path shown for in-memory rows
+# Validated items are kept in memory while their texts total at most this many characters (about
+# 100 MB of items): every dataset of ordinary size is parsed once per run.
+KEEP_CHARS = 32_000_000
 
 
 @dataclass(slots=True)
@@ -69,25 +78,48 @@ class Dataset:
     # In-memory rows as JSONL bytes (open_rows); None for a file. ``hash`` is their sha256, so a
     # run that writes them to a file records the hash that file has.
     data: bytes | None = field(default=None, repr=False)
+    limit: int | None = None  # only the first ``limit`` rows were read (``count`` counts those)
+    first: Item | None = field(default=None, repr=False)  # the first item, for checks before a run
+    # The validated items, in file order; None when they were too big to keep (items() streams).
+    kept: list[Item] | None = field(default=None, repr=False)
 
     def items(self) -> Iterator[Item]:
-        for where, row in _rows(self.path, self.format, self.data):
+        """The items to judge, in file order: the kept ones, or the file streamed again."""
+        if self.kept is not None:
+            return iter(self.kept)
+        return self.stream()
+
+    def stream(self) -> Iterator[Item]:
+        """Parse the rows again (the first ``limit`` of them), validating each."""
+        return self.parse(self.limit)
+
+    def parse(self, limit: int | None) -> Iterator[Item]:
+        """The file's first ``limit`` rows (every row with None) as items, validated."""
+        for where, row in _limited(_rows(self.path, self.format, self.data, limit), limit):
             yield _to_item(self.path, where, row, self.max_chars)
 
+    def task_dimensions(self) -> Counter[tuple[str, str]]:
+        """How many items of each (task, dimension) are judged: what decides the rubrics that apply."""
+        return Counter((item.task, item.dimension) for item in self.items())
 
-def open_dataset(path: Path, *, max_chars: int = DEFAULT_MAX_CHARS) -> Dataset:
-    """Validate ``path`` row by row; raise DatasetError naming the file, row and field."""
+
+def open_dataset(path: Path, *, max_chars: int = DEFAULT_MAX_CHARS, limit: int | None = None) -> Dataset:
+    """Validate ``path`` row by row (only the first ``limit`` rows when given); raise DatasetError
+    naming the file, row and field. The hash is always the whole file's."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise DatasetError(f"{path}: unknown dataset format '{path.suffix}'; use .jsonl, .csv or .parquet")
     if not path.is_file():
         raise DatasetError(f"{path}: dataset file not found; check the path given to --dataset")
-    return _validate(path, fmt, None, max_chars, file_hash(str(path)))
+    return _validate(path, fmt, None, max_chars, file_hash(str(path)), limit)
 
 
-def open_rows(rows: Iterable[Mapping[str, Any]] | Any, *, max_chars: int = DEFAULT_MAX_CHARS) -> Dataset:
+def open_rows(
+    rows: Iterable[Mapping[str, Any]] | Any, *, max_chars: int = DEFAULT_MAX_CHARS, limit: int | None = None
+) -> Dataset:
     """Validate rows held in memory: an iterable of mappings, or a polars DataFrame. Errors name the
-    row by its 0-based position, as for a Parquet file."""
+    row by its 0-based position, as for a Parquet file. Every row is kept (a run saves them all);
+    with ``limit`` only the first ``limit`` are validated."""
     polars = sys.modules.get("polars")  # a DataFrame can only exist if polars is loaded
     if polars is not None and isinstance(rows, polars.DataFrame):
         rows = rows.iter_rows(named=True)
@@ -102,15 +134,52 @@ def open_rows(rows: Iterable[Mapping[str, Any]] | Any, *, max_chars: int = DEFAU
                                f"{type(row).__name__}")
         lines.append(json.dumps(dict(row), ensure_ascii=False, default=str).encode("utf-8") + b"\n")
     data = b"".join(lines)
-    return _validate(Path(ROWS), "jsonl", data, max_chars, hashlib.sha256(data).hexdigest())
+    return _validate(Path(ROWS), "jsonl", data, max_chars, hashlib.sha256(data).hexdigest(), limit)
 
 
-def _validate(path: Path, fmt: str, data: bytes | None, max_chars: int, digest: str) -> Dataset:
+def _limited(rows: Iterator[tuple[str, dict[str, Any]]], limit: int | None) -> Iterator[tuple[str, dict[str, Any]]]:
+    return rows if limit is None else islice(rows, limit)
+
+
+def item_chars(item: Item) -> int:
+    """About how much text an item holds (what keeping it in memory costs)."""
+    extra = sum(len(v) for v in item.metadata.values() if isinstance(v, str))
+    return len(item.source) + len(item.response) + len(item.reference or "") + extra
+
+
+class _Keeper:
+    """Collects items while their texts total at most KEEP_CHARS; past that, none (``items`` None)."""
+
+    def __init__(self) -> None:
+        self.items: list[Item] | None = []
+        self.chars = 0
+
+    def add(self, item: Item) -> None:
+        if self.items is None:
+            return
+        self.chars += item_chars(item)
+        if self.chars > KEEP_CHARS:
+            self.items = None
+        else:
+            self.items.append(item)
+
+
+def keep_items(items: Iterable[Item]) -> list[Item] | None:
+    """``items`` as a list, or None (after reading them all) when their texts pass KEEP_CHARS."""
+    keeper = _Keeper()
+    for item in items:
+        keeper.add(item)
+    return keeper.items
+
+
+def _validate(path: Path, fmt: str, data: bytes | None, max_chars: int, digest: str, limit: int | None) -> Dataset:
     seen: dict[str, str] = {}
     tasks: Counter[str] = Counter()
     models: Counter[str] = Counter()
     gold: set[str] = set()
-    for where, row in _rows(path, fmt, data):
+    keeper = _Keeper()  # too big to hold: items() streams the file instead
+    first: Item | None = None
+    for where, row in _limited(_rows(path, fmt, data, limit), limit):
         item = _to_item(path, where, row, max_chars)
         if item.id in seen:
             raise DatasetError(
@@ -120,7 +189,9 @@ def _validate(path: Path, fmt: str, data: bytes | None, max_chars: int, digest: 
         tasks[item.task] += 1
         models[item.model] += 1
         gold.update(item.gold)
-    if not seen:
+        keeper.add(item)
+        first = first or item
+    if first is None:
         raise DatasetError(f"{path}: the dataset has no rows; add at least one item to judge")
     return Dataset(
         path=path,
@@ -132,10 +203,17 @@ def _validate(path: Path, fmt: str, data: bytes | None, max_chars: int, digest: 
         gold_columns=tuple(sorted(gold)),
         max_chars=max_chars,
         data=data,
+        limit=limit,
+        first=first,
+        kept=keeper.items,
     )
 
 
-def _rows(path: Path, fmt: str, data: bytes | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+def _rows(
+    path: Path, fmt: str, data: bytes | None = None, limit: int | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The rows of a dataset with where each is; ``limit`` lets a reader stop early (the caller
+    still cuts the stream at ``limit`` rows)."""
     if data is not None:  # written by open_rows: one JSON object per line, always well formed
         for index, line in enumerate(data.splitlines()):
             yield f"row {index}", json.loads(line)
@@ -144,7 +222,7 @@ def _rows(path: Path, fmt: str, data: bytes | None = None) -> Iterator[tuple[str
     elif fmt == "csv":
         yield from _csv_rows(path)
     else:
-        yield from _parquet_rows(path)
+        yield from _parquet_rows(path, limit)
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -188,11 +266,11 @@ def _csv_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         yield f"line {reader.line_num}", {k: (v if v != "" else None) for k, v in row.items()}
 
 
-def _parquet_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+def _parquet_rows(path: Path, limit: int | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
     import polars as pl
 
     try:
-        frame = pl.read_parquet(path)
+        frame = pl.read_parquet(path, n_rows=limit)
     except Exception as exc:  # polars raises several unrelated types for a bad file
         raise DatasetError(
             f"{path}: cannot read as Parquet ({exc.__class__.__name__}); is it a Parquet file?"

@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 from judge.core.errors import ConfigError
-from judge.inputs.dataset import Dataset, Item
+from judge.inputs.dataset import Dataset, Item, keep_items
 
 
 def _rank(seed: int, item_id: str) -> str:
@@ -68,22 +69,29 @@ def sample_ids(items: Iterator[Item], n: int, seed: int) -> frozenset[str]:
 
 @dataclass
 class SampledDataset(Dataset):
-    """A dataset seen through a sample: same file and hash, only the kept ids are yielded."""
+    """A dataset seen through a sample: same file and hash, only the kept ids are yielded (the
+    first ``limit`` of them with a limit). ``count`` is the sample's size."""
 
     keep: frozenset[str] = frozenset()
     sample_n: int = 0
     seed: int = 0
 
-    def items(self) -> Iterator[Item]:
-        for item in super().items():
-            if item.id in self.keep:
-                yield item
+    def stream(self) -> Iterator[Item]:
+        sampled = (item for item in self.parse(None) if item.id in self.keep)
+        return sampled if self.limit is None else islice(sampled, self.limit)
 
 
-def sample_dataset(dataset: Dataset, n: int, seed: int) -> SampledDataset:
+def sample_dataset(dataset: Dataset, n: int, seed: int, *, limit: int | None = None) -> SampledDataset:
+    """Sample ``n`` items of ``dataset`` (read whole: a sample needs every id); ``limit`` then
+    keeps the first ``limit`` of the sample in file order. Kept items stay kept: no file is read."""
     if n < 1:
         raise ConfigError(f"--sample: {n} must be a positive integer")
+    if dataset.limit is not None:
+        raise ValueError("sample the whole dataset: give the limit to sample_dataset")
     keep = sample_ids(dataset.items(), n, seed)
+    # The sample's items, kept for the run: from memory, or one more read of a file too big to keep.
+    chosen = (item for item in dataset.items() if item.id in keep)
+    kept = keep_items(chosen if limit is None else islice(chosen, limit))
     return SampledDataset(
         path=dataset.path,
         format=dataset.format,
@@ -94,6 +102,9 @@ def sample_dataset(dataset: Dataset, n: int, seed: int) -> SampledDataset:
         gold_columns=dataset.gold_columns,
         max_chars=dataset.max_chars,
         data=dataset.data,
+        limit=limit,
+        first=dataset.first,
+        kept=kept,
         keep=keep,
         sample_n=n,
         seed=seed,

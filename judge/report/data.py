@@ -51,8 +51,10 @@ def _open(manifest: dict[str, Any]) -> tuple[Any, str | None]:
         return None, "the manifest names no dataset"
     if not Path(dataset_path).is_file():
         return None, f"the dataset {dataset_path} is no longer on disk"
+    # Only the rows the run read: the first ``limit`` of them, unless it drew a sample from them all.
+    limit = manifest.get("limit") if not manifest.get("sample") else None
     try:
-        return open_dataset(Path(dataset_path)), None
+        return open_dataset(Path(dataset_path), limit=limit), None
     except JudgeError as exc:
         return None, f"the dataset could not be read ({exc})"
 
