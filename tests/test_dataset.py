@@ -93,7 +93,7 @@ def test_unusual_unicode_is_kept_exactly(tmp_path: Path) -> None:
 
 
 def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match=r"use \.jsonl, \.csv or \.parquet"):
+    with pytest.raises(DatasetError, match=r"use \.jsonl, \.json \(an array of rows\), \.csv, \.parquet or \.eval"):
         open_dataset(tmp_path / "d.txt")
     with pytest.raises(DatasetError, match="not found"):
         open_dataset(tmp_path / "nope.jsonl")
@@ -151,3 +151,28 @@ def test_items_are_kept_from_the_one_pass_or_streamed_when_too_big(
     assert streamed.kept is None and streamed.first is not None and streamed.first.id == "r0"
     assert [i.id for i in streamed.items()] == [i.id for i in kept.items()]
     assert streamed.task_dimensions() == kept.task_dimensions() == {("news", "cognitive"): 5}
+
+
+def test_a_json_array_reads_like_jsonl(tmp_path: Path) -> None:
+    rows = [ROW, {**ROW, "id": "a2", "model": "m", "extra": {"nested": [1, 2]}}]
+    (tmp_path / "d.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    a = [(i.id, i.model, i.source, i.response, i.metadata) for i in open_dataset(tmp_path / "d.json").items()]
+    b = [(i.id, i.model, i.source, i.response, i.metadata) for i in open_dataset(jsonl(tmp_path, rows)).items()]
+    assert a == b and a[1][4] == {"extra": {"nested": [1, 2]}}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param('{"id": "a1"}', "holds a JSON dict, not an array of rows", id="object"),
+        pytest.param('[{"id": "a1",', "line 1, column", id="malformed"),
+        pytest.param('[1]', r"element \[0\]: expected a JSON object, got int", id="not-an-object"),
+        pytest.param(json.dumps([ROW, {**ROW, "id": "a2", "task": None}]),
+                     r"element \[1\]: missing required field 'task'", id="row-error-names-the-element"),
+        pytest.param('[]', "has no rows", id="empty"),
+    ],
+)
+def test_json_array_errors_name_the_element(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "d.json").write_text(text, encoding="utf-8")
+    with pytest.raises(DatasetError, match=message):
+        open_dataset(tmp_path / "d.json")

@@ -111,6 +111,42 @@ def test_cache_settings_of_a_version_1_run_come_from_its_argv(tmp_path: Path) ->
     assert (plan.cache, plan.cache_dir) == ("on", str((tmp_path / ".cache").resolve()))
 
 
+def as_version_2(run_dir: Path, *, edit_plan: bool = False) -> dict:
+    """Rewrite a current run's manifest as version 2 wrote it: no ``map`` in the options or the
+    plan, and the plan's hash over the version-2 fields."""
+    from judge.core.hashing import content_hash
+
+    path = run_dir / "manifest.json"
+    data = json.loads(path.read_text())
+    data["format_version"] = 2
+    del data["options"]["map"]
+    plan = {k: v for k, v in data["plan"].items() if k not in ("map", "hash")}
+    data["plan"] = {**plan, "hash": content_hash(plan)}
+    if edit_plan:
+        data["plan"]["repeats"] = 5
+    path.write_text(json.dumps(data))
+    return data
+
+
+def test_a_version_2_run_gains_an_empty_map(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    assert main(["run", "--sample", "3", "--rubric", "sa-graded", "--run-dir", str(run_dir), "--quiet"]) == 0
+    written = json.loads((run_dir / "manifest.json").read_text())
+    as_version_2(run_dir)
+    m = read_manifest(run_dir)
+    assert m.format_version == FORMAT_VERSION and m.plan.map is None and m.options is not None and m.options.map is None
+    assert m.plan.to_dict() == written["plan"]  # the same plan, hash included, as version 3 writes it
+    assert main(["run", "--resume", str(run_dir), "--quiet"]) == 0  # and it resumes
+
+
+def test_a_version_2_plan_edited_by_hand_is_still_caught(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    assert main(["run", "--sample", "3", "--rubric", "sa-graded", "--run-dir", str(run_dir), "--quiet"]) == 0
+    as_version_2(run_dir, edit_plan=True)
+    with pytest.raises(RunDirError, match=r"plan\.hash: does not match the plan's fields"):
+        read_manifest(run_dir)
+
+
 def test_columns_read_only_what_is_asked(tmp_path: Path) -> None:
     run = read_run(copy_v1(tmp_path), columns=["item_id", "score"])
     assert run.verdicts.columns == ["item_id", "score"]

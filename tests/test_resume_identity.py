@@ -1,5 +1,5 @@
 """Resume identity is the plan (judge/engine/resume.py): for every option in the identity (dataset,
-sample, seed, limit, repeats, rubric, judge, cache mode, cache folder), a resume that gives it with
+column map, sample, seed, limit, repeats, rubric, judge, cache mode, cache folder), a resume that gives it with
 another value is refused, naming the option and both values, touching nothing; a resume that does
 not give it finishes the run with the value it started with.
 
@@ -65,6 +65,8 @@ REFUSALS = [
     ("cache", [], ["--no-cache"], ["--no-cache/--replay (the cache mode): the run was started with on, not off"]),
     ("cache-dir", ["--cache-dir", "{tmp}/c1"], ["--cache-dir", "{tmp}/c2"],
      ["--cache-dir: the run was started with {tmp}/c1, not {tmp}/c2"]),
+    ("map", ["--map", "source_id=model"], ["--map", "group=model"],
+     ["--map: the run was started with source_id=model, not group=model"]),
 ]
 
 
@@ -116,6 +118,7 @@ RESTORES = [
     ("judge", ["--judge", "offline/structure"]),
     ("cache", ["--no-cache"]),
     ("cache-dir", ["--cache-dir", "{tmp}/mine"]),
+    ("map", ["--map", "source_id=model"]),
 ]
 
 

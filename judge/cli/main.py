@@ -19,7 +19,14 @@ from judge.core.errors import EXIT_INTERRUPTED, JudgeError
 def _add_selection(p: argparse.ArgumentParser) -> None:
     """Options shared by every command that plans a run (run, estimate)."""
     p.add_argument("--config", type=Path, help="YAML run config (judges, rubrics, dataset, repeats)")
-    p.add_argument("--dataset", type=Path, help="JSONL, CSV or Parquet file; default: the bundled sample set")
+    p.add_argument(
+        "--dataset", type=Path,
+        help="JSONL, JSON array, CSV, Parquet or Inspect AI log (.eval); default: the bundled sample set",
+    )
+    p.add_argument(
+        "--map", action="append", default=[], metavar="FIELD=COLUMN",
+        help="read the dataset's COLUMN as FIELD, e.g. --map response=output,source=prompt (repeatable)",
+    )
     p.add_argument(
         "--judge",
         action="append",

@@ -25,6 +25,7 @@ def plan_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "rubrics_dir": args.rubrics_dir,
         "prompts_dir": args.prompts_dir,
         "max_text_chars": args.max_text_chars,
+        "map": args.map or None,
     }
     if args.command == "run":
         if args.no_cache and args.replay:

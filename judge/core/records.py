@@ -14,6 +14,9 @@ say which one is wrong. Reading a run directory, with upgrades of older formats,
     3   one run may hold several versions of one rubric: the verdict key (``KEY_COLUMNS``) gains
         ``rubric_version``; ``plan.rubrics`` is keyed by the rubric's ref (``id@version``); the
         summary's per-rubric rows carry ``rubric_version`` and ``agreement`` is keyed by ref
+        and (the same version) ``options.map`` and ``plan.map``: the
+        dataset's column mapping (None when the columns are read as named); the run directory may
+        hold ``items.parquet`` (judge/store/items.py)
 """
 
 from __future__ import annotations
@@ -338,6 +341,7 @@ class PlanOptions(Record):
     rubrics_dir: str | None = None
     prompts_dir: str | None = None
     max_text_chars: int | None = None
+    map: dict[str, str] | None = None  # dataset column renames, NEW -> OLD (judge/inputs/mapping.py)
 
     def _check(self, where: str) -> None:
         if self.cache not in CACHE_MODES:
@@ -370,10 +374,12 @@ class PlanIdentity(Record):
     judges: dict[str, str]
     cache: str
     cache_dir: str | None
+    map: dict[str, str] | None = None  # how the dataset's columns are read (None: as named)
 
     # The fields, in the order a refusal lists them, with the option that sets each.
     OPTION_NAMES: ClassVar[dict[str, str]] = {
         "dataset": "dataset",
+        "map": "map",
         "sample": "sample",
         "seed": "seed",
         "limit": "limit",

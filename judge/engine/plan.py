@@ -24,6 +24,7 @@ from judge.core.errors import ConfigError
 from judge.core.records import CACHE_MODES, Manifest, PlanIdentity, PlanOptions, RubricKey
 from judge.inputs.config import JudgeConfig, RunConfig, check_unique, judge_from_dict, load_config, resolve_judges
 from judge.inputs.dataset import DEFAULT_MAX_CHARS, Dataset, open_dataset, open_rows
+from judge.inputs.mapping import parse_map
 from judge.inputs.prompts import PromptLibrary
 from judge.inputs.rubrics import Rubric, select
 from judge.inputs.sampling import sample_dataset, sample_info
@@ -50,8 +51,10 @@ def _absolute(value: str | Path | None) -> str | None:
 class Plan:
     """Everything a run needs, resolved and validated. Build one, then ``judge.evaluate(plan)``.
 
-    ``dataset``: a JSONL, CSV or Parquet path, a list of row dicts, or a polars DataFrame (default:
-    the config's dataset, else the bundled sample set). ``judges``: model strings, configured
+    ``dataset``: a JSONL, JSON (array), CSV, Parquet or Inspect AI log path, a list of row dicts, or
+    a polars DataFrame (default: the config's dataset, else the bundled sample set). ``map``: column
+    renames, ``{"response": "output"}`` or ``"response=output,source=prompt"`` (default: the
+    config's ``map``). ``judges``: model strings, configured
     judge names, ``JudgeConfig`` objects or judge mappings as in a config file (default: the
     config's judges, else the offline panel). ``rubrics``: ``id`` or ``id@version`` (default: the
     latest version of every rubric). ``cache``: "on" (default), "off" or "replay" (answer only
@@ -78,8 +81,10 @@ class Plan:
         rubrics_dir: str | Path | None = None,
         prompts_dir: str | Path | None = None,
         max_text_chars: int | None = None,
+        map: str | Sequence[str] | Mapping[str, str] | None = None,
     ) -> None:
         self.config: RunConfig | None = load_config(Path(config)) if config is not None else None
+        mapping = parse_map(map) if map is not None else dict(self.config.map if self.config else {})
         self.judges, self._judge_options = _judges(self.config, judges)
         concurrency = _positive("concurrency", concurrency)
         if concurrency:
@@ -93,7 +98,8 @@ class Plan:
         self.prompts = PromptLibrary(_path(prompts_dir) or paths.prompts_dir())
         # Read once, here: with a limit and no sample only the first rows are read at all; a sample
         # needs every id, and the limit then applies to the sample.
-        self.dataset: Dataset = _dataset(dataset, self.config, max_chars, None if sample is not None else self.limit)
+        self.dataset: Dataset = _dataset(dataset, self.config, max_chars, None if sample is not None else self.limit,
+                                         mapping)
         if sample is not None:
             self.dataset = sample_dataset(self.dataset, sample, seed or 0, limit=self.limit)
         if cache is not None and cache not in CACHE_MODES:
@@ -121,6 +127,7 @@ class Plan:
             rubrics_dir=_absolute(rubrics_dir),
             prompts_dir=_absolute(prompts_dir),
             max_text_chars=max_text_chars,
+            map=mapping or None,
         )
         # Set by Plan.resume: the run to finish, its manifest, and whether to redo errors.
         self.resume_dir: Path | None = None
@@ -167,6 +174,7 @@ class Plan:
             judges={j.label: j.hash for j in self.judges},
             cache=self.cache,
             cache_dir=str(folder) if folder else None,
+            map=dict(self.dataset.mapping) or None,
         )
 
     def __repr__(self) -> str:
@@ -214,9 +222,11 @@ def _public(judge: JudgeConfig) -> dict[str, Any]:
     return {k: v for k, v in judge.public().items() if v is not None and not (k == "name" and v == "")}
 
 
-def _dataset(given: DatasetArg, config: RunConfig | None, max_chars: int, limit: int | None) -> Dataset:
+def _dataset(
+    given: DatasetArg, config: RunConfig | None, max_chars: int, limit: int | None, mapping: dict[str, str]
+) -> Dataset:
     if given is None:
         given = (config.dataset if config else None) or paths.sample_dataset()
     if isinstance(given, str | Path):
-        return open_dataset(Path(given), max_chars=max_chars, limit=limit)
-    return open_rows(given, max_chars=max_chars, limit=limit)
+        return open_dataset(Path(given), max_chars=max_chars, limit=limit, mapping=mapping)
+    return open_rows(given, max_chars=max_chars, limit=limit, mapping=mapping)

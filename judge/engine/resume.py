@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from judge.core.errors import ConfigError, RunDirError
 from judge.core.records import PlanIdentity, PlanOptions
+from judge.inputs.mapping import show_map
 from judge.store.reader import read_manifest
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 # identity field -> the Plan keyword argument that sets it
 FIELD_OPTION = {
     "dataset": "dataset",
+    "map": "map",
     "sample": "sample",
     "seed": "seed",
     "limit": "limit",
@@ -41,6 +43,7 @@ FIELD_OPTION = {
 # how a refusal names each option (the command line's spelling)
 FLAG = {
     "dataset": "--dataset",
+    "map": "--map",
     "sample": "--sample",
     "seed": "--seed",
     "limit": "--limit",
@@ -85,6 +88,8 @@ def _show(name: str, value: Any) -> str:
         return ", ".join(sorted(value)) or "none"
     if name == "judges":
         return ", ".join(sorted(value)) or "none"
+    if name == "map":
+        return show_map(value) or "none"
     return str(value)
 
 

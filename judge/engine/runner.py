@@ -134,6 +134,7 @@ class Runner:
         on_row: Callable[[VerdictRow], None] | None = None,
         skip: Callable[[VerdictKey], bool] | None = None,
         interrupt_grace_s: float = 2.0,
+        on_item: Callable[[Item], None] | None = None,
     ) -> None:
         self.dataset = dataset
         self.rubrics = rubrics
@@ -143,6 +144,7 @@ class Runner:
         self.log = log
         self.on_row = on_row
         self.skip = skip
+        self.on_item = on_item  # sees each item as it is read (the run's items table)
         self.parsers = {r.id: VerdictParser(r) for r in rubrics}
         self.schema_hashes = {r.id: content_hash(r.schema) for r in rubrics}
         self.outcome = RunOutcome()
@@ -197,6 +199,8 @@ class Runner:
     async def _produce(self, queues: list[asyncio.Queue[Unit | None]]) -> None:
         try:
             for item in self.dataset.items():  # the dataset yields only what is judged (limit, sample)
+                if self.on_item is not None:
+                    self.on_item(item)
                 item_hash = item.content_hash
                 for rubric in self.rubrics:
                     if not rubric.applies_to(item.task, item.dimension):

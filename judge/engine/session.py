@@ -38,6 +38,7 @@ from judge.engine.plan import DATASET_FILE, Plan
 from judge.engine.runner import RunOutcome
 from judge.engine.sync import StopSwitch, run_sync
 from judge.inputs.sampling import sample_info
+from judge.store.items import ITEMS_LOG, ItemLog, compact_items
 from judge.store.rundir import (
     VERDICTS_LOG,
     VERDICTS_PARQUET,
@@ -259,6 +260,7 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
         (run_dir / VERDICTS_PARQUET).unlink(missing_ok=True)
     write_manifest(run_dir, session.manifest)
     log = VerdictLog(run_dir / VERDICTS_LOG)
+    items = ItemLog(run_dir / ITEMS_LOG)
     runner = Runner(
         dataset=plan.dataset,
         rubrics=plan.rubrics,
@@ -267,6 +269,7 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
         repeats=plan.repeats,
         log=log,
         skip=skip,
+        on_item=lambda item: items.add(item.record()),
     )
     display = _progress(session, runner, len(done)) if progress else None
     if stop is not None:
@@ -281,6 +284,7 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
         if stop is not None:
             stop.detach()
         log.close()
+        items.close()
         if display is not None:
             display.close()
     for reason in outcome.stopped_judges.values():
@@ -294,6 +298,7 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
         raise outcome.failure
     try:
         compact(run_dir)
+        compact_items(run_dir, plan.dataset.gold_columns)
         verdicts = _read_verdicts(run_dir)
         if session.budget is not None:
             session.manifest.budgets.append(BudgetInfo.from_dict(_budget_record(session.budget)))

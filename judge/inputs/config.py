@@ -14,6 +14,7 @@ Example ``judges.yaml``::
         output_cost_per_token: 0
     rubrics: [sa-graded, ca-paper@1]
     repeats: 1
+    map: {response: output, source: prompt}   # dataset column renames, as --map
 
 Every key is checked; unknown ones are errors with a "did you mean" hint.
 """
@@ -28,6 +29,7 @@ import yaml
 
 from judge.core.errors import ConfigError, did_you_mean
 from judge.core.hashing import content_hash
+from judge.inputs.mapping import parse_map
 
 # The panel a run gets when nothing names one: the two offline judges (judge/offline), which need
 # no key and no network.
@@ -95,10 +97,11 @@ class RunConfig:
     repeats: int = 1
     runs_dir: Path | None = None
     source: Path | None = None  # the config file, when there is one
+    map: dict[str, str] = field(default_factory=dict)  # dataset column renames (judge/inputs/mapping.py)
 
 
 _JUDGE_KEYS = tuple(JudgeConfig.__dataclass_fields__)
-_TOP_KEYS = ("judges", "rubrics", "dataset", "repeats", "runs_dir")
+_TOP_KEYS = ("judges", "rubrics", "dataset", "repeats", "runs_dir", "map")
 
 
 def _where(path: Path | None, field_path: str) -> str:
@@ -207,6 +210,9 @@ def load_config(path: Path) -> RunConfig:
     repeats = _number(path, "repeats", data.get("repeats", 1), integer=True)
     dataset = data.get("dataset")
     runs_dir = data.get("runs_dir")
+    mapping = data.get("map") or {}
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{path}: map: must be a mapping of dataset fields to columns, like {{response: output}}")
     base = path.parent
     return RunConfig(
         judges=judges,
@@ -215,6 +221,7 @@ def load_config(path: Path) -> RunConfig:
         repeats=repeats,
         runs_dir=(base / runs_dir) if isinstance(runs_dir, str) else None,
         source=path,
+        map=parse_map(mapping, where=f"{path}: map"),
     )
 
 

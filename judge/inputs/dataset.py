@@ -1,8 +1,11 @@
-"""Datasets of model outputs to judge: JSONL, CSV or Parquet, one row per judged output.
+"""Datasets of model outputs to judge: JSONL, a JSON array, CSV, Parquet or an Inspect AI eval log,
+one row per judged output.
 
 Required fields: ``id``, ``task``, ``source``, ``response``. Optional: ``model`` (model under test),
 ``reference``, ``dimension``, ``source_id``, gold labels ``gold_<mechanism>`` (0-4) and
-``gold_<mechanism>__<annotator>``; anything else is kept as metadata and never sent to a judge.
+``gold_<mechanism>__<annotator>``; anything else is kept as metadata (``Item.metadata``; a run stores
+it in its items table, and ``export`` writes it) and never sent to a judge. A column mapping
+(``judge.inputs.mapping``) renames columns as rows are read, for files with other column names.
 
 Opening a dataset reads and validates its rows in one streaming pass, and a run parses the file
 only that once: the validated items are kept (``Dataset.kept``) for everything after (prompt checks,
@@ -34,12 +37,15 @@ from judge.core.errors import DatasetError, did_you_mean
 from judge.core.hashing import content_hash, file_hash
 from judge.core.mechanisms import mechanism_ids
 from judge.core.taxonomy import DIMENSIONS, TASK_DIMENSIONS
+from judge.inputs.mapping import apply_map
 
 REQUIRED = ("id", "task", "source", "response")
 TEXT_FIELDS = ("source", "response", "reference")
 KNOWN = (*REQUIRED, "model", "reference", "dimension", "source_id")
 DEFAULT_MAX_CHARS = 200_000
-FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+FORMATS = {
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".eval": "inspect",
+}  # fmt: skip
 ROWS = "<rows>"  # the path shown for in-memory rows
 # Validated items are kept in memory while their texts total at most this many characters (about
 # 100 MB of items): every dataset of ordinary size is parsed once per run.
@@ -64,6 +70,16 @@ class Item:
         """Hash of exactly what a judge sees of this item."""
         return content_hash([self.task, self.dimension, self.source, self.reference, self.response])
 
+    def record(self) -> dict[str, Any]:
+        """The item as a row of a run's items table (judge/store/items.py): its fields, each gold
+        column, and the metadata as one JSON text (null when there is none)."""
+        meta = json.dumps(self.metadata, ensure_ascii=False, sort_keys=True, default=str) if self.metadata else None
+        return {
+            "item_id": self.id, "task": self.task, "dimension": self.dimension, "model": self.model,
+            "source_id": self.source_id, "source": self.source, "reference": self.reference,
+            "response": self.response, **self.gold, "meta": meta,
+        }  # fmt: skip
+
 
 @dataclass
 class Dataset:
@@ -82,6 +98,7 @@ class Dataset:
     first: Item | None = field(default=None, repr=False)  # the first item, for checks before a run
     # The validated items, in file order; None when they were too big to keep (items() streams).
     kept: list[Item] | None = field(default=None, repr=False)
+    mapping: Mapping[str, str] = field(default_factory=dict)  # column renames (judge.inputs.mapping)
 
     def items(self) -> Iterator[Item]:
         """The items to judge, in file order: the kept ones, or the file streamed again."""
@@ -96,26 +113,54 @@ class Dataset:
     def parse(self, limit: int | None) -> Iterator[Item]:
         """The file's first ``limit`` rows (every row with None) as items, validated."""
         for where, row in _limited(_rows(self.path, self.format, self.data, limit), limit):
-            yield _to_item(self.path, where, row, self.max_chars)
+            yield _to_item(self.path, where, apply_map(row, self.mapping, self.path, where), self.max_chars,
+                           self.mapping)
 
     def task_dimensions(self) -> Counter[tuple[str, str]]:
         """How many items of each (task, dimension) are judged: what decides the rubrics that apply."""
         return Counter((item.task, item.dimension) for item in self.items())
 
 
-def open_dataset(path: Path, *, max_chars: int = DEFAULT_MAX_CHARS, limit: int | None = None) -> Dataset:
-    """Validate ``path`` row by row (only the first ``limit`` rows when given); raise DatasetError
-    naming the file, row and field. The hash is always the whole file's."""
+def dataset_format(path: Path) -> str:
+    """The format a dataset file is read as, from its extension (``.json``: an array of rows, or
+    an Inspect AI log when it holds one)."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise DatasetError(f"{path}: unknown dataset format '{path.suffix}'; use .jsonl, .csv or .parquet")
+        raise DatasetError(
+            f"{path}: unknown dataset format '{path.suffix}'; use .jsonl, .json (an array of rows), .csv, .parquet "
+            "or .eval (an Inspect AI log)"
+        )
     if not path.is_file():
         raise DatasetError(f"{path}: dataset file not found; check the path given to --dataset")
-    return _validate(path, fmt, None, max_chars, file_hash(str(path)), limit)
+    if fmt == "json":
+        from judge.inputs.inspect_log import looks_like_inspect_json
+
+        with path.open("rb") as fh:
+            if looks_like_inspect_json(fh.read(4096)):
+                return "inspect"
+    return fmt
+
+
+def open_dataset(
+    path: Path,
+    *,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    limit: int | None = None,
+    mapping: Mapping[str, str] | None = None,
+) -> Dataset:
+    """Validate ``path`` row by row (only the first ``limit`` rows when given); raise DatasetError
+    naming the file, row and field. The hash is always the whole file's. ``mapping``: column
+    renames, ``{"response": "output"}`` (judge.inputs.mapping)."""
+    fmt = dataset_format(path)
+    return _validate(path, fmt, None, max_chars, file_hash(str(path)), limit, dict(mapping or {}))
 
 
 def open_rows(
-    rows: Iterable[Mapping[str, Any]] | Any, *, max_chars: int = DEFAULT_MAX_CHARS, limit: int | None = None
+    rows: Iterable[Mapping[str, Any]] | Any,
+    *,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    limit: int | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> Dataset:
     """Validate rows held in memory: an iterable of mappings, or a polars DataFrame. Errors name the
     row by its 0-based position, as for a Parquet file. Every row is kept (a run saves them all);
@@ -134,7 +179,8 @@ def open_rows(
                                f"{type(row).__name__}")
         lines.append(json.dumps(dict(row), ensure_ascii=False, default=str).encode("utf-8") + b"\n")
     data = b"".join(lines)
-    return _validate(Path(ROWS), "jsonl", data, max_chars, hashlib.sha256(data).hexdigest(), limit)
+    return _validate(Path(ROWS), "jsonl", data, max_chars, hashlib.sha256(data).hexdigest(), limit,
+                     dict(mapping or {}))
 
 
 def _limited(rows: Iterator[tuple[str, dict[str, Any]]], limit: int | None) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -172,7 +218,8 @@ def keep_items(items: Iterable[Item]) -> list[Item] | None:
     return keeper.items
 
 
-def _validate(path: Path, fmt: str, data: bytes | None, max_chars: int, digest: str, limit: int | None) -> Dataset:
+def _validate(path: Path, fmt: str, data: bytes | None, max_chars: int, digest: str, limit: int | None,
+              mapping: dict[str, str]) -> Dataset:  # fmt: skip
     seen: dict[str, str] = {}
     tasks: Counter[str] = Counter()
     models: Counter[str] = Counter()
@@ -180,7 +227,7 @@ def _validate(path: Path, fmt: str, data: bytes | None, max_chars: int, digest: 
     keeper = _Keeper()  # too big to hold: items() streams the file instead
     first: Item | None = None
     for where, row in _limited(_rows(path, fmt, data, limit), limit):
-        item = _to_item(path, where, row, max_chars)
+        item = _to_item(path, where, apply_map(row, mapping, path, where), max_chars, mapping)
         if item.id in seen:
             raise DatasetError(
                 f"{path}: {where}: duplicate id '{item.id}' (first at {seen[item.id]}); ids must be unique"
@@ -206,6 +253,7 @@ def _validate(path: Path, fmt: str, data: bytes | None, max_chars: int, digest: 
         limit=limit,
         first=first,
         kept=keeper.items,
+        mapping=mapping,
     )
 
 
@@ -219,6 +267,12 @@ def _rows(
             yield f"row {index}", json.loads(line)
     elif fmt == "jsonl":
         yield from _jsonl_rows(path)
+    elif fmt == "json":
+        yield from _json_array_rows(path)
+    elif fmt == "inspect":
+        from judge.inputs.inspect_log import inspect_rows
+
+        yield from inspect_rows(path)
     elif fmt == "csv":
         yield from _csv_rows(path)
     else:
@@ -248,6 +302,27 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             if not isinstance(row, dict):
                 raise DatasetError(f"{path}: {where}: expected a JSON object, got {type(row).__name__}")
             yield where, row
+
+
+def _json_array_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A ``.json`` file holding one array of row objects (read whole: JSON has no line boundaries
+    to stream on; use JSONL for very large files)."""
+    try:
+        rows = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path}: not valid UTF-8; re-save the file as UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path}: line {exc.lineno}, column {exc.colno}: malformed JSON ({exc.msg})") from None
+    if not isinstance(rows, list):
+        raise DatasetError(
+            f"{path}: holds a JSON {type(rows).__name__}, not an array of rows; a .json dataset is one array of "
+            "objects ([{\"id\": ...}, ...]); use .jsonl for one object per line"
+        )
+    for index, row in enumerate(rows):
+        where = f"element [{index}]"
+        if not isinstance(row, dict):
+            raise DatasetError(f"{path}: {where}: expected a JSON object, got {type(row).__name__}")
+        yield where, row
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -300,13 +375,18 @@ def _text(path: Path, where: str, row: dict[str, Any], name: str, max_chars: int
     return value
 
 
-def _to_item(path: Path, where: str, row: dict[str, Any], max_chars: int) -> Item:
+def _to_item(path: Path, where: str, row: dict[str, Any], max_chars: int,
+             mapping: Mapping[str, str] | None = None) -> Item:  # fmt: skip
     for name in REQUIRED:
         if row.get(name) is None:
+            if mapping and name in mapping:
+                raise DatasetError(
+                    f"{path}: {where}: column '{mapping[name]}' (mapped to '{name}' by --map {name}={mapping[name]}) "
+                    "is missing or empty"
+                )
             hint = did_you_mean(name, [str(k) for k in row])
-            raise DatasetError(
-                f"{path}: {where}: missing required field '{name}'{hint}; every row needs {', '.join(REQUIRED)}"
-            )
+            fix = f"; every row needs {', '.join(REQUIRED)} (or map a column to it: --map {name}=COLUMN)"
+            raise DatasetError(f"{path}: {where}: missing required field '{name}'{hint}{fix}")
     raw_id = row["id"]
     if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
         raise DatasetError(f"{path}: {where}: field 'id' must be a string or integer")

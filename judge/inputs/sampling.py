@@ -105,6 +105,7 @@ def sample_dataset(dataset: Dataset, n: int, seed: int, *, limit: int | None = N
         limit=limit,
         first=dataset.first,
         kept=kept,
+        mapping=dataset.mapping,
         keep=keep,
         sample_n=n,
         seed=seed,

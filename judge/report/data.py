@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from judge.store.items import has_items, read_items
 from judge.store.reader import read_run, read_verdicts
 
 TEXT_COLUMNS = ("id", "source", "reference", "response")
@@ -53,8 +54,9 @@ def _open(manifest: dict[str, Any]) -> tuple[Any, str | None]:
         return None, f"the dataset {dataset_path} is no longer on disk"
     # Only the rows the run read: the first ``limit`` of them, unless it drew a sample from them all.
     limit = manifest.get("limit") if not manifest.get("sample") else None
+    mapping = (manifest.get("options") or {}).get("map") or {}
     try:
-        return open_dataset(Path(dataset_path), limit=limit), None
+        return open_dataset(Path(dataset_path), limit=limit, mapping=mapping), None
     except JudgeError as exc:
         return None, f"the dataset could not be read ({exc})"
 
@@ -69,7 +71,8 @@ def load_run(run_dir: Path, dataset: Any = None, *, n_boot: int = 1000) -> RunDa
     run = read_run(run_dir, columns=())
     manifest = run.manifest.to_dict()
     note: str | None = None
-    if dataset is None:
+    table = has_items(run_dir)
+    if dataset is None and not table:  # a run written before items tables: its dataset has the texts
         dataset, note = _open(manifest)
     summary_note = None
     if run.summary is not None:
@@ -80,8 +83,21 @@ def load_run(run_dir: Path, dataset: Any = None, *, n_boot: int = 1000) -> RunDa
         from judge.stats.summary import SummarySettings
 
         verdicts = read_verdicts(run_dir)
-        summary = summarise_run(verdicts, manifest, dataset=dataset, settings=SummarySettings(n_boot=n_boot)).summary
+        summary = summarise_run(verdicts, manifest, dataset=dataset, settings=SummarySettings(n_boot=n_boot),
+                                run_dir=run_dir).summary
         summary_note = "summary.json is missing (the run did not finish); the statistics below were computed now"
     ids = _shown_ids(summary)
-    texts = _texts(dataset, ids) if dataset is not None and ids else None
+    if table:
+        texts = _table_texts(run_dir, manifest, ids)
+    else:
+        texts = _texts(dataset, ids) if dataset is not None and ids else None
     return RunData(run_dir, manifest, summary, verdicts, texts, note, summary_note)
+
+
+def _table_texts(run_dir: Path, manifest: dict[str, Any], ids: set[str]) -> pl.DataFrame | None:
+    """The shown items' texts from the run's items table."""
+    gold = (manifest.get("dataset") or {}).get("gold_columns") or []
+    items = read_items(run_dir, gold, ["item_id", "source", "reference", "response"])
+    if items is None:
+        return None
+    return items.filter(pl.col("item_id").is_in(sorted(ids))).rename({"item_id": "id"})

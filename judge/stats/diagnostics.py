@@ -22,6 +22,7 @@ from judge.stats.agreement import (
 )
 from judge.stats.bootstrap import bootstrap, resampled_ranks
 from judge.stats.panel import (
+    ITEM,
     RUBRIC_KEY,
     Aggregate,
     check_verdict_columns,
@@ -258,6 +259,37 @@ def judge_diagnostics(
     )
 
 
+def _judge_spread(per_judge: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Per ``keys`` (a rubric x item): how the judges' item scores spread: ``n_judges``, ``min``,
+    ``max``, ``range`` (max - min), ``variance`` (population) and ``judges`` (each judge's item score
+    and ``n_repeats``). The one definition of an item's disagreement."""
+    return (
+        per_judge.group_by(keys)
+        .agg(
+            pl.len().cast(pl.Int64).alias("n_judges"),
+            pl.col("score").min().alias("min"),
+            pl.col("score").max().alias("max"),
+            pl.col("score").var(ddof=0).alias("variance"),
+            pl.struct("judge", "score", "n_repeats").alias("judges"),
+        )
+        .with_columns((pl.col("max") - pl.col("min")).alias("range"))
+    )
+
+
+def item_spread(verdicts: pl.DataFrame, *, aggregate: Aggregate = "mean", quorum: int = 1) -> pl.DataFrame:
+    """Every rubric x item seen (whatever its verdicts' status): the panel score and quorum of the
+    one reducer (``item_panel``), and the judges' spread as :func:`disagreement` ranks it: ``range``
+    and ``variance`` (null with fewer than two valid judges), ``judges`` (each judge's item score).
+    The report's item browser shows these for every item."""
+    panel = item_panel(verdicts, aggregate=aggregate, quorum=quorum)
+    spread = _judge_spread(judge_item_scores(verdicts), ITEM).select(
+        *ITEM,
+        "judges",
+        *[pl.when(pl.col("n_judges") >= 2).then(pl.col(c)).otherwise(None).alias(c) for c in ("range", "variance")],
+    )
+    return panel.join(spread, on=ITEM, how="left", nulls_equal=True).sort(ITEM)
+
+
 def disagreement(
     verdicts: pl.DataFrame,
     items: pl.DataFrame | None = None,
@@ -272,18 +304,10 @@ def disagreement(
     With ``items`` (columns id, source, response), the first ``snippet`` characters of each
     are attached as source_snippet and response_snippet.
     """
-    per_judge = judge_item_scores(verdicts)
     spread = (
-        per_judge.group_by(*RUBRIC_KEY, "item_id", "model", "dimension")
-        .agg(
-            pl.len().cast(pl.Int64).alias("n_judges"),
-            pl.col("score").min().alias("min"),
-            pl.col("score").max().alias("max"),
-            pl.col("score").var(ddof=0).alias("variance"),
-            pl.struct("judge", "score", "n_repeats").alias("judges"),
-        )
+        _judge_spread(judge_item_scores(verdicts), [*RUBRIC_KEY, "item_id", "model", "dimension"])
+        .select(*RUBRIC_KEY, "item_id", "model", "dimension", "n_judges", "min", "max", "variance", "judges", "range")
         .filter(pl.col("n_judges") >= 2)
-        .with_columns((pl.col("max") - pl.col("min")).alias("range"))
         .filter(pl.col("range") > 0)
         .sort(
             [*RUBRIC_KEY, "range", "variance", "item_id"],

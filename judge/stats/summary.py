@@ -104,6 +104,24 @@ def item_facts(items: Iterable[ItemLike], gold_columns: Sequence[str], text_ids:
     )
 
 
+def table_facts(items: pl.DataFrame, gold_columns: Sequence[str], text_ids: Iterable[str] = ()) -> ItemFacts:
+    """The same facts as :func:`item_facts`, from a run's items table (judge/store/items.py:
+    item_id, source, response and the gold columns), computed in polars without a pass in Python.
+    A response's length is its number of whitespace-separated words, as in ``item_facts``."""
+    texts = items.filter(pl.col("item_id").is_in(sorted(text_ids))).select(
+        pl.col("item_id").alias("id"), "source", pl.col("response").fill_null("")
+    )
+    return ItemFacts(
+        gold=items.select(pl.col("item_id").alias("id"), *[pl.col(c).cast(pl.Int64) for c in gold_columns])
+        if gold_columns
+        else None,
+        lengths=items.select(
+            "item_id", pl.col("response").fill_null("").str.count_matches(r"\S+").cast(pl.Int64).alias("length")
+        ),
+        texts=texts if texts.height else None,
+    )
+
+
 def disputed_ids(verdicts: pl.DataFrame, settings: SummarySettings | None = None) -> set[str]:
     """The items whose texts the disagreement rows will show (to gather them before summarising)."""
     from judge.stats.diagnostics import disagreement

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from judge.core.hashing import content_hash
 from judge.core.records import FORMAT_VERSION, PlanIdentity, PlanOptions, RecordError, RubricKey, rubric_ref
 
 
@@ -105,21 +106,29 @@ def _add_versions(node: Any, versions: dict[str, int]) -> None:
 
 
 def _v2_to_v3(raw: RawRun) -> None:
-    """Version 3 keeps rubric versions apart: ``plan.rubrics`` is keyed by ref (``id@version``),
-    summary rows carry ``rubric_version`` and the summary's ``agreement`` is keyed by ref. Before
-    version 3 a run held one version per rubric id, so the manifest's rubric list says which."""
+    """Version 3 (this release's additions, one step) keeps rubric versions apart: ``plan.rubrics``
+    is keyed by ref (``id@version``), summary rows carry ``rubric_version`` and the summary's
+    ``agreement`` is keyed by ref. Before version 3 a run held one version per rubric id, so the
+    manifest's rubric list says which. The options and the plan gain ``map`` (the dataset's column
+    mapping; None: no run before had one). The plan's stored hash covered the version-2 fields, so
+    it is checked against them before anything changes and then written afresh; a plan that fails
+    the check is left as it is, for the manifest check to name the field."""
     m = raw.manifest
+    if isinstance(m.get("options"), dict):
+        m["options"].setdefault("map", None)
     rubrics = m["rubrics"] if isinstance(m.get("rubrics"), list) else []
     versions = {r["id"]: r["version"] for r in rubrics if isinstance(r, dict) and "id" in r and "version" in r}
     plan = m.get("plan")
     if isinstance(plan, dict) and isinstance(plan.get("rubrics"), dict):
-        try:
-            old = PlanIdentity.from_dict(plan)  # checks the stored hash before the keys change
-        except RecordError:
-            pass  # damaged: left as it is, for the manifest check to name the field
-        else:
-            old.rubrics = {rubric_ref(rid, key.version): key for rid, key in old.rubrics.items()}
-            m["plan"] = old.to_dict()
+        fields = {k: v for k, v in plan.items() if k != "hash"}
+        if plan.get("hash") in (None, content_hash(fields)):
+            try:
+                old = PlanIdentity.from_dict(fields)  # map: None (the default)
+            except RecordError:
+                pass  # damaged: left as it is, for the manifest check to name the field
+            else:
+                old.rubrics = {rubric_ref(rid, key.version): key for rid, key in old.rubrics.items()}
+                m["plan"] = old.to_dict()
     m["format_version"] = 3
     if raw.summary is not None:
         summary = raw.summary
