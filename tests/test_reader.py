@@ -113,7 +113,7 @@ def test_cache_settings_of_a_version_1_run_come_from_its_argv(tmp_path: Path) ->
 
 def as_version_2(run_dir: Path, *, edit_plan: bool = False) -> dict:
     """Rewrite a current run's manifest as version 2 wrote it: no ``map`` in the options or the
-    plan, and the plan's hash over the version-2 fields."""
+    plan, the plan's rubrics keyed by id, and the plan's hash over the version-2 fields."""
     from judge.core.hashing import content_hash
 
     path = run_dir / "manifest.json"
@@ -121,6 +121,7 @@ def as_version_2(run_dir: Path, *, edit_plan: bool = False) -> dict:
     data["format_version"] = 2
     del data["options"]["map"]
     plan = {k: v for k, v in data["plan"].items() if k not in ("map", "hash")}
+    plan["rubrics"] = {ref.split("@")[0]: key for ref, key in plan["rubrics"].items()}
     data["plan"] = {**plan, "hash": content_hash(plan)}
     if edit_plan:
         data["plan"]["repeats"] = 5
@@ -128,7 +129,7 @@ def as_version_2(run_dir: Path, *, edit_plan: bool = False) -> dict:
     return data
 
 
-def test_a_version_2_run_gains_an_empty_map(tmp_path: Path) -> None:
+def test_a_version_2_manifest_gains_an_empty_map(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     assert main(["run", "--sample", "3", "--rubric", "sa-graded", "--run-dir", str(run_dir), "--quiet"]) == 0
     written = json.loads((run_dir / "manifest.json").read_text())
