@@ -16,10 +16,12 @@ For benchmarks, as its own process (prints the port, serves until killed)::
 
     python -m tests.fakeserver --port 0 --latency-ms 50 --print-port [--faults p429=0.2,seed=1]
 
-What a request gets, first match wins: the model's script, the global script, the model's or
-the global FaultPlan, then the model's or the global responder (default: a minimal valid instance
-of the request's ``response_format`` schema). A ``strict`` script that runs out answers HTTP 500
-"script exhausted" and records the failure in ``script_errors``; ``check()`` raises on it.
+What a request gets, first match wins: a refused response format (``refuse_formats``), the
+model's script, the global script, the model's or the global FaultPlan, then the model's or the
+global responder (default: a minimal valid instance of the request's ``response_format``
+schema, in OpenAI's json_schema form or llama.cpp's json_object-with-schema form). A ``strict``
+script that runs out answers HTTP 500 "script exhausted" and records the failure in
+``script_errors``; ``check()`` raises on it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from typing import Any
 
 __all__ = [
     "GENERIC_VERDICT",
+    "LLAMA_CPP_FORMAT_ERROR",
     "Behaviour",
     "Delay",
     "Disconnect",
@@ -57,6 +60,7 @@ __all__ = [
     "SchemaBreaking",
     "Stall",
     "Status",
+    "format_mode",
     "minimal_instance",
     "request_schema",
     "with_fields",
@@ -71,6 +75,13 @@ GENERIC_VERDICT: dict[str, Any] = {
     "overcorrection": False,
     "confidence": 0.5,
 }
+# llama-cpp-python 0.3.36's server's answer (HTTP 500) to response_format type json_schema, as
+# measured (shared/notes/local-servers.md), less its traceback lines.
+LLAMA_CPP_FORMAT_ERROR = (
+    "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}"
+)
 CHAT_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
 MODELS_PATHS = frozenset({"/v1/models", "/models"})
 MAX_BODY = 64 * 1024 * 1024
@@ -209,6 +220,7 @@ class FaultPlan:
 def request_schema(body: Mapping[str, Any]) -> dict[str, Any] | None:
     """The JSON Schema in a chat request's ``response_format``, if it declares one.
 
+    Both OpenAI's ``json_schema`` type and llama.cpp's ``json_object`` with a ``schema`` count.
     Other providers' request bodies are understood too (tests/providers.py serves them): an
     Anthropic ``output_format`` or forced tool's ``input_schema``, and an Ollama ``format``.
     """
@@ -216,9 +228,22 @@ def request_schema(body: Mapping[str, Any]) -> dict[str, Any] | None:
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         schema = (fmt.get("json_schema") or {}).get("schema")
         return schema if isinstance(schema, dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_object" and isinstance(fmt.get("schema"), dict):
+        return fmt["schema"]
     if fmt is not None:
         return None
     return _other_provider_schema(body)
+
+
+def format_mode(body: Mapping[str, Any]) -> str:
+    """Which response-format form an OpenAI-format request uses: json_schema,
+    json_object_schema (llama.cpp's), json_object, or none."""
+    fmt = body.get("response_format")
+    if not isinstance(fmt, dict):
+        return "none"
+    if fmt.get("type") == "json_object":
+        return "json_object_schema" if "schema" in fmt else "json_object"
+    return str(fmt.get("type"))
 
 
 def _other_provider_schema(body: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -419,6 +444,7 @@ class FakeServer:
         if fault_plan is not None:
             self._plans[None] = fault_plan
         self._scripts: dict[str | None, _Script] = {}
+        self._refused: dict[str, tuple[int, str]] = {}
         self._requests: deque[RecordedRequest] = deque(maxlen=keep_requests)
         self._counts: dict[str | None, int] = {}
         self._seen_bodies: dict[str, int] = {}
@@ -517,6 +543,14 @@ class FakeServer:
             entry = self._scripts.setdefault(model, _Script(strict=strict))
             entry.strict = strict
             entry.queue.extend(behaviours)
+
+    def refuse_formats(self, *modes: str, status: int = 500, message: str = LLAMA_CPP_FORMAT_ERROR) -> None:
+        """Answer every request whose response format is one of ``modes`` (see ``format_mode``)
+        with ``status`` and ``message``, as a server that does not take that form does. The
+        default is llama-cpp-python's answer to ``json_schema``. Calling again adds modes."""
+        with self._lock:
+            for mode in modes:
+                self._refused[mode] = (status, message)
 
     def set_responder(self, responder: Responder | None, model: str | None = None) -> None:
         model = _model_key(model)
@@ -693,6 +727,11 @@ class FakeServer:
                 self._counts[key] = self._counts.get(key, 0) + 1
         self._enter(model)
         try:
+            refused = self._refused.get(format_mode(body))
+            if refused is not None:
+                rec.outcome = f"refused:{format_mode(body)}"
+                await self._write(writer, refused[0], wire.error(refused[0], refused[1]), {}, keep_alive)
+                return True
             behaviour = self._choose(model, raw)
             if self.latency_ms:
                 await asyncio.sleep(self.latency_ms / 1000)

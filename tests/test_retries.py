@@ -6,12 +6,25 @@ from types import SimpleNamespace
 
 import pytest
 
-from judge.judging.retries import backoff_s, describe, is_retryable, redact, retry_after_s
+from judge.judging.retries import (
+    backoff_s,
+    describe,
+    is_connection_error,
+    is_format_rejection,
+    is_retryable,
+    redact,
+    retry_after_s,
+)
 
 
-def err(status: int | None = None, headers: dict | None = None, name: str = "APIStatusError") -> Exception:
+def err(
+    status: int | None = None,
+    headers: dict | None = None,
+    name: str = "APIStatusError",
+    text: str = "boom\nsecond line",
+) -> Exception:
     cls = type(name, (Exception,), {})
-    exc = cls("boom\nsecond line")
+    exc = cls(text)
     if status is not None:
         exc.status_code = status  # type: ignore[attr-defined]
     exc.response = SimpleNamespace(headers=headers or {})  # type: ignore[attr-defined]
@@ -59,8 +72,69 @@ def test_backoff_is_bounded_jitter() -> None:
     assert all(backoff_s(50) <= 30.0 for _ in range(50))
 
 
-def test_describe_is_one_line() -> None:
-    assert describe(err(500)) == "APIStatusError (500): boom"
+def test_describe_keeps_the_whole_message_on_one_line() -> None:
+    assert describe(err(500)) == "APIStatusError (500): boom second line"
+    llama = err(500, name="InternalServerError", text=(
+        "litellm.InternalServerError: InternalServerError: OpenAIException - 1 validation error:\n"
+        "  {'loc': ('body', 'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\"}"
+    ))
+    assert describe(llama) == (
+        "InternalServerError (500): OpenAIException - 1 validation error: {'loc': ('body', 'response_format', "
+        "'type'), 'msg': \"Input should be 'text' or 'json_object'\"}"
+    )
+    assert len(describe(err(500, text="x" * 10_000))) < 2100
+
+
+@pytest.mark.parametrize(
+    ("exc", "connection"),
+    [
+        pytest.param(err(500, text="OpenAIException - Connection error."), True, id="openai-route"),
+        pytest.param(err(500, text="Hosted_vllmException - Cannot connect to host 127.0.0.1:9 ssl:<x>"), True,
+                     id="aiohttp-route"),
+        pytest.param(err(500, name="APIConnectionError", text="Ollama_chatException - boom"), True, id="ollama"),
+        pytest.param(err(500, text="llama_decode returned -3"), False, id="server-fault"),
+        pytest.param(err(400, text="Connection error."), False, id="a-400-is-an-answer"),
+        pytest.param(err(408, name="Timeout", text="Connection timed out"), False, id="timeout"),
+    ],
+)
+def test_refused_connections_are_labelled_as_such(exc: Exception, connection: bool) -> None:
+    assert is_connection_error(exc) is connection
+    assert describe(exc).startswith("ConnectionError: could not connect") is connection
+
+
+def test_a_timeout_names_timeout_s_and_what_it_allowed() -> None:
+    text = describe(err(408, name="Timeout", text="litellm.Timeout: Request timed out."), timeout_s=60)
+    assert text.startswith("Timeout: no reply within timeout_s = 60 s")
+    assert "larger timeout_s" in text
+    assert "timeout_s = 2.5 s" in describe(TimeoutError(), timeout_s=2.5)
+
+
+@pytest.mark.parametrize(
+    ("exc", "rejected"),
+    [
+        pytest.param(err(500, text="('body', 'response_format', 'type') Input should be 'text'"), True, id="llama.cpp"),
+        pytest.param(err(400, text="UnsupportedParamsError: x does not support parameters: ['response_format']"),
+                     True, id="litellm-unsupported"),
+        pytest.param(err(422, text="json_schema is not supported"), True, id="422"),
+        pytest.param(err(400, text="guided decoding backend failed to compile the grammar"), True, id="vllm"),
+        pytest.param(err(500, text="out of memory"), False, id="plain-500"),
+        pytest.param(err(400, text="bad request"), False, id="plain-400"),
+        pytest.param(err(429, text="response_format rate"), False, id="429-is-not-a-rejection"),
+        pytest.param(err(400, name="ContextWindowExceededError", text="prompt too long for schema"), False,
+                     id="context-window"),
+        pytest.param(err(500, text="Connection error. schema"), False, id="connection"),
+    ],
+)
+def test_format_rejections(exc: Exception, rejected: bool) -> None:
+    assert is_format_rejection(exc) is rejected
+
+
+def test_retry_after_is_read_where_every_route_puts_it() -> None:
+    # anthropic/, hosted_vllm/ and ollama_chat/ put the headers only on litellm_response_headers.
+    exc = err(500)
+    exc.response = None  # type: ignore[attr-defined]
+    exc.litellm_response_headers = {"retry-after": "3"}  # type: ignore[attr-defined]
+    assert retry_after_s(exc) == 3.0
 
 
 def test_redact_removes_the_key_and_key_shaped_strings() -> None:

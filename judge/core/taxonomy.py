@@ -26,6 +26,7 @@ __all__ = [
     "LD_FEATURE_SCALES",
     "MECHANISMS",
     "MECHANISM_CODES",
+    "RESPONSE_FORMAT_MODES",
     "RUN_STATUSES",
     "TASK_DIMENSIONS",
     "VERDICT_STATUSES",
@@ -52,3 +53,7 @@ TASK_DIMENSIONS = {
 VERDICT_STATUSES = ("ok", "invalid", "error", "skipped")
 # A run's status in manifest.json and summary.json.
 RUN_STATUSES = ("running", "completed", "interrupted", "budget_exhausted", "failed")
+# How a judge asks its server for structured output, strongest constraint first (the ladder that
+# judge/judging/negotiation.py steps down): the JSON Schema as OpenAI's json_schema type; as
+# llama.cpp's json_object with a schema; JSON of any shape; no response_format at all.
+RESPONSE_FORMAT_MODES = ("json_schema", "json_object_schema", "json_object", "none")

@@ -17,24 +17,50 @@ Example ``judges.yaml``::
     map: {response: output, source: prompt}   # dataset column renames, as --map
 
 Every key is checked; unknown ones are errors with a "did you mean" hint.
+
+Judges are deterministic by default: ``temperature`` 0 unless ``params`` says otherwise, and a
+``seed`` (0) for providers whose LiteLLM route takes one (``SEED_PROVIDERS``; repeat r of an
+item sends seed + r, so repeats at a temperature above 0 stay separate draws). The defaults are
+written into ``params``, so the manifest and the judge hash record them.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
 from judge.core.errors import ConfigError, did_you_mean
 from judge.core.hashing import content_hash
+from judge.core.taxonomy import RESPONSE_FORMAT_MODES
 from judge.inputs.mapping import parse_map
 
 # The panel a run gets when nothing names one: the two offline judges (judge/offline), which need
 # no key and no network.
 DEFAULT_JUDGES = ("offline/lexicon", "offline/structure")
-RESPONSE_FORMATS = ("auto", "json_schema", "json_object", "none")
+RESPONSE_FORMATS = ("auto", *RESPONSE_FORMAT_MODES)
+# Sampling defaults every judge gets unless its params say otherwise.
+DEFAULT_PARAMS: dict[str, Any] = {"temperature": 0}
+DEFAULT_SEED = 0
+# Providers whose LiteLLM route accepts ``seed`` (litellm.get_supported_openai_params, LiteLLM
+# 1.110.2; tests/test_config.py checks this against LiteLLM). Sending it elsewhere would be an
+# error, since parameters are never dropped silently.
+SEED_PROVIDERS = frozenset(
+    {
+        "openai", "azure", "hosted_vllm", "vllm", "ollama", "ollama_chat", "lm_studio", "gemini", "vertex_ai",
+        "mistral", "groq", "deepseek", "together_ai", "openrouter", "fireworks_ai", "xai", "cohere", "cerebras",
+        "huggingface",
+    }
+)
+DEFAULT_TIMEOUT_S = 60.0
+# A model server on this machine is usually CPU-bound: a cold first call of ~1,700 prompt tokens
+# took 133 s on two busy cores (shared/notes/local-servers.md), so loopback servers get longer.
+LOOPBACK_TIMEOUT_S = 300.0
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 # Sampling parameters forwarded to the provider; anything else in `params` is refused so a typo
 # cannot silently change nothing.
 SAMPLING_PARAMS = (
@@ -57,7 +83,7 @@ class JudgeConfig:
     api_base: str | None = None
     api_key_env: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
-    timeout_s: float = 60.0
+    timeout_s: float = DEFAULT_TIMEOUT_S
     max_concurrency: int = 8
     rpm: float | None = None
     tpm: float | None = None
@@ -66,6 +92,11 @@ class JudgeConfig:
     input_cost_per_token: float | None = None
     output_cost_per_token: float | None = None
     response_format: str = "auto"
+
+    def __post_init__(self) -> None:
+        # Deterministic unless the config says otherwise; written into params so the manifest
+        # and the judge hash show what was sent.
+        object.__setattr__(self, "params", {**default_params(self.provider), **self.params})
 
     @property
     def label(self) -> str:
@@ -102,6 +133,47 @@ class RunConfig:
 
 _JUDGE_KEYS = tuple(JudgeConfig.__dataclass_fields__)
 _TOP_KEYS = ("judges", "rubrics", "dataset", "repeats", "runs_dir", "map")
+
+
+def default_params(provider: str) -> dict[str, Any]:
+    """The sampling parameters a judge of ``provider`` gets unless its config sets them."""
+    seed = {"seed": DEFAULT_SEED} if provider in SEED_PROVIDERS else {}
+    return {**DEFAULT_PARAMS, **seed}
+
+
+def effective_api_base(cfg: JudgeConfig) -> str | None:
+    """Where the judge's calls go: its ``api_base``, or for ``openai/`` the standard variables
+    LiteLLM reads (OPENAI_BASE_URL, OPENAI_API_BASE)."""
+    if cfg.api_base:
+        return cfg.api_base
+    if cfg.provider == "openai":
+        return os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_BASE") or None
+    return None
+
+
+def is_loopback(url: str | None) -> bool:
+    if not url:
+        return False
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return host in _LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def check_api_base(url: str, where: str) -> None:
+    """An api_base must be an HTTP(S) URL with a host; anything else fails before the run
+    (LiteLLM would send it on and report each call as a retryable 500)."""
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(
+            f"{where}: {url!r} is not an HTTP(S) URL; give the server's address, "
+            "such as http://localhost:8000/v1"
+        )
 
 
 def _where(path: Path | None, field_path: str) -> str:
@@ -159,6 +231,8 @@ def judge_from_dict(data: Any, *, path: Path | None = None, index: int = 0) -> J
             if not isinstance(data[key], str):
                 raise ConfigError(f"{_where(path, f'{fp}.{key}')}: must be a string")
             kwargs[key] = data[key]
+    if "api_base" in kwargs:
+        check_api_base(kwargs["api_base"], _where(path, f"{fp}.api_base"))
     for key, integer, zero in (
         ("timeout_s", False, False),
         ("max_concurrency", True, False),
@@ -177,7 +251,10 @@ def judge_from_dict(data: Any, *, path: Path | None = None, index: int = 0) -> J
             f"{_where(path, fp + '.response_format')}: '{fmt}' must be one of {', '.join(RESPONSE_FORMATS)}"
         )
     kwargs["response_format"] = fmt
-    return JudgeConfig(**kwargs)
+    judge = JudgeConfig(**kwargs)
+    if "timeout_s" not in kwargs and is_loopback(effective_api_base(judge)):
+        judge = JudgeConfig(**{**kwargs, "timeout_s": LOOPBACK_TIMEOUT_S})
+    return judge
 
 
 def load_config(path: Path) -> RunConfig:

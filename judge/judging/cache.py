@@ -122,6 +122,7 @@ class CachedJudge:
                 latency_ms=0.0,
                 attempts=0,
                 cached=True,
+                response_format=entry.get("response_format"),
             )
         self.cache.misses += 1
         if self.replay:
@@ -140,6 +141,7 @@ class CachedJudge:
                 "completion_tokens": completion.completion_tokens,
                 "cost_usd": completion.cost_usd,
                 "model": self.config.model,
+                "response_format": completion.response_format,
             },
         )
         return completion

@@ -23,12 +23,16 @@ from typing import TYPE_CHECKING, Any
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from judge.core.errors import ConfigError, did_you_mean
-from judge.inputs.config import JudgeConfig
+from judge.inputs.config import DEFAULT_PARAMS, JudgeConfig, check_api_base, effective_api_base, is_loopback
+from judge.judging.negotiation import LADDER, FormatNegotiation, response_format, with_schema_in_prompt
 from judge.judging.protocol import Completion, JudgeCallError, JudgeRequest
 from judge.judging.registry import register_default_backend
 from judge.judging.retries import (
     FATAL_STATUS,
     describe,
+    is_connection_error,
+    is_context_overflow,
+    is_format_rejection,
     is_retryable,
     retry_after_s,
     status_of,
@@ -49,7 +53,8 @@ COMMON_PROVIDERS = frozenset(
         "vllm", "xai", "perplexity", "databricks", "huggingface", "lm_studio", "cerebras", "sambanova",
     }
 )
-_LOOPBACK = ("http://127.", "http://localhost", "https://127.", "https://localhost", "http://[::1]")
+# A judge whose calls end in the same final error this many times in a row is stopped.
+STOP_AFTER_SAME_ERRORS = 3
 
 _litellm: Any = None
 
@@ -82,15 +87,23 @@ def bootstrap_litellm() -> Any:
 
 
 class LiteLLMJudge:
-    """A judge reached through ``litellm.acompletion``, with tenacity owning retries."""
+    """A judge reached through ``litellm.acompletion``, with tenacity owning retries.
+
+    Its response format is negotiated once per run (judge/judging/negotiation.py). It also
+    watches its own health: the same final error on ``STOP_AFTER_SAME_ERRORS`` calls in a row
+    (a wrong model name, a parameter the server refuses, a server that is not there) makes the
+    next such failure fatal, so the runner stops sending it work instead of failing every item.
+    """
 
     def __init__(
         self, config: JudgeConfig, *, api_key: str | None = None, limiter: JudgeLimiter | None = None
     ) -> None:
         self.config = config
         self._api_key = api_key
-        self._format_mode: str | None = None
+        self._negotiation: FormatNegotiation | None = None
         self.limiter = limiter
+        self._last_failure: str | None = None
+        self._same_failures = 0
 
     @property
     def label(self) -> str:
@@ -99,30 +112,43 @@ class LiteLLMJudge:
     def __repr__(self) -> str:  # never show the key
         return f"LiteLLMJudge({self.config.label!r})"
 
-    def _response_format(self, request: JudgeRequest) -> dict[str, Any] | None:
-        if self._format_mode is None:
-            mode = self.config.response_format
-            if mode == "auto":
-                mode = "json_schema"
-                litellm = bootstrap_litellm()
-                try:
-                    known = litellm.get_model_info(self.config.model)
-                except Exception:  # unknown to the price map: assume an OpenAI-compatible server
-                    known = None
-                if known is not None and not litellm.supports_response_schema(self.config.model):
-                    mode = "json_object" if known.get("supports_response_schema") is None else "none"
-            self._format_mode = mode
-        if self._format_mode == "json_schema":
-            schema = {"name": request.schema_name, "schema": request.schema, "strict": request.strict}
-            return {"type": "json_schema", "json_schema": schema}
-        if self._format_mode == "json_object":
-            return {"type": "json_object"}
-        return None
+    @property
+    def negotiation(self) -> FormatNegotiation:
+        # ``auto`` always starts at json_schema: LiteLLM's model map says "no schema support" for
+        # many models and servers that take one (every unknown ``openai/NAME``, Ollama models),
+        # and a server that does not take it says so at once, which costs one unbilled request.
+        if self._negotiation is None:
+            self._negotiation = FormatNegotiation.start(self.config.response_format)
+        return self._negotiation
 
     async def complete(self, request: JudgeRequest) -> Completion:
         litellm = bootstrap_litellm()
+        negotiation = self.negotiation
+        while True:
+            if negotiation.settled:
+                return await self._complete_in(negotiation.mode, litellm, request)
+            # Until a mode is settled, calls go one at a time, so each step down happens once
+            # (and a cold local server warms its prompt cache on the first of them).
+            async with negotiation.lock:
+                if negotiation.settled:
+                    continue
+                mode = negotiation.mode
+                try:
+                    completion = await self._complete_in(mode, litellm, request)
+                except _FormatRejected as rejected:
+                    if negotiation.step_down(mode, rejected.message):
+                        continue
+                    raise rejected.final from None
+                if negotiation.settle(mode):
+                    completion.notice = negotiation.notice(self.label)
+                completion.negotiation = negotiation.record()
+                return completion
+
+    def _kwargs(self, mode: str, request: JudgeRequest) -> dict[str, Any]:
         cfg = self.config
-        messages, max_tokens = request.messages, request.max_tokens
+        messages = request.messages
+        if mode in ("json_object", "none"):
+            messages = with_schema_in_prompt(messages, request.schema)
         kwargs: dict[str, Any] = {
             "model": cfg.model,
             "messages": messages,
@@ -131,15 +157,30 @@ class LiteLLMJudge:
             "max_retries": 0,
             **cfg.params,
         }
-        if max_tokens is not None and "max_tokens" not in cfg.params:
-            kwargs["max_tokens"] = max_tokens
-        fmt = self._response_format(request)
+        if request.max_tokens is not None and "max_tokens" not in cfg.params:
+            kwargs["max_tokens"] = request.max_tokens
+        if isinstance(cfg.params.get("seed"), int):
+            # Each repeat its own seed: reproducible, yet repeats above temperature 0 stay distinct draws.
+            kwargs["seed"] = cfg.params["seed"] + request.context.repeat
+        fmt = response_format(mode, request.schema_name, request.schema, request.strict)
         if fmt is not None:
             kwargs["response_format"] = fmt
         if cfg.api_base:
             kwargs["api_base"] = cfg.api_base
         if self._api_key is not None:
             kwargs["api_key"] = self._api_key
+        return kwargs
+
+    async def _complete_in(self, mode: str, litellm: Any, request: JudgeRequest) -> Completion:
+        """One call in ``mode``, with retries; raises _FormatRejected when the server refused
+        the format and JudgeCallError when the call failed for good."""
+        cfg = self.config
+        kwargs = self._kwargs(mode, request)
+        messages, max_tokens = kwargs["messages"], request.max_tokens
+        sends_format = "response_format" in kwargs
+
+        def worth_retrying(exc: BaseException) -> bool:
+            return _worth_retrying(exc, sends_format)
 
         attempts = 0
         last_error: str | None = None
@@ -147,7 +188,7 @@ class LiteLLMJudge:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(cfg.max_attempts) | stop_after_waiting(cfg.max_wait_s),
             wait=wait_s,
-            retry=retry_if_exception(is_retryable),
+            retry=retry_if_exception(worth_retrying),
             reraise=True,
         )
         try:
@@ -157,16 +198,14 @@ class LiteLLMJudge:
                     try:
                         response = await self._attempt(litellm, kwargs, messages, max_tokens)
                     except Exception as exc:
-                        last_error = describe(exc, self._api_key)
+                        last_error = describe(exc, self._api_key, timeout_s=cfg.timeout_s)
                         raise
             text = response.choices[0].message.content or ""
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
                 raise
-            status = status_of(exc)
-            fatal = status in FATAL_STATUS
-            message = describe(exc, self._api_key)
-            raise JudgeCallError(message, attempts=attempts, status=status, fatal=fatal) from None
+            raise self._failure(exc, mode, attempts, sends_format) from None
+        self._same_failures, self._last_failure = 0, None
         latency_ms = (time.perf_counter() - start) * 1000.0
         usage = getattr(response, "usage", None)
         prompt_tokens = getattr(usage, "prompt_tokens", None)
@@ -183,7 +222,54 @@ class LiteLLMJudge:
             latency_ms=latency_ms,
             attempts=attempts,
             last_error=last_error,
+            response_format=mode,
         )
+
+    def _failure(self, exc: BaseException, mode: str, attempts: int, sends_format: bool) -> Exception:
+        """What a failed call becomes: a format rejection to negotiate, or a JudgeCallError that
+        says what to fix and whether the judge should stop."""
+        cfg = self.config
+        status = status_of(exc)
+        message = describe(exc, self._api_key, timeout_s=cfg.timeout_s)
+        fix = None
+        rejected = sends_format and is_format_rejection(exc)
+        if rejected:
+            others = ", ".join(m for m in LADDER if m != mode)
+            fix = (
+                f"the server rejected response_format {mode}; set response_format: auto for this judge "
+                f"(or one of {others})"
+            )
+        elif status in FATAL_STATUS:
+            fix = f"check the API key in {key_variable(cfg)}"
+        elif is_connection_error(exc):
+            fix = f"check that the server at {effective_api_base(cfg) or 'the provider'} is running and reachable"
+        elif _mentions_default_temperature(exc, cfg):
+            fix = "this model refuses the default temperature 0; set params: {temperature: 1} for it"
+        if rejected and not self.negotiation.explicit:
+            final = JudgeCallError(f"{message}; {fix}", attempts=attempts, status=status, fix=fix, response_format=mode)
+            return _FormatRejected(message, final)
+        fatal = status in FATAL_STATUS or self._repeated(exc, message, sends_format)
+        text = f"{message}; {fix}" if fix else message
+        if fatal and status not in FATAL_STATUS:
+            text += f" (the same error on {self._same_failures} calls in a row)"
+        return JudgeCallError(text, attempts=attempts, status=status, fatal=fatal, fix=fix, response_format=mode)
+
+    def _repeated(self, exc: BaseException, message: str, sends_format: bool) -> bool:
+        """Count final errors that say the same thing; True once the judge should stop.
+
+        Counted: errors no retry could fix (4xx, a refused format or parameter) and a server
+        that cannot be reached. Not counted: a too-long prompt (the item's fault) and 5xx, 429
+        and timeouts, which come and go.
+        """
+        judge_wide = is_connection_error(exc) or not (_worth_retrying(exc, sends_format) or is_context_overflow(exc))
+        if not judge_wide:
+            self._same_failures, self._last_failure = 0, None
+            return False
+        if message == self._last_failure:
+            self._same_failures += 1
+        else:
+            self._same_failures, self._last_failure = 1, message
+        return self._same_failures >= STOP_AFTER_SAME_ERRORS
 
     async def _attempt(
         self, litellm: Any, kwargs: dict[str, Any], messages: list[dict[str, str]], max_tokens: int | None
@@ -215,7 +301,35 @@ class LiteLLMJudge:
             )
         hidden = getattr(response, "_hidden_params", None) or {}
         cost = hidden.get("response_cost")
+        if cost is None and is_loopback(effective_api_base(cfg)):
+            return 0.0  # a model on this machine that no price map knows (LiteLLMBackend.price)
         return float(cost) if cost is not None else None
+
+
+def _worth_retrying(exc: BaseException, sends_format: bool) -> bool:
+    # A refused response_format is deterministic: another try would be refused the same way.
+    return is_retryable(exc) and not (sends_format and is_format_rejection(exc))
+
+
+class _FormatRejected(Exception):
+    """The server refused the response format (never leaves this module)."""
+
+    def __init__(self, message: str, final: JudgeCallError) -> None:
+        super().__init__(message)
+        self.message = message
+        self.final = final  # what the call raises when there is no mode left to try
+
+
+def _mentions_default_temperature(exc: BaseException, cfg: JudgeConfig) -> bool:
+    return "temperature" in str(exc) and cfg.params.get("temperature") == DEFAULT_PARAMS.get("temperature")
+
+
+def key_variable(cfg: JudgeConfig) -> str:
+    """The environment variable that holds a judge's key: the one its config names, else the
+    provider's standard one (what LiteLLM reads)."""
+    if cfg.api_key_env:
+        return cfg.api_key_env
+    return f"{(cfg.provider or 'OPENAI').upper()}_API_KEY"
 
 
 def _estimate_tokens(messages: list[dict[str, str]], max_tokens: int | None) -> int:
@@ -242,8 +356,7 @@ def resolve_api_key(cfg: JudgeConfig) -> str | None:
     if cfg.provider == "openai":
         if os.environ.get("OPENAI_API_KEY"):
             return os.environ["OPENAI_API_KEY"]
-        base = cfg.api_base or os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_BASE") or ""
-        if base.startswith(_LOOPBACK):
+        if is_loopback(effective_api_base(cfg)):
             return "sk-no-key-needed"
         raise ConfigError(
             f"judge '{cfg.label}': no API key: set OPENAI_API_KEY, or name a variable with api_key_env "
@@ -274,10 +387,14 @@ class LiteLLMBackend:
 
         if not config.provider:
             _check_bare_model(config)
+        base = effective_api_base(config)
+        if base and not config.api_base:  # from OPENAI_BASE_URL: checked here, as a config api_base is
+            check_api_base(base, f"judge '{config.label}': OPENAI_BASE_URL")
         return LiteLLMJudge(config, api_key=resolve_api_key(config), limiter=JudgeLimiter.for_config(config))
 
     def price(self, config: JudgeConfig) -> Price | None:
-        """The config's prices when it gives any, else LiteLLM's bundled price map."""
+        """The config's prices when it gives any, else LiteLLM's bundled price map, else free
+        for an unknown model on a loopback server."""
         from judge.judging.pricing import Price, configured_price
 
         configured = configured_price(config)
@@ -287,11 +404,19 @@ class LiteLLMBackend:
         try:
             info = litellm.get_model_info(config.model)
         except Exception:  # not in the bundled map
-            return None
+            return _loopback_price(config)
         inp, out = info.get("input_cost_per_token"), info.get("output_cost_per_token")
         if inp is None and out is None:
-            return None
+            return _loopback_price(config)
         return Price(float(inp or 0.0), float(out or 0.0), "litellm")
+
+
+def _loopback_price(config: JudgeConfig) -> Price | None:
+    """A model no price map knows, served on this machine (llama.cpp, Ollama, LM Studio): free.
+    A local proxy to a paid API names a model the map knows, and is priced by the map."""
+    from judge.judging.pricing import Price
+
+    return Price(0.0, 0.0, "loopback") if is_loopback(effective_api_base(config)) else None
 
 
 def _check_bare_model(cfg: JudgeConfig) -> None:

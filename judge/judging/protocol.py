@@ -77,16 +77,38 @@ class Completion:
     attempts: int
     cached: bool = False  # served from the response cache: no call made, nothing billed
     last_error: str | None = None  # the last transient failure before this reply, if it took retries
+    # The response-format mode the reply was asked in (judge/judging/negotiation.py); None for
+    # judges that take no response_format (the offline ones).
+    response_format: str | None = None
+    # The judge's negotiation so far (configured mode, working mode, rejected steps), for the manifest.
+    negotiation: dict[str, Any] | None = None
+    # Something to tell the user once, as it happens (e.g. the judge stepped down a format).
+    notice: str | None = None
 
 
 class JudgeCallError(Exception):
-    """A call that failed for good: retries exhausted, or a final error such as 400 or 401."""
+    """A call that failed for good: retries exhausted, or a final error such as 400 or 401.
 
-    def __init__(self, message: str, *, attempts: int, status: int | None = None, fatal: bool = False) -> None:
+    ``fatal``: the judge itself is unusable (a bad key, or the same final error call after call):
+    stop sending it work. ``fix`` says what the user should change, when we know.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: int,
+        status: int | None = None,
+        fatal: bool = False,
+        fix: str | None = None,
+        response_format: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.attempts = attempts
         self.status = status
-        self.fatal = fatal  # the judge itself is unusable (bad key): stop sending it work
+        self.fatal = fatal
+        self.fix = fix
+        self.response_format = response_format
 
 
 class Judge(Protocol):
