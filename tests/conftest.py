@@ -1,6 +1,7 @@
 """Fixtures every test gets: no API keys, no proxies, no traffic off the machine.
 
-Plus ``fake_server``, a started loopback OpenAI-compatible server (tests/fakeserver.py).
+Plus ``fake_server``, a started loopback OpenAI-compatible server (tests/fakeserver.py), and
+``provider_server``, the same with other providers' wire formats (tests/providers.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fakeserver import FakeServer
+from tests.providers import ProviderServer
 
 # LiteLLM reads these at import time (shared/notes/litellm.md): the bundled price map instead of a
 # download, and no walking up to a developer's .env file.
@@ -104,6 +106,19 @@ def _loopback_only(
     yield
     if attempts and request.node.get_closest_marker("allow_network_attempts") is None:
         pytest.fail(f"blocked non-loopback connection attempts: {', '.join(attempts)}")
+
+
+@pytest.fixture
+def provider_server() -> Iterator[ProviderServer]:
+    """A started ProviderServer (tests/providers.py: Anthropic, Ollama, vLLM and batch wire
+    formats on top of the fake server); fails the test like ``fake_server`` does."""
+    server = ProviderServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    server.check()
 
 
 @pytest.fixture

@@ -167,7 +167,7 @@ def test_a_run_against_a_llama_cpp_like_server_needs_no_config(
     verdicts = pl.read_parquet(run_dir / "verdicts.parquet")
     assert set(verdicts["status"]) == {"ok"}
     assert verdicts["attempts"].to_list() == [1] * verdicts.height
-    assert set(verdicts["cost_usd"]) == {0.0}  # an unknown model on loopback is free
+    assert verdicts["cost_usd"].null_count() == verdicts.height  # unpriced: no config gave a price
     assert modes_sent(fake_server).count("json_schema") == 1
     bodies = [r.body for r in fake_server.requests]
     assert all(b["temperature"] == 0 and b["seed"] == 0 for b in bodies)

@@ -9,7 +9,6 @@ our client, negotiation, retries, pricing and runner work on top of it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +28,8 @@ RUBRICS = ("sa-graded", "ca-paper")
 
 
 @pytest.fixture
-def server() -> Iterator[ProviderServer]:
-    srv = ProviderServer()
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-    srv.check()
+def server(provider_server: ProviderServer) -> ProviderServer:
+    return provider_server
 
 
 def run(tmp_path: Path, judge: dict[str, Any], n_items: int = 3) -> tuple[int, pl.DataFrame, dict[str, Any]]:
@@ -115,10 +108,11 @@ def test_ollama_chat(tmp_path: Path, server: ProviderServer) -> None:
 
 
 def test_hosted_vllm(tmp_path: Path, server: ProviderServer) -> None:
-    judge = {"model": "hosted_vllm/Qwen/Qwen3-8B", "api_base": server.base_url}
+    judge = {"model": "hosted_vllm/Qwen/Qwen3-8B", "api_base": server.base_url, "input_cost_per_token": 0,
+             "output_cost_per_token": 0}  # fmt: skip
     code, verdicts, _ = run(tmp_path, judge)
     assert code == 0
-    assert_valid_with_tokens_and_cost(verdicts, free=True)  # unknown model on loopback: free
+    assert_valid_with_tokens_and_cost(verdicts, free=True)  # priced by the config, as the README says
     bodies = [r.body for r in server.requests if r.path == "/v1/chat/completions"]
     assert len(bodies) == verdicts.height
     for body in bodies:

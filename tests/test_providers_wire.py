@@ -8,7 +8,7 @@ import asyncio
 import http.client
 import json
 import socket
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from typing import Any, TypeVar, cast
 
 import jsonschema
@@ -79,14 +79,8 @@ def litellm() -> Any:
 
 
 @pytest.fixture
-def server() -> Iterator[ProviderServer]:
-    srv = ProviderServer()
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-    srv.check()
+def server(provider_server: ProviderServer) -> ProviderServer:
+    return provider_server
 
 
 async def call(litellm: Any, model: str, api_base: str, **kw: Any) -> Any:

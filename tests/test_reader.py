@@ -39,7 +39,7 @@ def copy_v1(tmp_path: Path) -> Path:
 
 
 def test_upgrade_steps_are_named_and_reach_the_current_format() -> None:
-    assert [name for name, _ in UPGRADES] == ["1->2", "2->3"]
+    assert [name for name, _ in UPGRADES] == ["1->2", "2->3", "3->4"]
     assert UPGRADES[-1][0].endswith(f"->{FORMAT_VERSION}")
 
 
@@ -66,6 +66,9 @@ def test_a_version_1_run_reads_as_the_current_records(tmp_path: Path) -> None:
     # Every summary row that names a rubric gains its version.
     assert {(r["rubric_id"], r["rubric_version"]) for r in run.summary.scores} == {("sa-graded", 2), ("ca-paper", 1)}
     assert all(r["rubric_version"] == 2 for r in run.summary.judges if r["rubric_id"] == "sa-graded")
+    # Columns added since (format 4: response_format) read as null; health was not recorded.
+    assert run.verdicts["response_format"].null_count() == 16
+    assert m.health is None and run.summary.health is None
     # Reading changes nothing on disk.
     assert json.loads((run.path / "manifest.json").read_text())["format_version"] == 1
 
@@ -74,7 +77,7 @@ def test_a_version_2_run_keys_its_rubrics_by_version(tmp_path: Path) -> None:
     run_dir = tmp_path / "run-v2"
     shutil.copytree(V2, run_dir)
     run = read_run(run_dir)
-    assert run.manifest.format_version == FORMAT_VERSION == 3 and run.summary is not None
+    assert run.manifest.format_version == FORMAT_VERSION and run.summary is not None
     assert sorted(run.manifest.plan.rubrics) == ["ca-paper@1", "sa-graded@2"]
     assert sorted(run.summary.agreement) == ["ca-paper@1", "sa-graded@2"]
     assert {(r["rubric_id"], r["rubric_version"]) for r in run.summary.calibration} == {("sa-graded", 2)}

@@ -52,7 +52,8 @@ def _start(args: list[str]) -> subprocess.Popen[bytes]:
 
 def _unit_requests(server: object) -> Counter[tuple[str, str]]:
     return Counter(
-        (r.model, r.body["messages"][-1]["content"])
+        # The whole conversation names the unit: the rubric is in the system message, the item in the user's.
+        (r.model, json.dumps(r.body["messages"]))
         for r in server.requests  # type: ignore[attr-defined]
         if isinstance(r.body, dict)
     )

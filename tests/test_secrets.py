@@ -64,7 +64,7 @@ def test_canary_key_never_leaves_the_request(
         ]
     )
     out, err = capfd.readouterr()
-    assert code == 0
+    assert code == 5  # judge-b never produced a verdict: the run is degraded, and says which judge
     # The keys were really used: the server saw them.
     auth = {r.headers.get("authorization") for r in fake_server.requests}
     assert f"Bearer {canary_a}" in auth and f"Bearer {canary_b}" in auth
@@ -75,6 +75,8 @@ def test_canary_key_never_leaves_the_request(
         "skipped",
     ]
     assert "stopped" in err  # the bad key stopped judge-b at once, with a clear warning
+    assert "check the API key in EJ_CANARY_B" in err  # naming the variable to fix
+    assert "unhealthy judge openai/judge-b" in out
     texts = {"stdout": out, "stderr": err}
     files = [p for p in tmp_path.rglob("*") if p.is_file() and p.name not in ("judges.yaml", "d.jsonl")]
     assert any(p.parent.parent.name == ".cache" for p in files)  # the cache was written and is scanned

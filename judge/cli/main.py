@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="hard spending cap in USD for this invocation; exit 3 when hit"
     )
     run.add_argument(
+        "--max-error-share", type=float, metavar="X",
+        help="a judge with errors on more than this share of its calls (default 0.5), or with no ok "
+        "verdict, makes the run 'degraded': exit 5",
+    )
+    run.add_argument(
         "--resume",
         type=Path,
         metavar="RUN_DIR",

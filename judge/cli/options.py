@@ -34,5 +34,6 @@ def plan_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             budget_usd=args.budget_usd,
             cache="off" if args.no_cache else "replay" if args.replay else None,
             cache_dir=args.cache_dir,
+            max_error_share=args.max_error_share,
         )
     return kwargs

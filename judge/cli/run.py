@@ -9,9 +9,14 @@ import signal
 import sys
 
 from judge.cli.options import plan_kwargs
-from judge.core.errors import EXIT_BUDGET, EXIT_INTERRUPTED, EXIT_OK, ConfigError
+from judge.core.errors import EXIT_BUDGET, EXIT_DEGRADED, EXIT_INTERRUPTED, EXIT_OK, ConfigError
 
-EXIT_CODES = {"completed": EXIT_OK, "budget_exhausted": EXIT_BUDGET, "interrupted": EXIT_INTERRUPTED}
+EXIT_CODES = {
+    "completed": EXIT_OK,
+    "degraded": EXIT_DEGRADED,
+    "budget_exhausted": EXIT_BUDGET,
+    "interrupted": EXIT_INTERRUPTED,
+}
 
 
 def _sigterm_as_interrupt() -> None:

@@ -11,6 +11,10 @@
     ├── BudgetExhausted         the spending cap stopped the run (exit 3)
     └── RegressionFound         compare found a regression past the gate (exit 4)
 
+Exit codes: 0 done; 1 unexpected failure; 2 bad input; 3 budget reached; 4 regression found;
+5 degraded (the run finished, but a judge produced no ok verdict, or more errors than the run's
+max_error_share: the manifest's ``health`` names it and why); 130 interrupted.
+
 Messages say what went wrong, where (file, line, field), and how to fix it. The CLI is the only
 place these are caught and turned into exit codes; unexpected exceptions keep their traceback.
 """
@@ -25,6 +29,7 @@ EXIT_FAILURE = 1
 EXIT_INPUT = 2
 EXIT_BUDGET = 3
 EXIT_REGRESSION = 4
+EXIT_DEGRADED = 5
 EXIT_INTERRUPTED = 130
 
 

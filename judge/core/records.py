@@ -17,6 +17,10 @@ say which one is wrong. Reading a run directory, with upgrades of older formats,
         and (the same version) ``options.map`` and ``plan.map``: the
         dataset's column mapping (None when the columns are read as named); the run directory may
         hold ``items.parquet`` (judge/store/items.py)
+    4   verdicts gain ``response_format`` (the form the judge was asked to answer in); the manifest
+        gains ``health`` (each judge's outcome: counts, working response format, healthy or why
+        not) and a run can end ``degraded``; the summary repeats ``health``. Older verdict tables
+        read with the column null (``ADDED_COLUMNS``).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from judge.core.taxonomy import RUN_STATUSES
 if TYPE_CHECKING:
     import polars as pl
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 TOOL = "empathy-judge"
 # How a run uses the response cache: read and write it, ignore it, or answer only from it.
 CACHE_MODES = ("on", "off", "replay")
@@ -84,6 +88,9 @@ class VerdictRow:
     cost_usd: float | None = None
     rescued_by: str | None = None
     cached: bool = False
+    # How the judge was asked to answer (judge.core.taxonomy.RESPONSE_FORMAT_MODES); null for
+    # judges that take none (offline) and in runs older than format 4.
+    response_format: str | None = None
     finished_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,6 +107,9 @@ def _column_kind(annotation: str) -> str:
 # Column name -> "str" | "int" | "float" | "bool", in table order. Plain names, so importing this
 # module does not import polars.
 VERDICT_COLUMNS: dict[str, str] = {f.name: _column_kind(str(f.type)) for f in dataclasses.fields(VerdictRow)}
+# Columns added after the first format, with the format that added them: a verdict table written
+# before then lacks them, and reads with them null.
+ADDED_COLUMNS: dict[str, int] = {"response_format": 4}
 # One row per key in verdicts.parquet (the log's last row for a key wins). The rubric version is
 # part of the key: two versions of one rubric can share a run (rubric iteration) and stay apart.
 KEY_COLUMNS = ("item_id", "rubric_id", "rubric_version", "judge", "repeat")
@@ -342,6 +352,7 @@ class PlanOptions(Record):
     prompts_dir: str | None = None
     max_text_chars: int | None = None
     map: dict[str, str] | None = None  # dataset column renames, NEW -> OLD (judge/inputs/mapping.py)
+    max_error_share: float | None = None
 
     def _check(self, where: str) -> None:
         if self.cache not in CACHE_MODES:
@@ -414,6 +425,41 @@ class PlanIdentity(Record):
 
 
 @dataclass
+class JudgeHealth(Record):
+    """One judge's outcome in a run (judge/stats/health.py decides it).
+
+    ``error_share`` is errors / replies asked for (ok + invalid + error), null when the judge made
+    no call. A judge is unhealthy with no ok verdict at all, or an error share above the run's
+    ``max_error_share``; ``problem`` then says which, and ``top_error`` is its most frequent error
+    (or the reason it was stopped). ``response_format`` is the form it ended up answering in, and
+    ``format_rejected`` the forms its server refused on the way (mode and error)."""
+
+    judge: str
+    ok: int
+    invalid: int
+    error: int
+    skipped: int
+    healthy: bool
+    error_share: float | None = None
+    problem: str | None = None
+    top_error: str | None = None
+    response_format: str | None = None
+    format_rejected: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class RunHealth(Record):
+    """Whether every judge of a run delivered: the run is ``degraded`` when one did not."""
+
+    max_error_share: float
+    judges: list[JudgeHealth] = field(default_factory=list)
+
+    @property
+    def unhealthy(self) -> list[JudgeHealth]:
+        return [j for j in self.judges if not j.healthy]
+
+
+@dataclass
 class Manifest(Record):
     """manifest.json: what was run, with which inputs and options, and how it ended."""
 
@@ -437,6 +483,7 @@ class Manifest(Record):
     resumed: list[ResumeInfo] = field(default_factory=list)
     budgets: list[BudgetInfo] = field(default_factory=list)
     failure: str | None = None
+    health: RunHealth | None = None  # None until the run ends (and in runs older than format 4)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def _check(self, where: str) -> None:
@@ -469,6 +516,7 @@ class Summary(Record):
     judge_cards: list[dict[str, Any]] = field(default_factory=list)
     paper_metrics: dict[str, Any] = field(default_factory=dict)
     invalid_rate: list[dict[str, Any]] = field(default_factory=list)
+    health: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

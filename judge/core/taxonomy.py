@@ -52,7 +52,8 @@ TASK_DIMENSIONS = {
 # error (no usable reply), skipped (never judged: budget, a stopped judge, not applicable).
 VERDICT_STATUSES = ("ok", "invalid", "error", "skipped")
 # A run's status in manifest.json and summary.json.
-RUN_STATUSES = ("running", "completed", "interrupted", "budget_exhausted", "failed")
+# degraded: the run finished, but a judge produced no ok verdict or too many errors (exit code 5).
+RUN_STATUSES = ("running", "completed", "degraded", "interrupted", "budget_exhausted", "failed")
 # How a judge asks its server for structured output, strongest constraint first (the ladder that
 # judge/judging/negotiation.py steps down): the JSON Schema as OpenAI's json_schema type; as
 # llama.cpp's json_object with a schema; JSON of any shape; no response_format at all.

@@ -22,7 +22,16 @@ from typing import Any
 from judge.core import paths
 from judge.core.errors import ConfigError
 from judge.core.records import CACHE_MODES, Manifest, PlanIdentity, PlanOptions, RubricKey
-from judge.inputs.config import JudgeConfig, RunConfig, check_unique, judge_from_dict, load_config, resolve_judges
+from judge.inputs.config import (
+    DEFAULT_MAX_ERROR_SHARE,
+    JudgeConfig,
+    RunConfig,
+    check_error_share,
+    check_unique,
+    judge_from_dict,
+    load_config,
+    resolve_judges,
+)
 from judge.inputs.dataset import DEFAULT_MAX_CHARS, Dataset, open_dataset, open_rows
 from judge.inputs.mapping import parse_map
 from judge.inputs.prompts import PromptLibrary
@@ -59,6 +68,8 @@ class Plan:
     config's judges, else the offline panel). ``rubrics``: ``id`` or ``id@version`` (default: the
     latest version of every rubric). ``cache``: "on" (default), "off" or "replay" (answer only
     from the cache; a miss fails the run). ``budget_usd``: a hard cap on this invocation's spend.
+    ``max_error_share``: a judge with errors on more of its calls than this (default 0.5, or the
+    config's), or with no ok verdict, makes the run ``degraded`` (exit code 5).
 
     >>> plan = Plan("outputs.jsonl", judges=["openai/gpt-4o-mini"], rubrics=["sa-graded"], sample=50, seed=1)
     """
@@ -82,6 +93,7 @@ class Plan:
         prompts_dir: str | Path | None = None,
         max_text_chars: int | None = None,
         map: str | Sequence[str] | Mapping[str, str] | None = None,
+        max_error_share: float | None = None,
     ) -> None:
         self.config: RunConfig | None = load_config(Path(config)) if config is not None else None
         mapping = parse_map(map) if map is not None else dict(self.config.map if self.config else {})
@@ -107,6 +119,12 @@ class Plan:
         self.cache: str = cache or "on"
         self.cache_dir = _path(cache_dir) if self.cache != "off" else None
         self.budget_usd = budget_usd
+        share = max_error_share
+        if share is None and self.config is not None:
+            share = self.config.max_error_share
+        self.max_error_share: float = (
+            check_error_share(share, "max_error_share") if share is not None else DEFAULT_MAX_ERROR_SHARE
+        )
         self.runs_dir: Path | None = self.config.runs_dir if self.config else None
         first = self.dataset.first
         assert first is not None  # an empty dataset is refused when opened
@@ -128,6 +146,7 @@ class Plan:
             prompts_dir=_absolute(prompts_dir),
             max_text_chars=max_text_chars,
             map=mapping or None,
+            max_error_share=max_error_share,
         )
         # Set by Plan.resume: the run to finish, its manifest, and whether to redo errors.
         self.resume_dir: Path | None = None

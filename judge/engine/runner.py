@@ -23,7 +23,7 @@ from judge.inputs.dataset import Dataset, Item
 from judge.inputs.prompts import PromptLibrary
 from judge.inputs.rubrics import Rubric
 from judge.inputs.verdicts import Parsed, VerdictParser, repair, verdict_json
-from judge.judging.protocol import CallContext, Judge, JudgeCallError, JudgeRequest
+from judge.judging.protocol import CallContext, Completion, Judge, JudgeCallError, JudgeRequest
 from judge.store.rundir import VerdictKey, VerdictLog, now_iso
 
 BUDGET_EXHAUSTED = "budget exhausted"
@@ -50,6 +50,8 @@ class RunOutcome:
     stopped_judges: dict[str, str] = field(default_factory=dict)
     budget_exhausted: bool = False  # a call was refused by the budget: the rest is skipped
     failure: JudgeError | None = None  # an error that stopped the whole run (e.g. a --replay miss)
+    # Each judge's response-format negotiation as its client last reported it (mode, rejected steps).
+    formats: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def base_row(unit: Unit, judge: JudgeConfig) -> VerdictRow:
@@ -135,6 +137,7 @@ class Runner:
         skip: Callable[[VerdictKey], bool] | None = None,
         interrupt_grace_s: float = 2.0,
         on_item: Callable[[Item], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self.dataset = dataset
         self.rubrics = rubrics
@@ -143,6 +146,7 @@ class Runner:
         self.repeats = repeats
         self.log = log
         self.on_row = on_row
+        self.on_notice = on_notice  # a judge's news worth telling as it happens (a format step-down)
         self.skip = skip
         self.on_item = on_item  # sees each item as it is read (the run's items table)
         self.parsers = {r.id: VerdictParser(r) for r in rubrics}
@@ -292,10 +296,12 @@ class Runner:
             except JudgeCallError as exc:
                 row.attempts += exc.attempts
                 row.status, row.error = "error", str(exc)
+                row.response_format = exc.response_format or row.response_format
                 if exc.fatal:
-                    reason = f"judge '{judge.config.label}' stopped: {exc}; fix its API key and resume"
+                    reason = f"judge '{judge.config.label}' stopped: {exc}; resume the run once that is fixed"
                     self.outcome.stopped_judges.setdefault(judge.config.label, reason)
                 return
+            self._note(judge.config.label, completion)
             row.attempts += completion.attempts
             row.latency_ms = _add(row.latency_ms, completion.latency_ms)
             row.prompt_tokens = _add(row.prompt_tokens, completion.prompt_tokens)
@@ -303,6 +309,7 @@ class Runner:
             row.cost_usd = _add(row.cost_usd, completion.cost_usd)
             row.cached = completion.cached if context.turn == 0 else row.cached and completion.cached
             row.raw_text = completion.text
+            row.response_format = completion.response_format
             parsed = parser.parse(completion.text)
             if parsed.status != "ok" and policy == "repair":
                 fixed = repair(completion.text)
@@ -324,6 +331,13 @@ class Runner:
         if row.error is None and completion.last_error is not None:
             # An ok verdict that needed retries keeps the last transient error, for diagnosis.
             row.error = f"recovered after {row.attempts} attempts; last error: {completion.last_error}"
+
+
+    def _note(self, label: str, completion: Completion) -> None:
+        if completion.negotiation is not None:
+            self.outcome.formats[label] = completion.negotiation
+        if completion.notice is not None and self.on_notice is not None:
+            self.on_notice(completion.notice)
 
 
 def _fill(row: VerdictRow, parsed: Parsed, rescued_by: str | None) -> None:

@@ -31,6 +31,7 @@ from judge.core.records import (
     ResumeInfo,
     RubricInfo,
     Run,
+    RunHealth,
     SampleInfo,
     Summary,
 )
@@ -57,11 +58,14 @@ from judge.store.rundir import (
 Say = Callable[[str], None]
 
 
-def run_status(outcome: RunOutcome | None, error: BaseException | None = None) -> str:
+def run_status(
+    outcome: RunOutcome | None, error: BaseException | None = None, health: RunHealth | None = None
+) -> str:
     """The run's final status, decided here only. An exception that ended the run: ``interrupted``
     for Ctrl-C, SIGTERM or a cancelled task, else ``failed``. Otherwise, in this order: an error that
     stopped the run (a --replay miss) ``failed``; a spent budget ``budget_exhausted``; a stop
-    signal ``interrupted``; else ``completed``."""
+    signal ``interrupted``; a judge with no ok verdict or too many errors (``health``,
+    judge/stats/health.py) ``degraded``; else ``completed``."""
     if error is not None:
         return "interrupted" if isinstance(error, KeyboardInterrupt | asyncio.CancelledError) else "failed"
     assert outcome is not None
@@ -71,6 +75,8 @@ def run_status(outcome: RunOutcome | None, error: BaseException | None = None) -
         return "budget_exhausted"
     if outcome.interrupted:
         return "interrupted"
+    if health is not None and health.unhealthy:
+        return "degraded"
     return "completed"
 
 
@@ -270,6 +276,7 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
         log=log,
         skip=skip,
         on_item=lambda item: items.add(item.record()),
+        on_notice=lambda notice: session.say(f"empathy-judge: {notice}"),
     )
     display = _progress(session, runner, len(done)) if progress else None
     if stop is not None:
@@ -292,9 +299,8 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
     if session.cache is not None and progress:
         cache = session.cache
         print(f"empathy-judge: cache {cache.root}: {cache.hits} hits, {cache.misses} misses", file=sys.stderr)
-    status = run_status(outcome)
     if outcome.failure is not None:
-        session.end(status, failure=str(outcome.failure))
+        session.end(run_status(outcome), failure=str(outcome.failure))
         raise outcome.failure
     try:
         compact(run_dir)
@@ -302,6 +308,11 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
         verdicts = _read_verdicts(run_dir)
         if session.budget is not None:
             session.manifest.budgets.append(BudgetInfo.from_dict(_budget_record(session.budget)))
+        session.manifest.health = _health(session, verdicts, outcome)
+        status = run_status(outcome, health=session.manifest.health)
+        for judge in session.manifest.health.unhealthy:
+            session.say(f"empathy-judge: warning: judge '{judge.judge}' is unhealthy: {judge.problem}"
+                        + (f"; most frequent error: {judge.top_error}" if judge.top_error else ""))
         session.manifest.status, session.manifest.finished_at = status, now_iso()
         summary = _summarise(session, verdicts)
     except KeyboardInterrupt:  # every verdict is in the log; only the summary is missing
@@ -336,6 +347,19 @@ def _read_verdicts(run_dir: Path) -> Any:
     from judge.store.reader import read_verdicts
 
     return read_verdicts(run_dir)
+
+
+def _health(session: _Session, verdicts: Any, outcome: RunOutcome) -> RunHealth:
+    """Each judge's outcome over the whole run (a resumed run's earlier verdicts included); the
+    response-format steps an earlier invocation recorded are kept when this one made none."""
+    from judge.stats.health import judge_health
+
+    formats = dict(outcome.formats)
+    earlier = session.plan.resumed.health if session.plan.resumed is not None else None
+    for judge in earlier.judges if earlier is not None else []:
+        if judge.judge not in formats and (judge.response_format or judge.format_rejected):
+            formats[judge.judge] = {"mode": judge.response_format, "rejected": judge.format_rejected}
+    return RunHealth.from_dict(judge_health(verdicts, session.plan.max_error_share, formats))
 
 
 def _budget_record(budget: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ Example ``judges.yaml``::
     rubrics: [sa-graded, ca-paper@1]
     repeats: 1
     map: {response: output, source: prompt}   # dataset column renames, as --map
+    max_error_share: 0.5                 # more errors than this from one judge: the run is degraded
 
 Every key is checked; unknown ones are errors with a "did you mean" hint.
 
@@ -57,6 +58,8 @@ SEED_PROVIDERS = frozenset(
     }
 )
 DEFAULT_TIMEOUT_S = 60.0
+# A judge with errors on more than this share of its calls makes the run ``degraded``.
+DEFAULT_MAX_ERROR_SHARE = 0.5
 # A model server on this machine is usually CPU-bound: a cold first call of ~1,700 prompt tokens
 # took 133 s on two busy cores (shared/notes/local-servers.md), so loopback servers get longer.
 LOOPBACK_TIMEOUT_S = 300.0
@@ -129,10 +132,12 @@ class RunConfig:
     runs_dir: Path | None = None
     source: Path | None = None  # the config file, when there is one
     map: dict[str, str] = field(default_factory=dict)  # dataset column renames (judge/inputs/mapping.py)
+    # A judge with errors on more than this share of its calls makes the run ``degraded``.
+    max_error_share: float | None = None
 
 
 _JUDGE_KEYS = tuple(JudgeConfig.__dataclass_fields__)
-_TOP_KEYS = ("judges", "rubrics", "dataset", "repeats", "runs_dir", "map")
+_TOP_KEYS = ("judges", "rubrics", "dataset", "repeats", "runs_dir", "map", "max_error_share")
 
 
 def default_params(provider: str) -> dict[str, Any]:
@@ -290,6 +295,9 @@ def load_config(path: Path) -> RunConfig:
     mapping = data.get("map") or {}
     if not isinstance(mapping, dict):
         raise ConfigError(f"{path}: map: must be a mapping of dataset fields to columns, like {{response: output}}")
+    share = data.get("max_error_share")
+    if share is not None:
+        check_error_share(share, f"{path}: max_error_share")
     base = path.parent
     return RunConfig(
         judges=judges,
@@ -299,7 +307,15 @@ def load_config(path: Path) -> RunConfig:
         runs_dir=(base / runs_dir) if isinstance(runs_dir, str) else None,
         source=path,
         map=parse_map(mapping, where=f"{path}: map"),
+        max_error_share=share,
     )
+
+
+def check_error_share(value: Any, where: str) -> float:
+    """A share of calls, from 0 to 1."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigError(f"{where}: {value!r} must be a number from 0 to 1 (the share of a judge's calls)")
+    return float(value)
 
 
 def check_unique(judges: list[JudgeConfig], path: Path | None = None) -> None:

@@ -301,8 +301,6 @@ class LiteLLMJudge:
             )
         hidden = getattr(response, "_hidden_params", None) or {}
         cost = hidden.get("response_cost")
-        if cost is None and is_loopback(effective_api_base(cfg)):
-            return 0.0  # a model on this machine that no price map knows (LiteLLMBackend.price)
         return float(cost) if cost is not None else None
 
 
@@ -393,8 +391,11 @@ class LiteLLMBackend:
         return LiteLLMJudge(config, api_key=resolve_api_key(config), limiter=JudgeLimiter.for_config(config))
 
     def price(self, config: JudgeConfig) -> Price | None:
-        """The config's prices when it gives any, else LiteLLM's bundled price map, else free
-        for an unknown model on a loopback server."""
+        """The config's prices when it gives any, else LiteLLM's bundled price map.
+
+        An unknown model on a loopback server is not assumed free: it may be a local proxy to a
+        paid API, and a budget must not take it for free. A local model gets its 0 prices from
+        the config."""
         from judge.judging.pricing import Price, configured_price
 
         configured = configured_price(config)
@@ -404,19 +405,11 @@ class LiteLLMBackend:
         try:
             info = litellm.get_model_info(config.model)
         except Exception:  # not in the bundled map
-            return _loopback_price(config)
+            return None
         inp, out = info.get("input_cost_per_token"), info.get("output_cost_per_token")
         if inp is None and out is None:
-            return _loopback_price(config)
+            return None
         return Price(float(inp or 0.0), float(out or 0.0), "litellm")
-
-
-def _loopback_price(config: JudgeConfig) -> Price | None:
-    """A model no price map knows, served on this machine (llama.cpp, Ollama, LM Studio): free.
-    A local proxy to a paid API names a model the map knows, and is priced by the map."""
-    from judge.judging.pricing import Price
-
-    return Price(0.0, 0.0, "loopback") if is_loopback(effective_api_base(config)) else None
 
 
 def _check_bare_model(cfg: JudgeConfig) -> None:

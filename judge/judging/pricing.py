@@ -29,7 +29,7 @@ PER_MESSAGE_OVERHEAD = 8
 class Price:
     input_per_token: float
     output_per_token: float
-    source: str  # who priced it: "offline", "config", "litellm", "loopback", or another backend's name
+    source: str  # who priced it: "offline", "config", "litellm", or another backend's name
 
     @property
     def free(self) -> bool:

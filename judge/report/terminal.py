@@ -94,9 +94,27 @@ def judge_lines(summary: dict[str, Any]) -> list[str]:
     ]
 
 
+def health_lines(summary: dict[str, Any]) -> list[str]:
+    """Each unhealthy judge with its problem and error; each judge whose server made it step down
+    from json_schema, with the response format it ended up using."""
+    judges = (summary.get("health") or {}).get("judges") or []
+    lines = []
+    for j in judges:
+        if not j.get("healthy", True):
+            lines.append(f"unhealthy judge {j['judge']}: {j['problem']}")
+            if j.get("top_error"):
+                lines.append(f"  most frequent error: {j['top_error']}")
+        if j.get("format_rejected"):
+            refused = ", ".join(r["mode"] for r in j["format_rejected"])
+            lines.append(f"judge {j['judge']} answered in response format {j.get('response_format')} "
+                         f"(its server refused {refused})")  # fmt: skip
+    return lines
+
+
 def table(summary: dict[str, Any]) -> str:
     sections = [
         [_header(summary)],
+        health_lines(summary),
         severity_table(summary),
         paper_table(summary.get("paper_metrics") or {}),
         calibration_lines(summary),

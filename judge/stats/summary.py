@@ -22,6 +22,9 @@ Stable top-level keys (CI jobs read them; the README documents each):
     invalid_rate      per judge x rubric: replies, invalid, rate, rescues
     score_distributions  each judge's ok scores per rubric in ten bins over [0, 1]
     problems          invalid and error verdicts: totals per status x judge and a few examples
+    health            the manifest's judge health (stats/health.py): per judge, counts, error share,
+                      healthy or the problem and its most frequent error, the response format it
+                      ended up using and the forms its server refused; null for older runs
 
 This module reads no files and writes none: the caller gives the item facts it has (gold labels,
 response lengths, texts of the disputed items; ``item_facts`` builds them in one pass over the
@@ -147,7 +150,8 @@ def summarise(
     facts: ItemFacts | None = None,
     settings: SummarySettings | None = None,
 ) -> Summarised:
-    """Aggregate a run's verdicts (``manifest`` gives the run id, status and format version)."""
+    """Aggregate a run's verdicts (``manifest`` gives the run id, status, format version and
+    judge health)."""
     from judge.stats.cards import judge_cards
     from judge.stats.cost import cost_breakdown
     from judge.stats.diagnostics import calibration, disagreement, judge_diagnostics, problem_examples
@@ -171,6 +175,7 @@ def summarise(
         "judges": [], "disagreement": [], "judge_cards": [], "paper_metrics": summary_section(verdicts, **panel),
         "invalid_rate": invalid_rates(verdicts), "score_distributions": score_distributions(verdicts),
         "problems": problem_examples(verdicts),
+        "health": manifest.get("health"),
     }  # fmt: skip
     if verdicts.height == 0:
         return Summarised(summary)

@@ -15,6 +15,7 @@ from typing import Any
 
 from judge.core.errors import RunDirError
 from judge.core.records import (
+    ADDED_COLUMNS,
     FORMAT_VERSION,
     TOOL,
     VERDICT_COLUMNS,
@@ -112,7 +113,7 @@ def _names(names: list[str]) -> str:
 def _check_schema(path: Path, found: dict[str, Any]) -> None:
     expected = verdict_schema()
     problems = []
-    missing = [name for name in expected if name not in found]
+    missing = [name for name in expected if name not in found and name not in ADDED_COLUMNS]
     if missing:
         problems.append(f"missing column{'s' if len(missing) > 1 else ''} {_names(missing)}")
     problems += [
@@ -152,7 +153,11 @@ def read_verdicts(run_dir: Path | str, columns: Sequence[str] | None = None) -> 
         _check_schema(parquet, found)
         if not wanted:
             return pl.DataFrame()
-        return pl.read_parquet(parquet, columns=wanted)
+        # A table from before a column was added (ADDED_COLUMNS) reads with that column null.
+        frame = pl.read_parquet(parquet, columns=[c for c in wanted if c in found])
+        schema = verdict_schema()
+        added = [pl.lit(None, dtype=schema[c]).alias(c) for c in wanted if c not in found]
+        return frame.with_columns(added).select(wanted)
     log = run_dir / VERDICTS_LOG
     if not log.exists():
         raise RunDirError(

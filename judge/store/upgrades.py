@@ -141,9 +141,18 @@ def _v2_to_v3(raw: RawRun) -> None:
         summary["format_version"] = 3
 
 
+def _v3_to_v4(raw: RawRun) -> None:
+    """Version 4 adds the verdicts' ``response_format`` column (read as null: ADDED_COLUMNS) and
+    the manifest's and summary's ``health``, absent for older runs: nothing to convert."""
+    raw.manifest["format_version"] = 4
+    if raw.summary is not None:
+        raw.summary["format_version"] = 4
+
+
 UPGRADES: list[tuple[str, Callable[[RawRun], None]]] = [
     ("1->2", _v1_to_v2),
     ("2->3", _v2_to_v3),
+    ("3->4", _v3_to_v4),
 ]
 
 
