@@ -42,6 +42,7 @@ _EXPORTS = {
     "VerdictRow": "judge.core.records",
     "evaluate": "judge.engine.session",
     "evaluate_async": "judge.engine.session",
+    "export_table": "judge.store.export",
     "read_run": "judge.store.reader",
     "load_rubric": "judge.inputs.rubrics",
     "load_verdicts": "judge.store.rundir",

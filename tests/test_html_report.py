@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from judge.cli.main import main
+from judge.core.hashing import file_hash
 from judge.report.data import load_run
 from judge.report.html import render, write_report
 from judge.store.rundir import MANIFEST, SUMMARY, VERDICT_COLUMNS, polars_schema, write_json
@@ -47,7 +48,8 @@ def make_run(
     manifest = {
         "format_version": 1, "run_id": "test-run", "status": "completed", "argv": ["run"], "repeats": 1,
         "started_at": "2026-01-01T00:00:00.000Z",
-        "dataset": {"path": str(data_path), "format": "jsonl", "items": len(dataset or []), "hash": "d" * 64},
+        "dataset": {"path": str(data_path), "format": "jsonl", "items": len(dataset or []),
+                    "hash": file_hash(str(data_path)) if dataset is not None else "d" * 64},
         "rubrics": [{"id": "sa-graded", "version": 1, "hash": "r" * 64, "mechanism": "sentiment_attenuation",
                      "family": "graded", "prompt": "graded-v1", "prompt_hash": "p" * 64,
                      "dimensions": ["cognitive"], "path": "rubrics/sa-graded/v1.yaml"}],

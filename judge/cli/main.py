@@ -122,10 +122,19 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     report.add_argument("--html", type=Path, metavar="PATH", help="write the self-contained HTML report to PATH")
 
-    export = sub.add_parser("export", help="write a run's verdicts, one row per verdict, for analysis elsewhere")
+    export = sub.add_parser(
+        "export", help="write a run as one flat table (verdicts, texts, gold labels, metadata), one row per verdict"
+    )
     export.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    export.add_argument("--format", choices=("csv", "jsonl", "parquet"), default="csv", help="default csv")
+    export.add_argument(
+        "--format", choices=("csv", "jsonl", "json", "parquet"),
+        help="output format (default: from the --output extension, else csv); must agree with the extension",
+    )
     export.add_argument("--output", "-o", type=Path, help="file to write (default: RUN_DIR/verdicts-export.FORMAT)")
+    export.add_argument(
+        "--verdicts-only", action="store_true",
+        help="only the verdict table's own columns, as stored (no texts, gold labels or metadata; verdict as JSON)",
+    )
 
     rubrics = sub.add_parser("rubrics", help="list, show or validate rubrics")
     rsub = rubrics.add_subparsers(dest="rubrics_command", metavar="ACTION")

@@ -56,9 +56,28 @@ def _open(manifest: dict[str, Any]) -> tuple[Any, str | None]:
     limit = manifest.get("limit") if not manifest.get("sample") else None
     mapping = (manifest.get("options") or {}).get("map") or {}
     try:
-        return open_dataset(Path(dataset_path), limit=limit, mapping=mapping), None
+        dataset = open_dataset(Path(dataset_path), limit=limit, mapping=mapping)
     except JudgeError as exc:
         return None, f"the dataset could not be read ({exc})"
+    recorded = (manifest.get("dataset") or {}).get("hash")
+    if recorded and dataset.hash != recorded:
+        return None, f"the dataset {dataset_path} changed since the run (hash {recorded[:12]} -> {dataset.hash[:12]})"
+    return dataset, None
+
+
+def dataset_items(run_dir: Path) -> tuple[pl.DataFrame | None, str | None]:
+    """The items table of a run that has none (written before format 3), rebuilt from its dataset
+    when that is still there and unchanged: the judged items only. None and why not, otherwise."""
+    from judge.store.items import items_schema
+
+    manifest = read_run(run_dir, columns=()).manifest.to_dict()
+    dataset, why = _open(manifest)
+    if dataset is None:
+        return None, why
+    judged = set(read_verdicts(run_dir, ["item_id"])["item_id"].to_list())
+    schema = items_schema(dataset.gold_columns)
+    rows = [i.record() for i in dataset.items() if i.id in judged]
+    return pl.DataFrame(rows, schema=schema), None
 
 
 def _shown_ids(summary: dict[str, Any]) -> set[str]:
