@@ -33,6 +33,17 @@ class VerdictContract:
     schemas: Mapping[int, dict[str, Any]]
     severity: Mapping[str, Any]
     levels: tuple[int, ...] = ()  # scale levels a rubric must describe; () when free
+    # Schema versions with an ``amplification`` field map it like this (a rubric's
+    # ``amplification`` block must agree); None when no version has one.
+    amplification: Mapping[str, Any] | None = None
+    # Fields holding one entry per numbered sentence of a text the prompt shows, by side
+    # ("baseline" = the reference if the item has one, else the source; "response"): a verdict
+    # whose list length differs from the sentences shown is invalid.
+    sentence_fields: Mapping[str, str] = field(default_factory=dict)
+    # The verdict of one call that judges a single sentence (rubrics with ``calls: per_sentence``):
+    # the runner assembles these into one verdict of the contract's schema. None when the
+    # contract has no per-sentence form.
+    sentence_schema: dict[str, Any] | None = None
 
     def schema(self, version: int | None = None) -> dict[str, Any]:
         """A fresh copy of a schema version (the latest when None), safe to keep or change."""
@@ -170,13 +181,49 @@ def _graded_schema(described: bool) -> dict[str, Any]:
     }
 
 
+# The graded verdict's fields from version 3 on. A judge that cannot judge the mechanism on the
+# texts (empty, off-task, unreadable) gives a reason in ABSTAIN_FIELD (null otherwise); the
+# verdict is then recorded ``abstained``, never scored. EVIDENCE_FIELD holds the quotes that are
+# checked against the texts.
+ABSTAIN_FIELD = "abstain_reason"
+EVIDENCE_FIELD = "evidence"
+AMPLIFICATION_FIELD = "amplification"
+
+
+def _graded_schema_v3() -> dict[str, Any]:
+    """Two-sided graded verdict: severity (loss in the mechanism's direction) and amplification
+    (the opposite error), each 0-4, with an abstention reason. Every property is required and the
+    reason is nullable, so strict JSON-schema modes accept the schema as it is."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [ABSTAIN_FIELD, EVIDENCE_FIELD, "rationale", "severity", AMPLIFICATION_FIELD, "confidence"],
+        "properties": {
+            ABSTAIN_FIELD: {
+                "type": ["string", "null"],
+                "description": "null when you judge. Otherwise one sentence saying why this mechanism cannot be "
+                "judged on these texts; severity, amplification and confidence are then 0 and ignored.",
+            },
+            EVIDENCE_FIELD: _evidence(True),
+            "rationale": {"type": "string", "description": "Two to four sentences tying the quotes to both levels."},
+            "severity": {"type": "integer", "minimum": 0, "maximum": 4,
+                         "description": "Loss in the mechanism's direction, 0-4 (the severity levels)."},
+            AMPLIFICATION_FIELD: {"type": "integer", "minimum": 0, "maximum": 4,
+                                  "description": "The opposite error, 0-4 (the amplification levels)."},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+    }  # fmt: skip
+
+
 register_family(Family(
     "graded", "Research-grade 0-4 severity, evidence first",
     shared=VerdictContract(
-        # v1: the walking skeleton's; v2 adds descriptions that guide the judge.
-        schemas={1: _graded_schema(False), 2: _graded_schema(True)},
+        # v1: the walking skeleton's; v2 adds descriptions that guide the judge; v3 is two-sided
+        # (amplification 0-4 replaces the over-correction flag) and lets the judge abstain.
+        schemas={1: _graded_schema(False), 2: _graded_schema(True), 3: _graded_schema_v3()},
         severity={"kind": "linear", "field": "severity", "min": 0, "max": 4},
         levels=(0, 1, 2, 3, 4),
+        amplification={"field": AMPLIFICATION_FIELD, "min": 0, "max": 4},
     ),
 ))
 register_family(Family("paper", "The authors' own scoring format, one per mechanism"))
@@ -225,6 +272,10 @@ register_mechanism(Mechanism(
             "response_counts": {"type": "array", "description": "One object per numbered RESPONSE sentence, in order.",
                                 "items": _COUNTS}})},
         severity={"kind": "count_compression", "reference": "source_counts", "generated": "response_counts"},
+        sentence_fields={"source_counts": "baseline", "response_counts": "response"},
+        # The authors' convention: one call per sentence, each returning that sentence's counts.
+        sentence_schema={"type": "object", "additionalProperties": False, "required": ["counts"],
+                         "properties": {"counts": _COUNTS}},
     )},
 ))
 register_mechanism(Mechanism(

@@ -9,6 +9,8 @@ Code that must also see mechanisms or families registered later (plugins, tests)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from judge.core.mechanisms import (
     AVERSIVE_CATEGORIES,
     LD_FEATURE_SCALES,
@@ -26,10 +28,17 @@ __all__ = [
     "LD_FEATURE_SCALES",
     "MECHANISMS",
     "MECHANISM_CODES",
+    "REDO_STATUSES",
+    "REDO_WITH_ERRORS",
+    "REPLIED_STATUSES",
     "RESPONSE_FORMAT_MODES",
     "RUN_STATUSES",
+    "SCORED_STATUSES",
+    "STATUS_TABLE",
     "TASK_DIMENSIONS",
+    "VALID_STATUSES",
     "VERDICT_STATUSES",
+    "VerdictStatus",
 ]
 
 # The four failure mechanisms of You, Huang and Yu (2026), by the ids rubrics and gold columns use.
@@ -48,9 +57,50 @@ TASK_DIMENSIONS = {
     "education": "cognitive",
 }
 
-# A verdict row's status: ok (scored), invalid (a reply that did not validate; kept, unscored),
-# error (no usable reply), skipped (never judged: budget, a stopped judge, not applicable).
-VERDICT_STATUSES = ("ok", "invalid", "error", "skipped")
+
+
+@dataclass(frozen=True)
+class VerdictStatus:
+    """What a verdict row's status means for scoring, billing and resuming.
+
+    ``scored``: the row has a score. ``replied``: a judge reply stands behind the row (it was
+    billed unless cached). ``valid``: that reply validated, so no repair or re-ask is tried.
+    ``redo``: ``--resume`` judges the row's key again (``redo_on_error``: only with
+    ``--retry-errors``).
+    """
+
+    name: str
+    scored: bool
+    replied: bool
+    redo: bool
+    meaning: str
+    redo_on_error: bool = False
+    valid: bool = False
+
+
+# Every status a verdict row can have, in display order. Code that lists or counts statuses reads
+# them from here (the tuples below), never writes them out.
+STATUS_TABLE = (
+    VerdictStatus("ok", scored=True, replied=True, redo=False, valid=True, meaning="a valid verdict, scored"),
+    VerdictStatus("invalid", scored=False, replied=True, redo=False,
+                  meaning="a reply that did not validate (schema, evidence or structure); kept, unscored"),
+    VerdictStatus("error", scored=False, replied=False, redo=False, redo_on_error=True,
+                  meaning="no usable reply (the call failed)"),
+    VerdictStatus("skipped", scored=False, replied=False, redo=True,
+                  meaning="never judged: budget exhausted, a stopped judge, or the rubric does not apply"),
+    VerdictStatus("abstained", scored=False, replied=True, redo=False, valid=True,
+                  meaning="the judge declined this mechanism on these texts (empty, off-task, unreadable), "
+                  "with a reason; terminal, unscored, its cost kept"),
+)  # fmt: skip
+VERDICT_STATUSES = tuple(s.name for s in STATUS_TABLE)
+# Statuses whose rows carry a judge's reply (tokens and cost, completion sizes, the reply text).
+REPLIED_STATUSES = tuple(s.name for s in STATUS_TABLE if s.replied)
+SCORED_STATUSES = tuple(s.name for s in STATUS_TABLE if s.scored)
+# Statuses of a reply that validated: the turn ends there (no repair, no re-ask).
+VALID_STATUSES = tuple(s.name for s in STATUS_TABLE if s.valid)
+# Statuses whose keys --resume judges again, without and with --retry-errors.
+REDO_STATUSES = tuple(s.name for s in STATUS_TABLE if s.redo)
+REDO_WITH_ERRORS = tuple(s.name for s in STATUS_TABLE if s.redo or s.redo_on_error)
 # A run's status in manifest.json and summary.json.
 # degraded: the run finished, but a judge produced no ok verdict or too many errors (exit code 5).
 RUN_STATUSES = ("running", "completed", "degraded", "interrupted", "budget_exhausted", "failed")

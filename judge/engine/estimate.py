@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from judge.core.taxonomy import REPLIED_STATUSES
 from judge.judging.pricing import (
     DEFAULT_MAX_TOKENS,
     count_prompt_tokens,
@@ -132,7 +133,7 @@ def estimate(plan: Any, runs_dir: Path, cache_dir: Path | None = None) -> dict[s
     completion: dict[str, tuple[float, float]] = {}  # rubric_id -> (min, mean) completion tokens
     invalid_rate: dict[str, float] = {}
     if history is not None:
-        done = history.filter(pl.col("status").is_in(["ok", "invalid"]))
+        done = history.filter(pl.col("status").is_in(REPLIED_STATUSES))
         # Per-call completion tokens: a row's tokens add its re-asks, so only unrescued rows are used.
         single = done.filter(pl.col("rescued_by").is_null() & pl.col("completion_tokens").is_not_null())
         for rid, lo, mean in single.group_by("rubric_id").agg(

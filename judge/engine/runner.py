@@ -310,14 +310,18 @@ class Runner:
             row.cached = completion.cached if context.turn == 0 else row.cached and completion.cached
             row.raw_text = completion.text
             row.response_format = completion.response_format
-            parsed = parser.parse(completion.text)
-            if parsed.status != "ok" and policy == "repair":
+            if completion.abstain_reason is not None:
+                # The judge declined the call as a whole: recorded, never scored, cost kept.
+                row.status, row.error, row.raw_text = "abstained", completion.abstain_reason, completion.text or None
+                return
+            parsed = parser.parse(completion.text, unit.item)
+            if not parsed.settled and policy == "repair":
                 fixed = repair(completion.text)
                 if fixed is not None and fixed != completion.text:
-                    rescued = parser.parse(fixed)
-                    if rescued.status == "ok":
+                    rescued = parser.parse(fixed, unit.item)
+                    if rescued.settled:
                         parsed, step = rescued, "repair"
-            if parsed.status == "ok" or reasks_left <= 0:
+            if parsed.settled or reasks_left <= 0:
                 break
             reasks_left -= 1
             context = replace(context, turn=context.turn + 1)
@@ -327,7 +331,7 @@ class Runner:
                 {"role": "assistant", "content": completion.text},
                 {"role": "user", "content": REASK_TEMPLATE.format(error=parsed.error)},
             ]
-        _fill(row, parsed, step if parsed.status == "ok" else None)
+        _fill(row, parsed, step if parsed.settled else None)
         if row.error is None and completion.last_error is not None:
             # An ok verdict that needed retries keeps the last transient error, for diagnosis.
             row.error = f"recovered after {row.attempts} attempts; last error: {completion.last_error}"

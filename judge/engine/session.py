@@ -35,6 +35,7 @@ from judge.core.records import (
     SampleInfo,
     Summary,
 )
+from judge.core.taxonomy import REDO_STATUSES, REDO_WITH_ERRORS
 from judge.engine.plan import DATASET_FILE, Plan
 from judge.engine.runner import RunOutcome
 from judge.engine.sync import StopSwitch, run_sync
@@ -259,7 +260,7 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
     skip = None
     done: set[VerdictKey] = set()
     if plan.resume_dir is not None:
-        redo = ("skipped", "error") if plan.retry_errors else ("skipped",)
+        redo = REDO_WITH_ERRORS if plan.retry_errors else REDO_STATUSES
         done = done_keys(run_dir / VERDICTS_LOG, redo=redo)
         skip = done.__contains__
         # Derived from the log; rewritten when this attempt ends, and stale until then.

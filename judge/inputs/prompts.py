@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,19 @@ VARIABLES = {
     "response": "the judged response, in a RESPONSE block",
     "baseline_sentences": "the reference (or source) split into numbered sentences, in a block",
     "response_sentences": "the response split into numbered sentences, in a block",
+    "amplification": "the rubric's amplification scale (the opposite error), definition and levels",
+    "disambiguation": "the rule set that says which textual change belongs to which mechanism",
+    "abstention": "when a judge abstains instead of judging, and how",
+    "sentence": "one numbered sentence in a SENTENCE block (per-sentence calls)",
+    "sentence_side": "which text the sentence comes from: the baseline or the response",
 }
-REQUIRED_VARIABLES = ("response",)
+# Variables whose text comes from the template's rules file (``rules:`` in the template).
+RULE_VARIABLES = ("disambiguation", "abstention")
+REQUIRED_VARIABLES = (("response", "response_sentences", "sentence"),)  # each: one of these
+NORMS = "task_norms"  # the default task norms file, for templates that name none
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# Files in the prompts folder that are not templates.
+_NOT_TEMPLATES = ("task_norms", "disambiguation")
 NO_REFERENCE = "(No reference text was given: compare the response with the source.)"
 
 
@@ -55,6 +66,8 @@ class PromptTemplate:
     user: str
     path: Path
     hash: str
+    norms: dict[str, str] = field(default_factory=dict)  # the task norms it renders
+    rules: dict[str, str] = field(default_factory=dict)  # the rule texts it renders
 
     def variables(self) -> set[str]:
         return set(_PLACEHOLDER.findall(self.system)) | set(_PLACEHOLDER.findall(self.user))
@@ -69,8 +82,8 @@ def block(label: str, text: str) -> str:
     return f"<<<{label}>>>\n{neutralise(text)}\n<<<END {label}>>>"
 
 
-def numbered_block(label: str, sentences: list[str]) -> str:
-    lines = [f"[{i}] {neutralise(s)}" for i, s in enumerate(sentences, 1)]
+def numbered_block(label: str, sentences: list[str], start: int = 1) -> str:
+    lines = [f"[{i}] {neutralise(s)}" for i, s in enumerate(sentences, start)]
     return f"<<<{label}>>>\n" + ("\n".join(lines) if lines else "(no sentences)") + f"\n<<<END {label}>>>"
 
 
@@ -84,6 +97,15 @@ def render_scale(scale: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def render_amplification(block: dict[str, Any] | None) -> str:
+    """The rubric's amplification scale, level by level (a note when the rubric has none)."""
+    if not block:
+        return "(This rubric has no amplification scale.)"
+    parts = [str(block["definition"]).strip(), f"Amplification levels, from {block['min']} to {block['max']}:"]
+    parts += [f"- {level}: {str(text).strip()}" for level, text in block["levels"].items()]
+    return "\n".join(parts)
+
+
 class PromptLibrary:
     """Loads templates and task norms from a prompts folder, once per run."""
 
@@ -93,13 +115,29 @@ class PromptLibrary:
         self._schema_text: dict[str, str] = {}
         self.task_norms = self._load_norms()
 
-    def _load_norms(self) -> dict[str, str]:
-        path = self.root / "task_norms.yaml"
+    def _load_norms(self, name: str = NORMS) -> dict[str, str]:
+        path = self.root / f"{name}.yaml"
         if not path.exists():
+            if name != NORMS:
+                raise TemplateError(f"{path}: task norms file not found (named by a template's 'norms')")
             return {}
+        return self._text_map(path, "must map each task name to a paragraph of norms")
+
+    def _load_rules(self, name: str) -> dict[str, str]:
+        path = self.root / f"{name}.yaml"
+        if not path.exists():
+            raise TemplateError(f"{path}: rules file not found (named by a template's 'rules')")
+        rules = self._text_map(path, f"must map {', '.join(RULE_VARIABLES)} (and description) to text")
+        missing = [k for k in RULE_VARIABLES if k not in rules]
+        if missing:
+            raise TemplateError(f"{path}: missing {', '.join(missing)}")
+        return rules
+
+    @staticmethod
+    def _text_map(path: Path, shape: str) -> dict[str, str]:
         data = _read_yaml(path)
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-            raise TemplateError(f"{path}: must map each task name to a paragraph of norms")
+            raise TemplateError(f"{path}: {shape}")
         return {str(k): v for k, v in data.items()}
 
     def template(self, name: str) -> PromptTemplate:
@@ -110,7 +148,7 @@ class PromptLibrary:
     def _load(self, name: str) -> PromptTemplate:
         path = self.root / f"{name}.yaml"
         if not path.exists():
-            have = sorted(p.stem for p in self.root.glob("*.yaml") if p.stem != "task_norms")
+            have = sorted(p.stem for p in self.root.glob("*.yaml") if not p.stem.startswith(_NOT_TEMPLATES))
             raise RubricError(
                 f"prompt template '{name}' not found in {self.root}{did_you_mean(name, have)}; "
                 f"available: {', '.join(have)}"
@@ -118,18 +156,35 @@ class PromptLibrary:
         data = _read_yaml(path)
         if not isinstance(data, dict):
             raise TemplateError(f"{path}: must be a mapping with 'system' and 'user' strings")
+        keys = ("system", "user", "description", "norms", "rules")
         for key in data:
-            if key not in ("system", "user", "description"):
-                raise TemplateError(f"{path}: unknown key '{key}'{did_you_mean(str(key), ('system', 'user'))}")
+            if key not in keys:
+                raise TemplateError(f"{path}: unknown key '{key}'{did_you_mean(str(key), keys)}")
         for key in ("system", "user"):
             if not isinstance(data.get(key), str) or not data[key].strip():
                 raise TemplateError(f"{path}: '{key}' must be a non-empty string")
+        for key in ("norms", "rules"):
+            if key in data and (not isinstance(data[key], str) or not _FILE_NAME.match(data[key])):
+                raise TemplateError(f"{path}: '{key}' must name a file in {self.root} (without .yaml)")
+        # The hash covers the texts the template renders. Templates that name no norms or rules
+        # file hash as they always did (system, user and the default task norms), so their hashes,
+        # and the caches keyed on them, survive the addition of these keys.
+        norms = self._load_norms(data["norms"]) if "norms" in data else self.task_norms
+        rules = self._load_rules(data["rules"]) if "rules" in data else {}
+        hashed: dict[str, Any] = {"system": data["system"], "user": data["user"], "task_norms": norms}
+        for key in ("norms", "rules"):
+            if key in data:
+                hashed[key] = data[key]
+        if rules:
+            hashed["rule_texts"] = rules
         tpl = PromptTemplate(
             name=name,
             system=data["system"],
             user=data["user"],
             path=path,
-            hash=content_hash({"system": data["system"], "user": data["user"], "task_norms": self.task_norms}),
+            hash=content_hash(hashed),
+            norms=norms,
+            rules=rules,
         )
         used = tpl.variables()
         for var in sorted(used):
@@ -138,7 +193,10 @@ class PromptLibrary:
                     f"{path}: unknown template variable '{{{{ {var} }}}}'{did_you_mean(var, VARIABLES)}; "
                     f"known: {', '.join(sorted(VARIABLES))}"
                 )
-        missing = [v for v in REQUIRED_VARIABLES if v not in used]
+        unruled = sorted(v for v in used if v in RULE_VARIABLES and not rules)
+        if unruled:
+            raise TemplateError(f"{path}: uses {', '.join(unruled)} but names no 'rules' file")
+        missing = [group[0] for group in REQUIRED_VARIABLES if not used & set(group)]
         if missing:
             raise TemplateError(
                 f"{path}: template never uses {', '.join('{{ ' + m + ' }}' for m in missing)}; "
@@ -149,11 +207,17 @@ class PromptLibrary:
     def prompt_hash(self, rubric: Rubric) -> str:
         return self.template(rubric.prompt).hash
 
-    def render(self, rubric: Rubric, item: Any) -> list[dict[str, str]]:
-        """Render ``rubric`` for ``item`` (a dataset Item) into system and user messages."""
-        tpl = self.template(rubric.prompt)
+    def render(
+        self, rubric: Rubric, item: Any, *, template: str | None = None, part: Any = None
+    ) -> list[dict[str, str]]:
+        """Render ``rubric`` for ``item`` (a dataset Item) into system and user messages.
+
+        ``template`` renders through another template than the rubric's own (per-sentence calls);
+        ``part`` is the sentence such a call judges (a ``judge.judging.protocol.CallPart``).
+        """
+        tpl = self.template(template or rubric.prompt)
         used = tpl.variables()
-        values = {name: self._value(name, rubric, item) for name in used}
+        values = {name: self._value(name, rubric, item, tpl, part) for name in used}
 
         def fill(text: str) -> str:
             return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
@@ -163,11 +227,21 @@ class PromptLibrary:
             {"role": "user", "content": fill(tpl.user).strip()},
         ]
 
-    def _value(self, name: str, rubric: Rubric, item: Any) -> str:
+    def _value(self, name: str, rubric: Rubric, item: Any, tpl: PromptTemplate, part: Any = None) -> str:
         if name == "task":
             return item.task
         if name == "task_norms":
-            return self.task_norms.get(item.task, self.task_norms.get("default", "")).strip()
+            return tpl.norms.get(item.task, tpl.norms.get("default", "")).strip()
+        if name in RULE_VARIABLES:
+            return tpl.rules[name].strip()
+        if name == "amplification":
+            return render_amplification(rubric.amplification)
+        if name in ("sentence", "sentence_side"):
+            if part is None:
+                raise TemplateError(f"{tpl.path}: '{name}' is only defined in a per-sentence call")
+            if name == "sentence_side":
+                return part.side
+            return numbered_block("SENTENCE", [part.text], start=part.index)
         if name == "dimension":
             return item.dimension
         if name in ("title", "mechanism", "definition", "instructions"):
@@ -175,6 +249,8 @@ class PromptLibrary:
         if name == "scale":
             return render_scale(rubric.scale)
         if name == "schema":
+            if part is not None:  # a per-sentence call answers one sentence's schema
+                return json.dumps(part.schema, indent=1, sort_keys=True)
             # The same text for every item: rendered once per rubric (it costs ~0.1 ms a call).
             text = self._schema_text.get(rubric.hash)
             if text is None:

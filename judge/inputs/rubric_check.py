@@ -23,6 +23,7 @@ from judge.core.mechanisms import contract
 from judge.core.severity import severity_kind
 from judge.core.taxonomy import TASK_DIMENSIONS
 from judge.inputs.dataset import Item
+from judge.inputs.parts import sentence_parts
 from judge.inputs.prompts import PromptLibrary
 from judge.inputs.rubrics import _FILE_RE, _OPTIONAL, _REQUIRED, Rubric, load_rubric
 
@@ -84,6 +85,8 @@ def example_verdict(schema: dict[str, Any]) -> Any:
     if "enum" in schema:
         return schema["enum"][-1]
     kind = schema.get("type")
+    if isinstance(kind, list):  # a nullable field (an abstention reason): null, the usual value
+        return None if "null" in kind else example_verdict({**schema, "type": kind[0]})
     if kind == "object":
         return {k: example_verdict(v) for k, v in schema.get("properties", {}).items()}
     if kind == "array":
@@ -144,6 +147,12 @@ def _contract(rubric: Rubric) -> list[Problem]:
         if differ:
             expected = ", ".join(f"{k}: {want.get(k)}" for k in differ)
             out.append(Problem(p, "severity", f"{rubric.family} {rubric.mechanism} rubrics map with {expected}"))
+    amp = rubric.amplification
+    if found.amplification is not None and amp is not None:
+        differ = sorted(k for k in found.amplification if amp.get(k) != found.amplification[k])
+        if differ:
+            expected = ", ".join(f"{k}: {found.amplification[k]}" for k in differ)
+            out.append(Problem(p, "amplification", f"{rubric.family} rubrics scale amplification with {expected}"))
     if found.levels:
         levels = {int(k) for k in (rubric.scale.get("levels") or {}) if str(k).isdigit()}
         if levels != set(found.levels):
@@ -169,13 +178,19 @@ def _renders(rubric: Rubric, prompts: PromptLibrary) -> list[Problem]:
     for item in sample_items():
         where = f"prompt (rendering {item.id})"
         try:
-            messages = prompts.render(rubric, item)
+            if rubric.calls == "per_sentence":
+                parts = [q for q in sentence_parts(rubric, item) if q.side == "response"][:1]
+                if not parts:
+                    continue  # an empty response has no sentence calls
+                messages = prompts.render(rubric, item, part=parts[0])
+            else:
+                messages = prompts.render(rubric, item)
         except Exception as exc:  # a render failure is a finding about this rubric, not a crash
             return [Problem(p, where, f"cannot render: {exc}")]
         system, user = messages[0]["content"], messages[-1]["content"]
         if "{{" in system + user:
             out.append(Problem(p, where, "a '{{' placeholder survived rendering"))
-        if "<<<RESPONSE>>>" not in user and "<<<RESPONSE SENTENCES>>>" not in user:
+        if not any(f"<<<{label}>>>" in user for label in ("RESPONSE", "RESPONSE SENTENCES", "SENTENCE")):
             out.append(Problem(p, where, "the response is not in a <<<RESPONSE>>> block"))
         text, errors = outside_blocks(user)
         out += [Problem(p, where, e) for e in errors]

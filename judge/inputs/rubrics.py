@@ -25,9 +25,9 @@ import yaml
 
 from judge.core.errors import RubricError, did_you_mean
 from judge.core.hashing import content_hash
-from judge.core.mechanisms import contract, family_ids, mechanism_ids
+from judge.core.mechanisms import AMPLIFICATION_FIELD, EVIDENCE_FIELD, contract, family_ids, mechanism_ids
 from judge.core.severity import FIELD_KEYS, severity_kind, severity_kind_names
-from judge.core.taxonomy import DIMENSIONS
+from judge.core.taxonomy import DIMENSIONS, TASK_DIMENSIONS
 
 INVALID_POLICIES = ("none", "repair", "reask")
 
@@ -44,7 +44,26 @@ _REQUIRED = (
     "schema",
     "severity",
 )
-_OPTIONAL = ("description", "tasks", "instructions", "strict", "on_invalid", "max_tokens", "notes")
+_OPTIONAL = (
+    "description",
+    "tasks",
+    "instructions",
+    "amplification",
+    "evidence",
+    "calls",
+    "opt_in",
+    "strict",
+    "on_invalid",
+    "max_tokens",
+    "notes",
+)
+# evidence: what an unfound quote does. record: the verdict keeps its status and records the share
+# of quotes found; require_found: a verdict with an unfound quote is invalid.
+EVIDENCE_POLICIES = ("record", "require_found")
+# calls: per_item sends one call per item; per_sentence one call per numbered sentence of each
+# text, assembled into one verdict (only for contracts that declare a per-sentence verdict).
+CALL_MODES = ("per_item", "per_sentence")
+_AMPLIFICATION_KEYS = ("field", "min", "max", "definition", "levels")
 _SCALE_KEYS = ("type", "min", "max", "levels", "anchors")
 _SCHEMA_REF = re.compile(r"^([a-z][a-z0-9_-]*)@(\d+)$")
 _ID_RE = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -72,13 +91,26 @@ class Rubric:
     strict: bool = False
     on_invalid: dict[str, Any] = field(default_factory=lambda: {"policy": "none"})
     max_tokens: int | None = None
+    # The opposite error's scale (field, min, max, definition, levels); None without one.
+    amplification: dict[str, Any] | None = None
+    evidence: str = "record"
+    calls: str = "per_item"
+    opt_in: bool = False  # never chosen as the latest version; select it as id@version
 
     @property
     def ref(self) -> str:
         return f"{self.id}@{self.version}"
 
     def applies_to(self, task: str, dimension: str) -> bool:
-        return dimension in self.dimensions and (not self.tasks or task in self.tasks)
+        return self.not_applicable(task, dimension) is None
+
+    def not_applicable(self, task: str, dimension: str) -> str | None:
+        """Why this rubric does not apply to an item of this task and dimension; None when it does."""
+        if self.tasks and task not in self.tasks:
+            return f"not applicable: {self.ref} applies to tasks {', '.join(self.tasks)}, not {task}"
+        if dimension not in self.dimensions:
+            return f"not applicable: {self.ref} applies to dimensions {', '.join(self.dimensions)}, not {dimension}"
+        return None
 
 
 def _fail(path: Path, where: str, message: str) -> RubricError:
@@ -145,6 +177,34 @@ def _check_severity(path: Path, mapping: Any, schema: dict[str, Any]) -> None:
     problem = kind.check(mapping) if kind.check is not None else None
     if problem:
         raise _fail(path, "severity", problem)
+
+
+def _check_amplification(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The rubric's amplification scale: required exactly when the verdict schema has the field."""
+    block = data.get("amplification")
+    props = data["schema"].get("properties", {})
+    if block is None:
+        if AMPLIFICATION_FIELD in props:
+            raise _fail(path, "amplification", f"the verdict schema has an '{AMPLIFICATION_FIELD}' field: describe "
+                        f"its scale here ({', '.join(_AMPLIFICATION_KEYS)})")  # fmt: skip
+        return None
+    if not isinstance(block, dict):
+        raise _fail(path, "amplification", f"must be a mapping with {', '.join(_AMPLIFICATION_KEYS)}")
+    _check_keys(path, "amplification", block, _AMPLIFICATION_KEYS)
+    for key in _AMPLIFICATION_KEYS:
+        if key not in block:
+            raise _fail(path, f"amplification.{key}", "missing required field")
+    if block["field"] not in props:
+        raise _fail(path, "amplification.field", f"'{block['field']}' is not a property of the verdict schema")
+    lo, hi = block["min"], block["max"]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi)) or hi <= lo:
+        raise _fail(path, "amplification", "min and max must be integers with max > min")
+    levels = block["levels"]
+    if not isinstance(levels, dict) or {int(k) for k in levels if str(k).isdigit()} != set(range(lo, hi + 1)):
+        raise _fail(path, "amplification.levels", f"must describe every level from {lo} to {hi}")
+    if not isinstance(block["definition"], str) or not block["definition"].strip():
+        raise _fail(path, "amplification.definition", "must be a non-empty string")
+    return dict(block)
 
 
 def _resolve_schema(path: Path, data: dict[str, Any]) -> Any:
@@ -219,6 +279,34 @@ def load_rubric(path: Path) -> Rubric:
     max_tokens = data.get("max_tokens")
     if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 16):
         raise _fail(path, "max_tokens", f"'{max_tokens}' must be an integer >= 16")
+    tasks = data.get("tasks", [])
+    if not isinstance(tasks, list) or not all(isinstance(t, str) and t.strip() for t in tasks):
+        raise _fail(path, "tasks", "must be a list of task names (the tasks the rubric applies to)")
+    for task in tasks:
+        # Other task names are allowed (datasets may bring their own), but a near miss of a known
+        # one is a typo that would silently skip every item of that task.
+        hint = did_you_mean(task, TASK_DIMENSIONS) if task not in TASK_DIMENSIONS else ""
+        if hint:
+            raise _fail(path, "tasks", f"unknown task '{task}'{hint}")
+    amplification = _check_amplification(path, data)
+    evidence = data.get("evidence", "record")
+    if evidence not in EVIDENCE_POLICIES:
+        hint = did_you_mean(str(evidence), EVIDENCE_POLICIES)
+        raise _fail(path, "evidence", f"'{evidence}'{hint} must be one of {', '.join(EVIDENCE_POLICIES)}")
+    if evidence != "record" and EVIDENCE_FIELD not in data["schema"].get("properties", {}):
+        raise _fail(path, "evidence", f"'{evidence}' needs an '{EVIDENCE_FIELD}' field in the verdict schema")
+    calls = data.get("calls", "per_item")
+    if calls not in CALL_MODES:
+        hint = did_you_mean(str(calls), CALL_MODES)
+        raise _fail(path, "calls", f"'{calls}'{hint} must be one of {', '.join(CALL_MODES)}")
+    if calls == "per_sentence":
+        found = contract(data["family"], data["mechanism"])
+        if found is None or found.sentence_schema is None:
+            raise _fail(path, "calls", f"{data['family']} {data['mechanism']} verdicts have no per-sentence form; "
+                        "use per_item")  # fmt: skip
+    opt_in = data.get("opt_in", False)
+    if not isinstance(opt_in, bool):
+        raise _fail(path, "opt_in", f"'{opt_in}' must be true or false")
     return Rubric(
         id=rid,
         version=version,
@@ -234,11 +322,15 @@ def load_rubric(path: Path) -> Rubric:
         path=path,
         hash=content_hash(data),
         description=data.get("description", ""),
-        tasks=tuple(data.get("tasks", ())),
+        tasks=tuple(tasks),
         instructions=data.get("instructions", ""),
         strict=bool(data.get("strict", False)),
         on_invalid=on_invalid,
         max_tokens=max_tokens,
+        amplification=amplification,
+        evidence=evidence,
+        calls=calls,
+        opt_in=opt_in,
     )
 
 
@@ -279,17 +371,27 @@ def select(root: Path, selectors: list[str] | None = None) -> list[Rubric]:
             )
         versions = found[rid]
         if version is None:
-            version = max(versions)
-        if version not in versions:
+            rubric = _latest(rid, versions)
+        elif version not in versions:
             have = ", ".join(f"{rid}@{v}" for v in sorted(versions))
             raise RubricError(f"unknown version {rid}@{version}; available: {have}")
-        rubric = load_rubric(versions[version])
+        else:
+            rubric = load_rubric(versions[version])
         # Several versions of one rubric may share a run (rubric iteration); one version twice
         # would judge every item twice under one key.
         if any(r.ref == rubric.ref for r in rubrics):
             raise RubricError(f"rubric '{rubric.ref}' selected twice; give each version once")
         rubrics.append(rubric)
     return rubrics
+
+
+def _latest(rid: str, versions: dict[int, Path]) -> Rubric:
+    """The highest version that is not opt-in (opt-in versions are chosen only by number)."""
+    for version in sorted(versions, reverse=True):
+        rubric = load_rubric(versions[version])
+        if not rubric.opt_in:
+            return rubric
+    raise RubricError(f"every version of rubric '{rid}' is opt-in; name one, as in {rid}@{max(versions)}")
 
 
 def load_all(root: Path) -> list[Rubric]:

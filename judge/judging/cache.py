@@ -43,6 +43,8 @@ def cache_key(judge_hash: str, context: CallContext, messages: list[dict[str, st
         "turn": context.turn,
         "messages": hashlib.sha256(canonical_json(messages).encode("utf-8")).hexdigest(),
     }
+    if context.part is not None:  # only per-sentence calls carry it: every other key is unchanged
+        parts["part"] = context.part
     return hashlib.sha256(canonical_json(parts).encode("utf-8")).hexdigest()
 
 
@@ -123,6 +125,7 @@ class CachedJudge:
                 attempts=0,
                 cached=True,
                 response_format=entry.get("response_format"),
+                abstain_reason=entry.get("abstain_reason"),
             )
         self.cache.misses += 1
         if self.replay:
@@ -142,6 +145,7 @@ class CachedJudge:
                 "cost_usd": completion.cost_usd,
                 "model": self.config.model,
                 "response_format": completion.response_format,
+                **({"abstain_reason": completion.abstain_reason} if completion.abstain_reason else {}),
             },
         )
         return completion

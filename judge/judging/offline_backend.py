@@ -16,7 +16,7 @@ from judge.inputs.config import JudgeConfig
 from judge.judging.pricing import Price
 from judge.judging.protocol import Completion, JudgeCallError, JudgeRequest
 from judge.judging.registry import register_backend
-from judge.offline.verdicts import JUDGES, respond
+from judge.offline.verdicts import JUDGES, CannotRead, respond
 
 PREFIX = "offline"
 
@@ -38,18 +38,22 @@ class OfflineJudge:
 
     async def complete(self, request: JudgeRequest) -> Completion:
         start = time.perf_counter()
+        abstain: str | None = None
         try:
-            text = respond(self.name, request.rubric, request.item)
+            text = respond(self.name, request.rubric, request.item, request.part)
+        except CannotRead as exc:  # a verdict format with no abstention field: abstain on the reply
+            text, abstain = "", f"offline/{self.name}: {exc}"
         except ValueError as exc:  # a rubric these judges do not answer: a final error, like a 400
             raise JudgeCallError(f"offline judge '{self.name}': {exc}", attempts=1, status=400) from None
         prompt_tokens = sum(_estimate_tokens(str(m.get("content", ""))) for m in request.messages)
         return Completion(
             text=text,
             prompt_tokens=prompt_tokens,
-            completion_tokens=_estimate_tokens(text),
+            completion_tokens=_estimate_tokens(text) if text else 0,
             cost_usd=0.0,
             latency_ms=(time.perf_counter() - start) * 1000.0,
             attempts=1,
+            abstain_reason=abstain,
         )
 
 

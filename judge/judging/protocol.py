@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from judge.inputs.config import JudgeConfig
     from judge.inputs.dataset import Item
+    from judge.inputs.parts import CallPart
     from judge.inputs.rubrics import Rubric
 
 
@@ -31,6 +32,7 @@ class CallContext:
     schema_hash: str
     repeat: int
     turn: int = 0
+    part: str | None = None  # a per-sentence call's sentence, as "baseline[3]"; None for a whole item
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +48,16 @@ class JudgeRequest:
     item: Item
     context: CallContext
     max_tokens: int | None = None
+    part: CallPart | None = None  # the one sentence a per-sentence call judges; None otherwise
 
     @property
     def schema(self) -> dict[str, Any]:
-        """The JSON Schema a verdict must match."""
-        return self.rubric.schema
+        """The JSON Schema the reply must match: the rubric's verdict, or one sentence's reply."""
+        return self.part.schema if self.part is not None else self.rubric.schema
 
     @property
     def schema_name(self) -> str:
-        return self.rubric.id
+        return self.rubric.id if self.part is None else f"{self.rubric.id}-sentence"
 
     @property
     def strict(self) -> bool:
@@ -84,6 +87,10 @@ class Completion:
     negotiation: dict[str, Any] | None = None
     # Something to tell the user once, as it happens (e.g. the judge stepped down a format).
     notice: str | None = None
+    # The judge declined the whole call, with this reason, instead of giving a verdict (a backend
+    # whose rubric's verdict format has no abstention field: the offline judges on a text they
+    # cannot read). The row is recorded ``abstained``; ``text`` is then empty.
+    abstain_reason: str | None = None
 
 
 class JudgeCallError(Exception):

@@ -284,3 +284,25 @@ CLAUSE_OPENERS = frozenset(
     {"because", "when", "while", "although", "though", "if", "after", "before", "since",
      "until", "whereas", "but", "and", "so", "yet", "that", "which", "who", "as"}
 )  # fmt: skip
+
+# --- Can the judges read a text at all? ----------------------------------------------------------
+# Frequent English function words, and frequent function words of the other Latin-script languages
+# in the datasets (Spanish, French, German) that are not also common English words ("die", "was",
+# "in", "an", "son" and the like are left out). A text with more of the second kind than of the
+# first is not English, and every list above is English-only.
+ENGLISH_FUNCTION_WORDS = frozenset(
+    {"the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "from",
+     "by", "as", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these",
+     "those", "i", "you", "he", "she", "we", "they", "me", "him", "her", "us", "them", "my",
+     "your", "his", "our", "their", "not", "no", "do", "does", "did", "have", "has", "had",
+     "will", "would", "can", "could", "should", "there", "what", "when", "where", "who",
+     "which", "how", "if", "so", "than", "then", "just", "all", "very"}
+)  # fmt: skip
+OTHER_FUNCTION_WORDS = frozenset(
+    {"el", "la", "los", "las", "que", "y", "de", "del", "en", "un", "una", "por", "para", "con",
+     "su", "se", "lo", "al", "es", "está", "pero", "mi", "yo", "muy", "le", "les", "des", "du",
+     "et", "est", "une", "je", "il", "elle", "nous", "vous", "pas", "ne", "qui", "dans", "sur",
+     "avec", "ce", "cette", "au", "aux", "mais", "sa", "ses", "mon", "der", "das", "und",
+     "nicht", "ist", "ich", "mit", "zu", "dem", "ein", "eine", "sie", "wir", "auf", "für",
+     "von", "aus", "nach", "wie", "auch", "j'ai", "c'est"}
+)  # fmt: skip

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from judge.core.taxonomy import LD_FEATURE_SCALES
-from judge.core.text import Hit, cjk_share, sentence_offsets, split_sentences, token_spans
+from judge.core.text import Hit, sentence_offsets, split_sentences, token_spans
 from judge.offline import heuristics as h
 
 LD_SCALES = LD_FEATURE_SCALES
@@ -38,11 +38,6 @@ class Case:
     task: str | None
     ref_name: str  # "reference" or "source", for rationales
 
-    @property
-    def comparable(self) -> bool:
-        """False when the reference side is Chinese: English signals cannot be compared."""
-        return cjk_share(self.ref) <= 0.3
-
 
 @dataclass(frozen=True)
 class Measure:
@@ -53,11 +48,20 @@ class Measure:
     strength: float  # how clear the signal is, in [0, 1]
     rationale: str
     evidence: list[dict[str, str]]
+    # The opposite error in [0, 1], on the same cut points as the loss (graded v3's
+    # amplification). Where ``overcorrection`` is set it reaches level 2 or more; without it, it
+    # stays below level 2.
+    amplification: float = 0.0
+
+
+CUTS = (0.1, 0.25, 0.45, 0.7)
+LEVEL_2 = CUTS[1]
+BELOW_LEVEL_2 = CUTS[1] - 0.01
 
 
 def _severity(loss: float) -> int:
     """Calibrated cut points on the loss: <0.1 none, <0.25 mild, <0.45 clear, <0.7 strong."""
-    return sum(loss >= cut for cut in (0.1, 0.25, 0.45, 0.7))
+    return sum(loss >= cut for cut in CUTS)
 
 
 def _clamp(x: float) -> float:
@@ -106,31 +110,49 @@ def _confidence(strength: float, case: Case) -> float:
     return round(_clamp((0.3 + 0.5 * strength) * (0.5 + 0.5 * coverage)), 2)
 
 
-def graded_verdict(case: Case, m: Measure) -> dict[str, Any]:
+def graded_verdict(case: Case, m: Measure, *, two_sided: bool = False) -> dict[str, Any]:
+    """The graded verdict: v1/v2's over-correction flag, or with ``two_sided`` graded v3's
+    amplification level and a null abstention reason."""
     evidence: list[dict[str, str]] = []
     for item in m.evidence:  # measures gather quotes in several passes: drop repeats
         if not any(e["side"] == item["side"] and item["quote"] in e["quote"] for e in evidence):
             evidence.append(item)
-    return {
+    out: dict[str, Any] = {
         "evidence": evidence[:MAX_EVIDENCE],
         "rationale": m.rationale,
         "severity": _severity(m.loss),
-        "overcorrection": m.overcorrection,
         "confidence": _confidence(m.strength, case),
     }
+    if two_sided:
+        out.update(abstain_reason=None, amplification=_severity(m.amplification))
+    else:
+        out["overcorrection"] = m.overcorrection
+    return out
 
 
-def not_comparable(case: Case) -> dict[str, Any]:
+def abstained_verdict(reason: str) -> dict[str, Any]:
+    """A graded v3 verdict that abstains: the levels are 0 and ignored."""
     return {
+        "abstain_reason": reason,
         "evidence": [],
-        "rationale": (
-            f"The {case.ref_name} side is Chinese and there is no English reference; this "
-            "heuristic judge's English signals cannot compare the texts, so no failure is scored."
-        ),
+        "rationale": f"Not judged: {reason}",
         "severity": 0,
-        "overcorrection": False,
-        "confidence": 0.05,
+        "amplification": 0,
+        "confidence": 0.0,
     }
+
+
+def gain_amplification(ref: float, resp: float, over: bool, span: float = 0.6) -> float:
+    """Amplification from a rise in a signal: (resp - ref) / span, at level 2 or more where the
+    judge's over-correction test holds and below level 2 where it does not."""
+    amp = _clamp((resp - ref) / span)
+    return max(amp, LEVEL_2) if over else min(amp, BELOW_LEVEL_2)
+
+
+def count_amplification(ref: float, resp: float, over: bool) -> float:
+    """Amplification from added elements: (resp - ref) / (ref + 6), gated like ``gain_amplification``."""
+    amp = _clamp((resp - ref) / (ref + 6))
+    return max(amp, LEVEL_2) if over else min(amp, BELOW_LEVEL_2)
 
 
 def _relative_loss(ref: float, resp: float, floor: float) -> float:
@@ -168,7 +190,8 @@ def _lex_sa(case: Case) -> Measure:
     )
     if over:
         rationale += " The response is markedly more intense than the reference side."
-    return Measure(loss, over, max(loss, abs(resp.score - ref.score)), rationale, evidence)
+    amp = gain_amplification(ref.score, resp.score, over)
+    return Measure(loss, over, max(loss, abs(resp.score - ref.score)), rationale, evidence, amp)
 
 
 def total(counts: Sequence[dict[str, int]]) -> int:
@@ -204,7 +227,8 @@ def _lex_egm(case: Case) -> Measure:
     )
     if over:
         rationale += " The response adds far more such detail than the reference side."
-    return Measure(loss, over, loss if ref_n else 0.2, rationale, evidence)
+    amp = count_amplification(ref_n, resp_n, over)
+    return Measure(loss, over, loss if ref_n else 0.2, rationale, evidence, amp)
 
 
 def ca_closing(m: h.ConflictMarkers) -> int:
@@ -238,7 +262,9 @@ def _lex_ca(case: Case) -> Measure:
         f"{resp.advice} advice sentences, {resp.closure} closure and {resp.moralising} "
         f"moralising phrases over {resp.sentences} sentences (task {case.task or 'unknown'})."
     )
-    return Measure(loss, over, min(1.0, (closing + resp.questions) / 4), rationale, evidence)
+    # Moralising phrases: one reaches level 2, each further one about a level more.
+    amp = LEVEL_2 + 0.2 * (resp.moralising - 1) if over else 0.0
+    return Measure(loss, over, min(1.0, (closing + resp.questions) / 4), rationale, evidence, _clamp(amp))
 
 
 def _lex_ld(case: Case) -> Measure:
@@ -312,7 +338,8 @@ def _struct_sa(case: Case) -> Measure:
         f"{ref_p.first_person_rate:.3f} vs {resp_p.first_person_rate:.3f}, present tense "
         f"{ref_p.present_tense_rate:.2f} vs {resp_p.present_tense_rate:.2f}."
     )
-    return Measure(loss, over, max(loss, abs(resp_i - ref_i)), rationale, evidence)
+    amp = gain_amplification(ref_i, resp_i, over)
+    return Measure(loss, over, max(loss, abs(resp_i - ref_i)), rationale, evidence, amp)
 
 
 def _struct_egm(case: Case) -> Measure:
@@ -339,7 +366,8 @@ def _struct_egm(case: Case) -> Measure:
         f"({resp_p.detail_per_sentence:.2f}/sentence); {len(dropped)} reference-side details "
         f"absent from the response; aversive stems {ref_av} vs {resp_av}; loss {loss:.0%}."
     )
-    return Measure(loss, over, loss if ref_detail or ref_av else 0.2, rationale, evidence)
+    amp = count_amplification(ref_av, resp_av, over)
+    return Measure(loss, over, loss if ref_detail or ref_av else 0.2, rationale, evidence, amp)
 
 
 def _is_directive(sentence: str) -> bool:

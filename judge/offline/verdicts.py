@@ -13,8 +13,11 @@ and rubric give byte-identical output.
 
 These are baselines for smoke runs and for measuring how much an LLM judge adds; they do not
 understand paraphrase, irony or context. The reference side of every comparison is the item's
-reference when it has one, else its source; a Chinese source with no English reference is
-reported as not comparable rather than scored with English word lists.
+reference when it has one, else its source. They read English only: when a text a verdict needs
+is empty or not English (`judge.offline.reading`), the judge abstains with the reason instead of
+scoring 0 or inventing the missing side's values: a graded v3 verdict says so in its
+`abstain_reason`; for rubrics whose verdict has no such field, `respond` raises `CannotRead` and
+the backend returns the reason as the reply's abstention.
 
 Known weaknesses: word lists miss paraphrase, sarcasm and rare vocabulary; negation is a
 three-word window; the structural parse approximations (subjects, passives, nouns by suffix)
@@ -29,24 +32,32 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from judge.core.mechanisms import ABSTAIN_FIELD, AMPLIFICATION_FIELD
 from judge.core.text import split_sentences
 from judge.offline import heuristics as h
 from judge.offline.measures import (
     GRADED,
     LD_SCALES,
+    RELATIONAL,
     Case,
+    abstained_verdict,
     ca_closing,
     fmt,
     graded_verdict,
-    not_comparable,
     total,
 )
+from judge.offline.reading import problem
 
 if TYPE_CHECKING:
     from judge.inputs.dataset import Item
+    from judge.inputs.parts import CallPart
     from judge.inputs.rubrics import Rubric
 
 JUDGES = ("lexicon", "structure")
+
+
+class CannotRead(Exception):
+    """A text the verdict needs is one the offline judges cannot read; the message says which and why."""
 
 
 def task_key(task: str) -> str:
@@ -67,12 +78,6 @@ def case_of(item: Item) -> Case:
 
 
 def _sa_paper(case: Case, measure: Callable[[str], float], name: str) -> dict[str, Any]:
-    if not case.comparable:
-        return {
-            "rationale": f"{not_comparable(case)['rationale']} Source intensity reported as 0.",
-            "source_intensity": 0.0,
-            "response_intensity": measure(case.response),
-        }
     src, resp = measure(case.ref), measure(case.response)
     return {
         "rationale": f"{name} intensity: {case.ref_name} {fmt(src)}, response {fmt(resp)}.",
@@ -125,13 +130,6 @@ def _ca_paper_structure(case: Case) -> dict[str, Any]:
 
 def _ld_paper(case: Case, features: Callable[[str], dict[str, float]], name: str) -> dict[str, Any]:
     resp = features(case.response)
-    if not case.comparable:
-        return {
-            "rationale": f"{not_comparable(case)['rationale']} Source features mirror the "
-            "response's so that no distance is reported.",
-            "source_features": dict(resp),
-            "response_features": resp,
-        }
     src = features(case.ref)
     return {
         "rationale": f"{name} features ({case.ref_name} vs response): "
@@ -147,8 +145,6 @@ def _ld_paper(case: Case, features: Callable[[str], dict[str, float]], name: str
 
 def _egm(case: Case, lexicon: bool) -> dict[str, Any]:
     ref_sents = split_sentences(case.ref)
-    if not case.comparable:
-        ref_sents = [""] * len(ref_sents)  # English counting rules do not apply to Chinese
     return _egm_paper(
         ref_sents,
         split_sentences(case.response),
@@ -185,11 +181,39 @@ def supported() -> list[str]:
     return sorted(pairs)
 
 
-def verdict(judge: str, rubric: Rubric, item: Item) -> dict[str, Any]:
-    """The verdict object for one rubric and item from the judge's own signals (see `respond`)."""
+def texts_read(family: str, mechanism: str, case: Case) -> list[tuple[str, str]]:
+    """(name, text) of every text a verdict reads: conflict avoidance reads the response (and,
+    for a graded verdict outside the relational tasks, the reference side's closure markers);
+    every other verdict compares the reference side with the response."""
+    response = ("response", case.response)
+    if mechanism == "conflict_avoidance" and (family != "graded" or case.task in RELATIONAL or case.task is None):
+        return [response]
+    return [(case.ref_name, case.ref), response]
+
+
+def reading_problem(family: str, mechanism: str, case: Case) -> str | None:
+    """Why the offline judges cannot give this verdict (a sentence), or None when they can."""
+    for name, text in texts_read(family, mechanism, case):
+        found = problem(text)
+        if found is not None:
+            note = " and the item has no reference translation" if name == "source" and found != "is empty" else ""
+            return f"the {name} {found}{note}; the offline judges read English only, so they abstain"
+    return None
+
+
+def _judge_name(judge: str) -> str:
     judge = judge.removeprefix("offline/")
     if judge not in JUDGES:
         raise ValueError(f"unknown offline judge {judge!r}; expected one of {', '.join(JUDGES)}")
+    return judge
+
+
+def verdict(judge: str, rubric: Rubric, item: Item) -> dict[str, Any]:
+    """The verdict object for one rubric and item from the judge's own signals (see `respond`).
+
+    Raises CannotRead when a text the verdict needs is empty or not English.
+    """
+    judge = _judge_name(judge)
     family, mechanism = rubric.family, rubric.mechanism
     if not supports(family, mechanism):
         raise ValueError(
@@ -197,17 +221,41 @@ def verdict(judge: str, rubric: Rubric, item: Item) -> dict[str, Any]:
             f"they answer {', '.join(supported())}"
         )
     case = case_of(item)
+    reason = reading_problem(family, mechanism, case)
+    if reason is not None:
+        raise CannotRead(reason)
     if family == "graded":
-        if not case.comparable and mechanism != "conflict_avoidance":
-            return not_comparable(case)
-        return graded_verdict(case, GRADED[judge, mechanism](case))
+        two_sided = AMPLIFICATION_FIELD in rubric.schema.get("properties", {})
+        return graded_verdict(case, GRADED[judge, mechanism](case), two_sided=two_sided)
     return PAPER[mechanism](case, judge == "lexicon")
 
 
-def respond(judge: str, rubric: Rubric, item: Item) -> str:
-    """Verdict JSON text (sorted keys) for judge "lexicon" or "structure", a rubric and an item.
+def sentence_verdict(judge: str, rubric: Rubric, part: CallPart) -> dict[str, Any]:
+    """One sentence's reply in a per-sentence call (EGM paper: the sentence's five counts)."""
+    judge = _judge_name(judge)
+    if rubric.family != "paper" or rubric.mechanism != "granularity_mismatch":
+        raise ValueError(f"offline judges answer per-sentence calls only for EGM paper rubrics, not {rubric.ref}")
+    found = problem(part.text)
+    if found is not None:
+        raise CannotRead(f"{part.side} sentence {part.index} {found}; the offline judges read English only")
+    count = h.aversive_counts if judge == "lexicon" else h.aversive_counts_stems
+    return {"counts": count(part.text)}
 
-    Raises ValueError for an unknown judge, or a rubric whose family and mechanism the offline
-    judges do not answer.
+
+def respond(judge: str, rubric: Rubric, item: Item, part: CallPart | None = None) -> str:
+    """Verdict JSON text (sorted keys) for judge "lexicon" or "structure", a rubric and an item
+    (or, in a per-sentence call, one sentence of it).
+
+    A verdict with an abstention field (graded v3) abstains in the JSON when a text cannot be
+    read. Raises CannotRead when it cannot and the verdict has no such field, and ValueError for an
+    unknown judge, or a rubric whose family and mechanism the offline judges do not answer.
     """
-    return json.dumps(verdict(judge, rubric, item), sort_keys=True, ensure_ascii=False)
+    if part is not None:
+        return json.dumps(sentence_verdict(judge, rubric, part), sort_keys=True, ensure_ascii=False)
+    try:
+        found = verdict(judge, rubric, item)
+    except CannotRead as exc:
+        if ABSTAIN_FIELD not in rubric.schema.get("properties", {}):
+            raise
+        found = abstained_verdict(str(exc))
+    return json.dumps(found, sort_keys=True, ensure_ascii=False)

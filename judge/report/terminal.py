@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from judge.core.taxonomy import VERDICT_STATUSES
 from judge.report.markup import rubric_of
 
 
@@ -25,7 +26,7 @@ def _header(summary: dict[str, Any]) -> str:
     counts = summary["counts"]
     return (
         f"run {summary.get('run_id')} [{summary.get('status')}]: {counts['total']} verdicts: "
-        + ", ".join(f"{k} {counts[k]}" for k in ("ok", "invalid", "error", "skipped"))
+        + ", ".join(f"{k} {counts.get(k, 0)}" for k in VERDICT_STATUSES)
         + f"; cost ${summary.get('cost_usd', 0.0):.4f}"
         + "".join(
             f"\n  {row['judge']}: ${row['cost_usd'] or 0.0:.4f}, {row['prompt_tokens'] or 0} prompt + "

@@ -1,6 +1,7 @@
 """Judge cards: one record per judge saying how far its verdicts can be trusted.
 
-Each card has validity (ok share of the calls made), mean latency, cost per verdict, agreement
+Each card has validity (the share of the calls made whose reply validated: ok or abstained),
+its abstention rate (abstained share of the calls made), mean latency, cost per verdict, agreement
 with the rest of the panel, length bias and consistency across repeats. Cards go into
 summary.json (``judge_cards``) and the HTML report.
 
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from judge.core.taxonomy import VALID_STATUSES, VERDICT_STATUSES
 from judge.stats.agreement import krippendorff_alpha
 from judge.stats.bootstrap import bootstrap
 from judge.stats.panel import RUBRIC_KEY, judge_item_scores, ok_rows
@@ -112,7 +114,7 @@ def judge_cards(
     for judge in sorted(verdicts["judge"].unique().to_list()):
         rows = verdicts.filter(pl.col("judge") == judge)
         n = rows.height
-        counts = {s: int((rows["status"] == s).sum()) for s in ("ok", "invalid", "error", "skipped")}
+        counts = {s: int((rows["status"] == s).sum()) for s in VERDICT_STATUSES}
         called = n - counts["skipped"]
         latency = rows["latency_ms"].drop_nulls()
         cost = float(rows["cost_usd"].fill_null(0.0).sum())
@@ -121,7 +123,8 @@ def judge_cards(
             "judge": judge,
             "n_verdicts": n,
             "counts": counts,
-            "validity_rate": counts["ok"] / called if called else None,
+            "validity_rate": sum(counts[s] for s in VALID_STATUSES) / called if called else None,
+            "abstention_rate": counts["abstained"] / called if called else None,
             "mean_latency_ms": _finite(float(latency.mean())) if latency.len() else None,  # type: ignore[arg-type]
             "cost_usd": cost,
             "cost_per_verdict_usd": cost / called if called else None,

@@ -10,6 +10,8 @@ from typing import Any
 
 import polars as pl
 
+from judge.core.taxonomy import REPLIED_STATUSES
+
 
 def cost_breakdown(verdicts: pl.DataFrame) -> dict[str, Any]:
     """Total spend and tokens, and the same per judge, per rubric version and per judge x rubric version, each
@@ -20,7 +22,7 @@ def cost_breakdown(verdicts: pl.DataFrame) -> dict[str, Any]:
         pl.col("completion_tokens").sum().alias("completion_tokens"),
         pl.len().alias("verdicts"),
         # Replies billed but not priced (skipped and failed rows have nothing to price).
-        (pl.col("cost_usd").is_null() & pl.col("status").is_in(["ok", "invalid"])).sum().alias("unpriced"),
+        (pl.col("cost_usd").is_null() & pl.col("status").is_in(REPLIED_STATUSES)).sum().alias("unpriced"),
     ]
 
     def by(keys: list[str]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from judge.core.taxonomy import VERDICT_STATUSES
 from judge.stats.agreement import (
     average_ranks,
     kappa_from_tables,
@@ -176,7 +177,7 @@ def judge_diagnostics(
         pl.len().cast(pl.Int64).alias("n_rows"),
         *[
             (status == s).sum().cast(pl.Int64).alias(f"n_{s}")
-            for s in ("ok", "invalid", "error", "skipped")
+            for s in VERDICT_STATUSES
         ],
     )
     counts = counts.with_columns(

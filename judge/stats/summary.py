@@ -40,7 +40,7 @@ from typing import Any, Protocol
 import polars as pl
 
 from judge.core.records import rubric_ref
-from judge.core.taxonomy import VERDICT_STATUSES
+from judge.core.taxonomy import REPLIED_STATUSES, VERDICT_STATUSES
 from judge.stats.panel import RUBRIC_KEY
 
 
@@ -201,9 +201,9 @@ def summarise(
 
 
 def invalid_rates(verdicts: pl.DataFrame) -> list[dict[str, Any]]:
-    """Per judge x rubric: of the replies received (ok + invalid), the share still invalid after
-    the rubric's on_invalid policy, and how many each rescue step saved."""
-    replied = verdicts.filter(pl.col("status").is_in(["ok", "invalid"]))
+    """Per judge x rubric: of the replies received (ok, invalid, abstained: ``REPLIED_STATUSES``),
+    the share still invalid after the rubric's on_invalid policy, and how many each rescue step saved."""
+    replied = verdicts.filter(pl.col("status").is_in(REPLIED_STATUSES))
     out = []
     groups = replied.group_by("judge", *RUBRIC_KEY)
     for (judge, rubric_id, version), rows in sorted(groups, key=lambda g: g[0]):  # type: ignore[arg-type,return-value]

@@ -30,6 +30,7 @@ from judge.core.errors import RunDirError
 from judge.core.records import FORMAT_VERSION as FORMAT_VERSION  # re-exported: the records define these
 from judge.core.records import KEY_COLUMNS, Manifest, verdict_schema
 from judge.core.records import VERDICT_COLUMNS as VERDICT_COLUMNS
+from judge.core.taxonomy import REDO_STATUSES
 
 MANIFEST = "manifest.json"
 VERDICTS_LOG = "verdicts.jsonl"
@@ -149,11 +150,12 @@ def read_log(path: Path, *, repair: bool = False) -> Iterator[dict[str, Any]]:
 VerdictKey = tuple[str, str, int, str, int]  # KEY_COLUMNS' values: item, rubric id, rubric version, judge, repeat
 
 
-def done_keys(path: Path, *, redo: tuple[str, ...] = ("skipped",)) -> set[VerdictKey]:
+def done_keys(path: Path, *, redo: tuple[str, ...] = REDO_STATUSES) -> set[VerdictKey]:
     """Keys (item, rubric id, rubric version, judge, repeat) whose latest row in the log is terminal.
 
     A row whose status is in ``redo`` is not: ``skipped`` always (never judged), ``error`` too
-    with --retry-errors. Also cuts a crash-torn tail off the log so new rows start on a clean line.
+    with --retry-errors (``REDO_STATUSES``, ``REDO_WITH_ERRORS``); ``abstained`` is terminal.
+    Also cuts a crash-torn tail off the log so new rows start on a clean line.
     """
     latest: dict[VerdictKey, str] = {}
     for row in read_log(path, repair=True):
