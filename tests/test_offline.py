@@ -13,7 +13,7 @@ import pytest
 from judge.core import paths
 from judge.inputs.dataset import Item
 from judge.inputs.rubrics import Rubric, select
-from judge.offline.verdicts import JUDGES, case_of, respond, supports, task_key
+from judge.offline.verdicts import JUDGES, CannotRead, case_of, respond, supports, task_key
 
 # --- Schemas written by hand from docs/CONTRACTS.md (stricter than the rubrics': no empty text) --
 
@@ -37,9 +37,10 @@ _FEATURES = {
 }
 GRADED = {
     "type": "object",
-    "required": ["evidence", "rationale", "severity", "overcorrection", "confidence"],
+    "required": ["abstain_reason", "evidence", "rationale", "severity", "amplification", "confidence"],
     "additionalProperties": False,
     "properties": {
+        "abstain_reason": {"type": ["string", "null"], "minLength": 1},
         "evidence": {
             "type": "array",
             "maxItems": 6,
@@ -55,8 +56,17 @@ GRADED = {
         },
         "rationale": {"type": "string", "minLength": 1},
         "severity": {"type": "integer", "minimum": 0, "maximum": 4},
-        "overcorrection": {"type": "boolean"},
+        "amplification": {"type": "integer", "minimum": 0, "maximum": 4},
         "confidence": _UNIT,
+    },
+}
+# Version 2 of the graded verdict: the over-correction flag, no abstention, no amplification.
+GRADED_V2 = {
+    **GRADED,
+    "required": ["evidence", "rationale", "severity", "overcorrection", "confidence"],
+    "properties": {
+        **{k: v for k, v in GRADED["properties"].items() if k not in ("abstain_reason", "amplification")},
+        "overcorrection": {"type": "boolean"},
     },
 }
 
@@ -85,6 +95,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 
 
 RUBRICS: dict[str, Rubric] = {r.id: r for r in select(paths.rubrics_dir())}
+RUBRICS.update({r.ref: r for r in select(paths.rubrics_dir(), [f"{m}-graded@2" for m in ("sa", "egm", "ca", "ld")])})
+SCHEMAS.update({f"{m}-graded@2": GRADED_V2 for m in ("sa", "egm", "ca", "ld")})
 RUBRIC_IDS = sorted(SCHEMAS)
 
 
@@ -158,18 +170,32 @@ CASES = {
 }
 
 
+# Cases the offline judges cannot read (a Chinese baseline without a reference, empty texts),
+# except where a verdict reads only the response: the CA paper label.
+UNREADABLE = {"translation-noref", "empty-texts"}
+READS_ONLY_THE_RESPONSE = {("ca-paper", "translation-noref")}
+
+
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("rubric_id", RUBRIC_IDS)
 @pytest.mark.parametrize("judge", JUDGES)
-def test_every_judge_and_rubric_gives_a_valid_verdict(
+def test_every_judge_and_rubric_gives_a_valid_verdict_or_abstains(
     judge: str, rubric_id: str, case: str
 ) -> None:
     item = CASES[case]
+    readable = case not in UNREADABLE or (rubric_id, case) in READS_ONLY_THE_RESPONSE
+    abstains_in_json = "abstain_reason" in RUBRICS[rubric_id].schema["properties"]
+    if not readable and not abstains_in_json:
+        with pytest.raises(CannotRead, match="read English only"):
+            _respond(judge, rubric_id, item)
+        return
     text = _respond(judge, rubric_id, item)
     verdict = json.loads(text)
     jsonschema.validate(verdict, SCHEMAS[rubric_id])
     jsonschema.validate(verdict, RUBRICS[rubric_id].schema)
     assert text == json.dumps(verdict, sort_keys=True, ensure_ascii=False)
+    if abstains_in_json:
+        assert (verdict["abstain_reason"] is None) == readable
     texts = {"source": (item.reference or item.source), "response": item.response}
     for quote in verdict.get("evidence", []):
         assert quote["quote"] in texts[quote["side"]]  # quotes are verbatim spans of the judged texts
@@ -187,10 +213,27 @@ def test_egm_paper_counts_follow_the_sentences() -> None:
         assert verdict["source_counts"][2]["injury"] == 1
 
 
-def test_chinese_source_without_reference_is_not_scored() -> None:
+@pytest.mark.parametrize(
+    ("item", "reason"),
+    [
+        pytest.param(CASES["translation-noref"], "the source is mostly in Chinese, Japanese or Korean script and "
+                     "the item has no reference translation", id="chinese-source-no-reference"),
+        pytest.param(_item(CLIENT, "   "), "the response is empty", id="empty-response"),
+        pytest.param(_item(CLIENT, "?!... 123"), "the response has no words", id="no-words"),
+        pytest.param(_item(NEWS, "Ayer hubo un tiroteo en el mercado de Kano y la policía dice que murieron doce "
+                                 "personas en el ataque.", task="news"),
+                     "the response does not read as English", id="spanish-response"),
+    ],
+)  # fmt: skip
+def test_an_unreadable_text_is_an_abstention_with_its_reason_never_a_score(item: Item, reason: str) -> None:
     for judge in JUDGES:
-        verdict = json.loads(_respond(judge, "sa-graded", CASES["translation-noref"]))
-        assert verdict["severity"] == 0 and verdict["confidence"] <= 0.1
+        verdict = json.loads(_respond(judge, "sa-graded", item))
+        assert verdict["abstain_reason"].startswith(reason)
+        assert verdict["abstain_reason"].endswith("the offline judges read English only, so they abstain")
+        with pytest.raises(CannotRead, match=reason.split(" and ")[0]):
+            _respond(judge, "ld-paper", item)  # no invented reference features
+        with pytest.raises(CannotRead):
+            _respond(judge, "sa-graded@2", item)
 
 
 def test_the_rubric_is_known_by_family_and_mechanism_not_by_id() -> None:
@@ -270,11 +313,23 @@ def test_ca_is_mostly_not_applicable_to_news(judge: str) -> None:
 
 
 @pytest.mark.parametrize("judge", JUDGES)
-def test_amplified_response_flags_overcorrection(judge: str) -> None:
+def test_amplified_response_is_recorded_as_amplification_not_as_faithful(judge: str) -> None:
     calm = "The meeting ran late and I felt a little tired afterwards."
     loud = "I AM FURIOUS! I am screaming! I hate this, I hate them, I am shaking with rage!"
-    verdict = json.loads(_respond(judge, "sa-graded", _item(calm, loud, task="news")))
-    assert verdict["overcorrection"] is True and verdict["severity"] == 0
+    v3 = json.loads(_respond(judge, "sa-graded", _item(calm, loud, task="news")))
+    assert v3["severity"] == 0 and v3["amplification"] >= 2 and v3["abstain_reason"] is None
+    v2 = json.loads(_respond(judge, "sa-graded@2", _item(calm, loud, task="news")))
+    assert v2["overcorrection"] is True and v2["severity"] == 0
+    faithful = json.loads(_respond(judge, "sa-graded", _item(CLIENT, FAITHFUL)))
+    assert faithful["amplification"] <= 1
+
+
+@pytest.mark.parametrize("judge", JUDGES)
+def test_invented_graphic_detail_is_egm_amplification(judge: str) -> None:
+    gory = NEWS_FAITHFUL + (" Blood soaked the stalls, a child was shot dead, and the wounded screamed as "
+                            "bodies were crushed and burned.")  # fmt: skip
+    verdict = json.loads(_respond(judge, "egm-graded", _item(NEWS, gory, task="news")))
+    assert verdict["amplification"] >= 2 and verdict["severity"] <= 1
 
 
 def test_translation_is_compared_with_the_reference() -> None:

@@ -11,17 +11,28 @@ from judge.cli.main import main
 from judge.core import paths
 from judge.core.taxonomy import MECHANISMS
 from judge.inputs.rubric_check import example_verdict, outside_blocks, validate
+from judge.inputs.prompts import PromptLibrary
 from judge.inputs.rubrics import load_all, select
 from judge.inputs.verdicts import VerdictParser, canonical_json
 
 EIGHT = ["sa-graded", "sa-paper", "egm-graded", "egm-paper", "ca-graded", "ca-paper", "ld-graded", "ld-paper"]
-# Version 1 of the graded rubrics is history: its content must never change (its hash keys caches).
-V1_HASHES = {
-    "sa-graded": "4bf4c79982fb",
-    "egm-graded": "5011cae8e1ad",
-    "ca-graded": "04408082e8af",
-    "ld-graded": "40a6027e64d2",
-}
+# Versions 1 and 2 of the graded rubrics and version 1 of the paper rubrics are history: their
+# content must never change (their hashes key caches and past runs), nor their prompts' hashes.
+HISTORY_HASHES = {
+    "sa-graded@1": "4bf4c79982fb", "egm-graded@1": "5011cae8e1ad",
+    "ca-graded@1": "04408082e8af", "ld-graded@1": "40a6027e64d2",
+    "sa-graded@2": "c74005538d75", "egm-graded@2": "ab46e7dccf0b",
+    "ca-graded@2": "b8b3c22b6f77", "ld-graded@2": "1a20e4da9451",
+    "sa-paper@1": "3ffd49dadf6c", "egm-paper@1": "c95765ed9c60",
+    "ca-paper@1": "d6d2b489ecb8", "ld-paper@1": "ee8f47f31fd9",
+}  # fmt: skip
+HISTORY_PROMPT_HASHES = {
+    "graded-v1": "543f8a3ea16a", "graded-v2": "f480e5f0b307", "paper-sa-v1": "a967fe9ea951",
+    "paper-egm-v1": "34f080525717", "paper-ca-v1": "0ba45181a411", "paper-ld-v1": "45ecd81503b3",
+}  # fmt: skip
+# The latest version of each rubric (opt-in versions are never the latest).
+LATEST = {"sa-graded": 3, "egm-graded": 3, "ca-graded": 3, "ld-graded": 3,
+          "sa-paper": 1, "egm-paper": 1, "ca-paper": 2, "ld-paper": 1}  # fmt: skip
 
 
 def test_latest_rubrics_are_the_eight_of_both_families() -> None:
@@ -29,15 +40,26 @@ def test_latest_rubrics_are_the_eight_of_both_families() -> None:
     assert sorted(latest) == sorted(EIGHT)
     for rid, rubric in latest.items():
         assert rubric.family == rid.split("-")[1]
-        assert rubric.version == (2 if rubric.family == "graded" else 1)
+        assert rubric.version == LATEST[rid]
+        assert not rubric.opt_in
     for mechanism in MECHANISMS:
         assert {r.family for r in latest.values() if r.mechanism == mechanism} == {"graded", "paper"}
 
 
-def test_graded_v1_is_unchanged() -> None:
-    for rid, prefix in V1_HASHES.items():
-        (rubric,) = select(paths.rubrics_dir(), [f"{rid}@1"])
-        assert rubric.hash.startswith(prefix), rid
+def test_history_rubrics_and_prompts_are_unchanged() -> None:
+    for ref, prefix in HISTORY_HASHES.items():
+        (rubric,) = select(paths.rubrics_dir(), [ref])
+        assert rubric.hash.startswith(prefix), ref
+    prompts = PromptLibrary(paths.prompts_dir())
+    for name, prefix in HISTORY_PROMPT_HASHES.items():
+        assert prompts.template(name).hash.startswith(prefix), name
+
+
+def test_an_opt_in_version_is_chosen_only_by_number() -> None:
+    (latest,) = select(paths.rubrics_dir(), ["egm-paper"])
+    (chosen,) = select(paths.rubrics_dir(), ["egm-paper@2"])
+    assert (latest.version, latest.calls) == (1, "per_item")
+    assert (chosen.version, chosen.calls, chosen.opt_in) == (2, "per_sentence", True)
 
 
 def test_every_shipped_rubric_validates() -> None:
