@@ -46,6 +46,7 @@ from typing import Any
 
 __all__ = [
     "GENERIC_VERDICT",
+    "GENERIC_VERDICT_V2",
     "LLAMA_CPP_FORMAT_ERROR",
     "Behaviour",
     "Delay",
@@ -68,7 +69,16 @@ __all__ = [
 
 Responder = Callable[[dict[str, Any]], "str | dict[str, Any]"]
 
+# A valid verdict of the latest graded schema (graded@3), and of graded@1 and @2.
 GENERIC_VERDICT: dict[str, Any] = {
+    "abstain_reason": None,
+    "evidence": [],
+    "rationale": "fake",
+    "severity": 1,
+    "amplification": 0,
+    "confidence": 0.5,
+}
+GENERIC_VERDICT_V2: dict[str, Any] = {
     "evidence": [],
     "rationale": "fake",
     "severity": 1,
@@ -265,8 +275,9 @@ def minimal_instance(schema: Mapping[str, Any], root: Mapping[str, Any] | None =
 
     Objects get every listed property, arrays ``minItems`` items, integers their minimum (so a
     severity is 0), bounded numbers the middle of their range (so ratios such as
-    (src - resp) / src are defined), strings "fake", booleans False, enums their first option.
-    Handles ``const``, type lists, anyOf/oneOf/allOf (first branch) and local ``$ref``s.
+    (src - resp) / src are defined), strings "fake", booleans False, enums their first option,
+    nullable fields (a type list with "null") null. Handles ``const``, type lists,
+    anyOf/oneOf/allOf (first branch) and local ``$ref``s.
     """
     root = schema if root is None else root
     if "$ref" in schema:
@@ -280,7 +291,9 @@ def minimal_instance(schema: Mapping[str, Any], root: Mapping[str, Any] | None =
             return minimal_instance(schema[key][0], root)
     kind = schema.get("type")
     if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
+        if "null" in kind:
+            return None  # the smallest valid value (a graded v3 verdict that does not abstain)
+        kind = next(iter(kind), "null")
     if kind is None:
         kind = "object" if "properties" in schema else "string"
     if kind == "object":

@@ -26,7 +26,7 @@ from tests.fakeserver import FakeServer
 from tests.reliability_helpers import items, started_server, write_dataset
 
 OFFLINE = ["offline/lexicon", "offline/structure"]
-RUBRICS = ["sa-graded", "ca-paper"]
+RUBRICS = ["sa-graded", "ld-paper"]  # both apply to every item
 
 
 def rows(n: int = 4) -> list[dict[str, Any]]:
@@ -142,7 +142,7 @@ def test_evaluate_async_in_the_callers_loop(tmp_path: Path) -> None:
     assert [r.status for r in runs] == ["completed", "completed"]
     # The two runs shared the loop's signal handlers and gave back the ones they found.
     assert signal.getsignal(signal.SIGINT) is before
-    assert [r.verdicts["rubric_id"].unique().to_list() for r in runs] == [["sa-graded"], ["ca-paper"]]
+    assert [r.verdicts["rubric_id"].unique().to_list() for r in runs] == [["sa-graded"], ["ld-paper"]]
 
 
 def test_the_cli_entry_point_works_inside_a_running_loop(tmp_path: Path) -> None:

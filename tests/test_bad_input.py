@@ -64,7 +64,7 @@ def _rubric_edit(d: Path) -> list[str]:
 def _template_edit(d: Path) -> list[str]:
     shutil.copytree(paths.prompts_dir(), d / "prompts")
     for file in (d / "prompts").glob("*.yaml"):
-        if file.stem != "task_norms":
+        if not file.stem.startswith(("task_norms", "disambiguation")):  # norms and rules, not templates
             data = yaml.safe_load(file.read_text(encoding="utf-8"))
             data["user"] += "\n{{ respnse }}\n"
             file.write_text(yaml.safe_dump(data), encoding="utf-8")

@@ -31,7 +31,7 @@ ITEMS = [
         ]
     )
 ]
-RUBRICS = ("sa-graded", "ca-graded")
+RUBRICS = ("sa-graded", "ld-graded")  # both apply to every item
 JUDGES = ("judge-a", "judge-b")
 IN_PRICE, OUT_PRICE = 1e-6, 4e-6
 BILLED = {"reply", "malformed", "schema-breaking", "fenced"}
@@ -153,7 +153,7 @@ def test_exhausted_run_resumes_with_a_larger_budget(tmp_path: Path) -> None:
     with server:
         config, data = write_inputs(tmp_path, server, concurrency=3)
         run_dir = tmp_path / "run"
-        assert cli_run(config, data, run_dir, "--budget-usd", "0.004") == 3
+        assert cli_run(config, data, run_dir, "--budget-usd", "0.008") == 3
         first = log_rows(run_dir)
         done = {(r["item_id"], r["rubric_id"], r["judge"], r["repeat"]) for r in first if r["status"] != "skipped"}
         assert 0 < len(done) < PLANNED
@@ -165,7 +165,7 @@ def test_exhausted_run_resumes_with_a_larger_budget(tmp_path: Path) -> None:
         bill = provider_bill(server)
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "completed"
-    assert [b["cap_usd"] for b in manifest["budgets"]] == [0.004, 1.0]
+    assert [b["cap_usd"] for b in manifest["budgets"]] == [0.008, 1.0]
     verdicts = pl.read_parquet(run_dir / "verdicts.parquet")
     assert verdicts.height == PLANNED
     assert verdicts.select("item_id", "rubric_id", "judge", "repeat").is_unique().all()
@@ -226,7 +226,7 @@ def test_offline_judges_cost_nothing_under_a_budget(tmp_path: Path) -> None:
     data = tmp_path / "data.jsonl"
     data.write_text("".join(json.dumps(i) + "\n" for i in ITEMS[:2]), encoding="utf-8")
     run_dir = tmp_path / "run"
-    args = ["run", "--dataset", str(data), "--rubric", "ca-graded", "--judge", "offline/lexicon",
+    args = ["run", "--dataset", str(data), "--rubric", "ld-graded", "--judge", "offline/lexicon",
             "--run-dir", str(run_dir), "--quiet", "--budget-usd", "0.000001"]
     assert main(args) == 0
     summary = json.loads((run_dir / "summary.json").read_text())

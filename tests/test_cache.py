@@ -39,7 +39,7 @@ def _run(tmp_path: Path, server: FakeServer, name: str, rubrics: Path, *extra: s
             "--rubric",
             "sa-graded",
             "--rubric",
-            "ca-graded",
+            "ld-graded",
             "--repeats",
             "2",
             "--run-dir",
@@ -94,7 +94,7 @@ def test_replay_fails_on_an_edited_rubric(
     code, run_dir = _run(tmp_path, fake_server, "fresh", rubrics)
     assert code == 0
     rows = pl.read_parquet(run_dir / "verdicts.parquet")
-    assert set(rows.filter(pl.col("cached"))["rubric_id"]) == {"ca-graded"}
+    assert set(rows.filter(pl.col("cached"))["rubric_id"]) == {"ld-graded"}
     assert fake_server.count() == calls + rows.filter(~pl.col("cached")).height
 
 

@@ -36,8 +36,13 @@ def test_offline_default_run_writes_the_three_files(tmp_path: Path) -> None:
     verdicts = pl.read_parquet(run_dir / "verdicts.parquet")
     expected = manifest["dataset"]["items"] * len(manifest["rubrics"]) * 2
     assert verdicts.height == expected
-    assert verdicts.filter(pl.col("status") == "ok").height == expected
-    assert verdicts["score"].is_between(0, 1).all()
+    # Every row is scored, except the conflict-avoidance rubrics' rows for news and translation
+    # items: not applicable, recorded as skipped with the reason.
+    skipped = verdicts.filter(pl.col("status") == "skipped")
+    assert set(skipped["rubric_id"]) == {"ca-graded", "ca-paper"} and set(skipped["task"]) == {"news", "translation"}
+    assert skipped["error"].str.starts_with("not applicable: ").all()
+    assert verdicts.filter(pl.col("status") == "ok").height == expected - skipped.height
+    assert verdicts["score"].drop_nulls().is_between(0, 1).all()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["counts"]["total"] == expected
     # The final table is printed, and `report` prints it again.

@@ -31,7 +31,7 @@ ITEMS = [
      "source": f"{TEXTS[k % 4][0]} (case {k})", "response": f"{TEXTS[k % 4][1]} (case {k})"}
     for k in range(40)
 ]
-RUBRICS = ("sa-graded", "ca-graded")
+RUBRICS = ("sa-graded", "ld-graded")  # both apply to every item
 
 
 def responder(seed: int, harsh: tuple[str, str] | None = None) -> Any:
@@ -89,7 +89,7 @@ def test_injected_regression_exits_4(runs: dict[str, Path], tmp_path: Path, caps
     assert flagged and {m for m, _ in flagged} == {"sentiment_attenuation"}
     # The harsher judge disagrees more with its colleague on that rubric only.
     change = {a["rubric_id"]: a["change"] for a in result["agreement"]}
-    assert change["sa-graded"] < -0.2 and abs(change["ca-graded"]) < 0.2
+    assert change["sa-graded"] < -0.2 and abs(change["ld-graded"]) < 0.2
     html = page.read_text()
     assert html.startswith("<!doctype html>") and "http" not in html.split("</title>")[1]
 

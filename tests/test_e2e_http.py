@@ -65,15 +65,22 @@ def test_counts_are_items_x_rubrics_x_judges(tmp_path: Path, fake_server: FakeSe
     verdicts = pl.read_parquet(run_dir / "verdicts.parquet")
     assert verdicts.height == len(ITEMS) * len(rubrics) * 2
     assert verdicts.select("item_id", "rubric_id", "rubric_version", "judge", "repeat").is_unique().all()
-    assert set(verdicts["status"]) == {"ok"}
-    assert fake_server.count() == verdicts.height
+    # Conflict avoidance applies to replies to a person: the news item's row is skipped, with the
+    # reason, and costs no call.
+    skipped = verdicts.filter(pl.col("status") == "skipped")
+    assert skipped.select("item_id", "rubric_id").unique().rows() == [("n1", "ca-graded")] and skipped.height == 2
+    assert skipped["error"].to_list() == ["not applicable: ca-graded@3 applies to tasks counselling, workplace, "
+                                          "education, not news"] * 2  # fmt: skip
+    assert skipped["cost_usd"].null_count() == 2 and (skipped["attempts"] == 0).all()
+    assert set(verdicts["status"]) == {"ok", "skipped"}
+    assert fake_server.count() == verdicts.height - skipped.height
     for name in ("manifest.json", "verdicts.parquet", "summary.json"):
         assert (run_dir / name).is_file()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "completed"
     assert {j["label"] for j in manifest["judges"]} == {"openai/judge-a", "openai/judge-b"}
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["counts"]["ok"] == verdicts.height
+    assert summary["counts"]["ok"] == verdicts.height - skipped.height and summary["counts"]["skipped"] == 2
     assert {ref.split("@")[0] for ref in summary["agreement"]} == set(rubrics)
     # Every verdict carries the hashes that could change it.
     assert verdicts["rubric_hash"].null_count() == 0 and verdicts["prompt_hash"].null_count() == 0
@@ -112,7 +119,7 @@ def test_429_with_retry_after_is_retried_then_succeeds(tmp_path: Path, fake_serv
 @pytest.mark.parametrize("fault", [Malformed(), SchemaBreaking()], ids=["malformed", "schema-breaking"])
 def test_bad_json_is_invalid_with_null_score(tmp_path: Path, fake_server: FakeServer, fault: object) -> None:
     fake_server.script(fault, model="judge-b", strict=False)
-    code, run_dir = run_cli(tmp_path, fake_server, "--rubric", "ca-graded", "--concurrency", "1")
+    code, run_dir = run_cli(tmp_path, fake_server, "--rubric", "ld-graded", "--concurrency", "1")
     assert code == 0
     verdicts = pl.read_parquet(run_dir / "verdicts.parquet")
     invalid = verdicts.filter(pl.col("status") == "invalid")

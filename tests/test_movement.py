@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from judge.cli.main import main
-from tests.fakeserver import GENERIC_VERDICT, FakeServer
+from tests.fakeserver import GENERIC_VERDICT_V2, FakeServer
 
 ITEMS = [
     {"id": f"i{k}", "task": "news", "model": "m1",
@@ -29,7 +29,7 @@ def reply(body: dict[str, Any]) -> dict[str, Any]:
     system, user = body["messages"][0]["content"], body["messages"][-1]["content"]
     harsh = V2_MARKER in system and "An incident occurred" in user
     judge = body["model"]
-    return {**GENERIC_VERDICT, "severity": 4 if harsh else 0, "rationale": f"{judge} v2={V2_MARKER in system}"}
+    return {**GENERIC_VERDICT_V2, "severity": 4 if harsh else 0, "rationale": f"{judge} v2={V2_MARKER in system}"}
 
 
 def run(tmp_path: Path, server: FakeServer, name: str, rubric: str) -> Path:

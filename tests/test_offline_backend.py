@@ -75,7 +75,9 @@ def test_a_template_without_the_old_markers_still_judges_offline(tmp_path: Path)
     keys = ["item_id", "rubric_id", "judge"]
     shipped = pl.read_parquet(tmp_path / "shipped" / "verdicts.parquet").sort(keys)
     bare = pl.read_parquet(tmp_path / "bare" / "verdicts.parquet").sort(keys)
-    assert bare["status"].unique().to_list() == ["ok"]
+    judged = bare.filter(pl.col("status") != "skipped")
+    assert judged["status"].unique().to_list() == ["ok"]
+    assert bare.filter(pl.col("status") == "skipped")["error"].str.starts_with("not applicable: ").all()
     assert bare.height == shipped.height > 0
     assert bare["prompt_hash"].unique().to_list() != shipped["prompt_hash"].unique().to_list()
     for column in ("score", "raw_score", "verdict"):

@@ -87,11 +87,24 @@ def rubric_args() -> list[str]:
     return [arg for rid in EIGHT for arg in ("--rubric", rid)]
 
 
-def check_run(run_dir: Path, judges: int) -> pl.DataFrame:
+# The conflict-avoidance rubrics apply to replies to a person (counselling, workplace, education).
+NOT_APPLICABLE = {(rid, i["id"]) for rid in ("ca-graded", "ca-paper") for i in ITEMS
+                  if i["task"] not in ("counselling", "workplace", "education")}  # fmt: skip
+
+
+def check_run(run_dir: Path, judges: int, abstained: set[tuple[str, str]] = frozenset()) -> pl.DataFrame:  # type: ignore[assignment]
+    """Every item x rubric x judge has a row: ok, or skipped where the rubric does not apply, or
+    abstained where expected (rubric, item)."""
     verdicts = pl.read_parquet(run_dir / "verdicts.parquet")
     assert verdicts.height == len(ITEMS) * len(EIGHT) * judges
-    bad = verdicts.filter(pl.col("status") != "ok").select("rubric_id", "item_id", "error")
-    assert bad.is_empty(), bad.to_dicts()
+    for row in verdicts.filter(pl.col("status") != "ok").iter_rows(named=True):
+        key = (row["rubric_id"], row["item_id"])
+        if key in NOT_APPLICABLE:
+            assert row["status"] == "skipped" and row["error"].startswith("not applicable: "), row
+            assert row["cost_usd"] is None and row["attempts"] == 0
+        else:
+            assert key in abstained and row["status"] == "abstained" and row["error"], row
+    assert verdicts.filter(pl.col("status") == "skipped").height == len(NOT_APPLICABLE) * judges
     assert sorted(verdicts["rubric_id"].unique()) == sorted(EIGHT)
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     metrics = {r["metric"] for r in summary["paper_metrics"]["rows"]}
@@ -107,7 +120,9 @@ def test_eight_rubrics_end_to_end_through_the_offline_judges(
     code = main(["run", "--dataset", str(write_dataset(tmp_path)), "--run-dir", str(run_dir), "--quiet",
                  *rubric_args()])  # fmt: skip
     assert code == 0
-    verdicts = check_run(run_dir, judges=2)
+    # The offline judges cannot read an empty response: they abstain on every verdict that reads it.
+    empty = {(rid, "empty") for rid in EIGHT}
+    verdicts = check_run(run_dir, judges=2, abstained=empty)
     assert set(verdicts["judge"]) == {"offline/lexicon", "offline/structure"}
     # the offline judges read the items: the news item's two shot men are attenuated in the response
     egm = verdicts.filter((pl.col("rubric_id") == "egm-paper") & (pl.col("item_id") == "news"))
@@ -116,13 +131,25 @@ def test_eight_rubrics_end_to_end_through_the_offline_judges(
     assert "paper metrics" in capsys.readouterr().out
 
 
+def _numbered(user: str, label: str) -> int:
+    """How many numbered sentences the prompt shows in the block ``label``."""
+    block = re.search(rf"<<<{label}>>>\n(.*?)\n<<<END {label}>>>", user, re.S)
+    return len(re.findall(r"^\[\d+\] ", block.group(1), re.M)) if block else 0
+
+
 def paper_responder(body: dict) -> dict:
-    """Verdicts an LLM judge could give: intensities 0.8 -> 0.2 and a CA label of 1; others minimal."""
+    """Verdicts an LLM judge could give: intensities 0.8 -> 0.2, a CA label of 1, one count object
+    per numbered sentence; others minimal."""
     name = body["response_format"]["json_schema"]["name"]
     if name == "sa-paper":
         return {"rationale": "raw grief flattened", "source_intensity": 0.8, "response_intensity": 0.2}
     if name == "ca-paper":
         return {"rationale": "advice without questions", "label": 1}
+    if name == "egm-paper":
+        user = body["messages"][-1]["content"]
+        zero = dict.fromkeys(("death", "violence", "injury", "graphic", "abuse"), 0)
+        return {"rationale": "counted", "source_counts": [zero] * _numbered(user, "BASELINE SENTENCES"),
+                "response_counts": [zero] * _numbered(user, "RESPONSE SENTENCES")}  # fmt: skip
     return minimal_instance(request_schema(body) or {})
 
 

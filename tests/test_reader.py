@@ -39,7 +39,7 @@ def copy_v1(tmp_path: Path) -> Path:
 
 
 def test_upgrade_steps_are_named_and_reach_the_current_format() -> None:
-    assert [name for name, _ in UPGRADES] == ["1->2", "2->3", "3->4"]
+    assert [name for name, _ in UPGRADES] == ["1->2", "2->3", "3->4", "4->5"]
     assert UPGRADES[-1][0].endswith(f"->{FORMAT_VERSION}")
 
 
@@ -79,6 +79,9 @@ def test_a_version_2_run_keys_its_rubrics_by_version(tmp_path: Path) -> None:
     run = read_run(run_dir)
     assert run.manifest.format_version == FORMAT_VERSION and run.summary is not None
     assert sorted(run.manifest.plan.rubrics) == ["ca-paper@1", "sa-graded@2"]
+    # Columns a later format added (5: amplification, evidence_found) read as null.
+    n = run.verdicts.height
+    assert run.verdicts["amplification"].null_count() == run.verdicts["evidence_found"].null_count() == n
     assert sorted(run.summary.agreement) == ["ca-paper@1", "sa-graded@2"]
     assert {(r["rubric_id"], r["rubric_version"]) for r in run.summary.calibration} == {("sa-graded", 2)}
     assert {(r["rubric_id"], r["rubric_version"]) for r in run.summary.cost["by_rubric"]} == {

@@ -29,8 +29,9 @@ class LengthJudge:
     async def complete(self, request: JudgeRequest) -> Completion:
         self.requests.append(request)
         assert request.rubric.family == "graded", request.rubric.id
-        verdict = {"evidence": [], "rationale": f"{request.task} reply of {len(request.item.response)} chars",
-                   "severity": len(request.item.response) % 5, "overcorrection": False, "confidence": 0.5}  # fmt: skip
+        verdict = {"abstain_reason": None, "evidence": [],
+                   "rationale": f"{request.task} reply of {len(request.item.response)} chars",
+                   "severity": len(request.item.response) % 5, "amplification": 0, "confidence": 0.5}  # fmt: skip
         return Completion(json.dumps(verdict), None, None, cost_usd=0.0, latency_ms=0.0, attempts=1)
 
 

@@ -10,8 +10,8 @@ import pytest
 from judge.cli.main import main
 from judge.core import paths
 from judge.core.taxonomy import MECHANISMS
-from judge.inputs.rubric_check import example_verdict, outside_blocks, validate
 from judge.inputs.prompts import PromptLibrary
+from judge.inputs.rubric_check import example_verdict, outside_blocks, validate
 from judge.inputs.rubrics import load_all, select
 from judge.inputs.verdicts import VerdictParser, canonical_json
 
@@ -71,8 +71,10 @@ def test_every_shipped_rubric_validates() -> None:
 @pytest.mark.parametrize(
     ("rid", "verdict", "score", "raw"),
     [
-        pytest.param("sa-graded", {"evidence": [], "rationale": "", "severity": 3, "overcorrection": False,
-                                   "confidence": 0.5}, 0.75, 3.0, id="graded-linear"),
+        pytest.param("sa-graded", {"abstain_reason": None, "evidence": [], "rationale": "", "severity": 3,
+                                   "amplification": 1, "confidence": 0.5}, 0.75, 3.0, id="graded-linear"),
+        pytest.param("sa-graded@2", {"evidence": [], "rationale": "", "severity": 3, "overcorrection": False,
+                                     "confidence": 0.5}, 0.75, 3.0, id="graded-v2-linear"),
         pytest.param("sa-paper", {"rationale": "", "source_intensity": 0.8, "response_intensity": 0.2}, 0.75, 0.75,
                      id="sa-compression"),
         pytest.param("sa-paper", {"rationale": "", "source_intensity": 0.4, "response_intensity": 0.6}, 0.0, -0.5,

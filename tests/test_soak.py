@@ -52,14 +52,20 @@ def test_fault_soak_converges(tmp_path: Path) -> None:
         server.stop()
     assert code == 0
     verdicts = pl.read_parquet(run_dir / "verdicts.parquet")
-    expected = N_ITEMS * 4 * 2  # every task's dimension is covered by all four graded rubrics
-    assert verdicts.height == expected
+    # Every item has a row per graded rubric and judge; conflict avoidance's rows for items outside
+    # its tasks are skipped without a call (not applicable), the rest are judged.
+    total = N_ITEMS * 4 * 2
+    assert verdicts.height == total
+    not_applicable = verdicts.filter(pl.col("status") == "skipped")
+    assert not_applicable["error"].str.starts_with("not applicable: ").all()
+    assert set(not_applicable["rubric_id"]) == {"ca-graded"}
+    expected = total - not_applicable.height
     assert verdicts.select("item_id", "rubric_id", "judge", "repeat").is_unique().all()
     log_rows = [json.loads(line) for line in (run_dir / "verdicts.jsonl").read_text().splitlines()]
-    assert len(log_rows) == expected  # one terminal row per unit in the log too
+    assert len(log_rows) == total  # one terminal row per unit in the log too
     ok = verdicts.filter(pl.col("status") == "ok").height
     assert ok / expected >= 0.97, verdicts.group_by("status", "error").len()
-    assert verdicts.filter(pl.col("status") != "ok")["score"].null_count() == expected - ok
+    assert verdicts.filter(pl.col("status") != "ok")["score"].null_count() == total - ok
     assert calls >= 250  # the soak really exercised a few hundred calls
     # Every kind of fault was served, and the retries / re-asks show on the rows.
     for kind in ("status:429", "status:500", "status:503", "malformed", "schema-breaking", "stall"):
@@ -72,5 +78,8 @@ def test_fault_soak_converges(tmp_path: Path) -> None:
     summary = json.loads((run_dir / "summary.json").read_text())
     rates = {(r["judge"], r["rubric_id"]): r for r in summary["invalid_rate"]}
     assert len(rates) == 8
-    assert all(0.0 <= r["rate"] <= 0.03 for r in rates.values())
+    # Three bad replies in a row for one unit (p ~ 0.001 a unit, ~0.2 a run) leave it invalid; at most
+    # one or two such units, which in the smallest group (15 conflict-avoidance rows) is a rate of 1/15.
+    assert sum(r["invalid"] for r in rates.values()) <= 2
+    assert all(0.0 <= r["rate"] <= 0.07 for r in rates.values()), rates
     print(f"soak: {calls} calls, ok-rate {ok / expected:.4f}")

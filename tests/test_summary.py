@@ -62,7 +62,7 @@ def test_keys_counts_and_scores(tmp_path: Path) -> None:
     summary = summarise(panel(), {"run_id": "r", "status": "completed"}, facts=facts,
                         settings=SummarySettings(n_boot=200)).summary
     assert set(summary) == KEYS
-    assert summary["counts"] == {"ok": 12, "invalid": 1, "error": 0, "skipped": 0, "total": 13}
+    assert summary["counts"] == {"ok": 12, "invalid": 1, "error": 0, "skipped": 0, "abstained": 0, "total": 13}
     assert summary["cost_usd"] == pytest.approx(0.013)
     (score,) = summary["scores"]
     # Panel mean per item, then over items: a gives 0,1,2,3,4,0; b the same but 4 for i5.

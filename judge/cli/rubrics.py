@@ -58,6 +58,6 @@ def _show_rubric(args: argparse.Namespace) -> int:
     if args.task not in TASK_DIMENSIONS:
         raise InputError(f"--task: unknown task '{args.task}'; use one of {', '.join(TASK_DIMENSIONS)}")
     item = next(i for i in sample_items() if i.task == args.task)
-    for message in prompts.render(rubric, item):
+    for message in prompts.first_call(rubric, item):
         print(f"\n----- {message['role']} (sample {args.task} item) -----\n{message['content']}")
     return EXIT_OK

@@ -21,6 +21,9 @@ say which one is wrong. Reading a run directory, with upgrades of older formats,
         gains ``health`` (each judge's outcome: counts, working response format, healthy or why
         not) and a run can end ``degraded``; the summary repeats ``health``. Older verdict tables
         read with the column null (``ADDED_COLUMNS``).
+    5   verdicts gain ``amplification`` (the opposite error of the severity, normalised to [0, 1])
+        and ``evidence_found`` (the share of a verdict's quotes found in the texts), both null in
+        older tables (``ADDED_COLUMNS``); the status ``abstained`` appears
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from judge.core.taxonomy import RUN_STATUSES
 if TYPE_CHECKING:
     import polars as pl
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 TOOL = "empathy-judge"
 # How a run uses the response cache: read and write it, ignore it, or answer only from it.
 CACHE_MODES = ("on", "off", "replay")
@@ -77,6 +80,8 @@ class VerdictRow:
     status: str | None = None
     score: float | None = None
     raw_score: float | None = None
+    amplification: float | None = None
+    evidence_found: float | None = None
     verdict: str | None = None
     raw_text: str | None = None
     rationale: str | None = None
@@ -109,7 +114,7 @@ def _column_kind(annotation: str) -> str:
 VERDICT_COLUMNS: dict[str, str] = {f.name: _column_kind(str(f.type)) for f in dataclasses.fields(VerdictRow)}
 # Columns added after the first format, with the format that added them: a verdict table written
 # before then lacks them, and reads with them null.
-ADDED_COLUMNS: dict[str, int] = {"response_format": 4}
+ADDED_COLUMNS: dict[str, int] = {"response_format": 4, "amplification": 5, "evidence_found": 5}
 # One row per key in verdicts.parquet (the log's last row for a key wins). The rubric version is
 # part of the key: two versions of one rubric can share a run (rubric iteration) and stay apart.
 KEY_COLUMNS = ("item_id", "rubric_id", "rubric_version", "judge", "repeat")

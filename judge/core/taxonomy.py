@@ -28,6 +28,7 @@ __all__ = [
     "LD_FEATURE_SCALES",
     "MECHANISMS",
     "MECHANISM_CODES",
+    "NOT_APPLICABLE",
     "REDO_STATUSES",
     "REDO_WITH_ERRORS",
     "REPLIED_STATUSES",
@@ -101,6 +102,9 @@ VALID_STATUSES = tuple(s.name for s in STATUS_TABLE if s.valid)
 # Statuses whose keys --resume judges again, without and with --retry-errors.
 REDO_STATUSES = tuple(s.name for s in STATUS_TABLE if s.redo)
 REDO_WITH_ERRORS = tuple(s.name for s in STATUS_TABLE if s.redo or s.redo_on_error)
+# How the reason of a ``skipped`` row begins when the rubric does not apply to the item (its tasks
+# or dimensions exclude it). Such a row is final: --resume does not judge it again.
+NOT_APPLICABLE = "not applicable"
 # A run's status in manifest.json and summary.json.
 # degraded: the run finished, but a judge produced no ok verdict or too many errors (exit code 5).
 RUN_STATUSES = ("running", "completed", "degraded", "interrupted", "budget_exhausted", "failed")

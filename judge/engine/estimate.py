@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from judge.core.taxonomy import REPLIED_STATUSES
+from judge.inputs.parts import sentence_parts, sentence_schema_hash
 from judge.judging.pricing import (
     DEFAULT_MAX_TOKENS,
     count_prompt_tokens,
@@ -152,47 +153,49 @@ def estimate(plan: Any, runs_dir: Path, cache_dir: Path | None = None) -> dict[s
             break
         for rubric in plan.rubrics:
             if not rubric.applies_to(item.task, item.dimension):
-                continue
-            messages = plan.prompts.render(rubric, item)
+                continue  # recorded as skipped, with no call
+            calls = _calls(plan, rubric, item, schema_hashes[rubric.id])
             prompt_hash = plan.prompts.prompt_hash(rubric)
             reasks = int(rubric.on_invalid.get("max_reasks", 1)) if rubric.on_invalid.get("policy") == "reask" else 0
-            counts: dict[str, int] = {}
+            counts: dict[tuple[str, int], int] = {}
             for judge in judges:
-                counted = counts.get(judge.model)
-                if counted is None:
-                    counted = counts[judge.model] = count_prompt_tokens(judge.model, messages)
                 cap = effective_max_tokens(judge, rubric.max_tokens) or DEFAULT_MAX_TOKENS
-                if rubric.id in completion:
-                    c_low, c_exp = completion[rubric.id]
-                    source = "history"
-                else:
-                    c_low, c_exp = instance_tokens(rubric.schema, "minimal"), instance_tokens(rubric.schema, "typical")
-                    source = "schema"
-                c_exp = min(c_exp, cap)
                 price = prices[judge.label]
                 t = tallies[judge.label]
-                t.sources.add(source)
                 for repeat in range(plan.repeats):
                     t.units += 1
-                    context = CallContext(item.id, item.content_hash, rubric.id, rubric.hash, prompt_hash,
-                                          schema_hashes[rubric.id], repeat)
-                    if probe(judge.hash, context, messages):
-                        t.cache_hits += 1
-                        continue
-                    extra = invalid_rate.get(rubric.id, 0.0) * reasks
-                    t.calls_low += 1
-                    t.calls += 1 + extra
-                    t.calls_high += 1 + reasks
-                    t.prompt_tokens += counted
-                    if price is None:
-                        t.priced = False
-                        continue
-                    t.low_usd += price.cost(int(counted * 0.9), int(c_low))
-                    t.expected_usd += (1 + extra) * price.cost(counted, round(c_exp))
-                    # A re-ask resends the prompt plus the bad reply, so its prompt is longer.
-                    worst = price.cost(worst_prompt_tokens(counted, len(messages)), cap)
-                    reask_prompt = worst_prompt_tokens(counted + cap + 64, len(messages) + 2)
-                    t.high_usd += worst + reasks * price.cost(reask_prompt, cap)
+                    for n, (messages, schema_hash, part, schema) in enumerate(calls):
+                        counted = counts.get((judge.model, n))
+                        if counted is None:
+                            counted = counts[judge.model, n] = count_prompt_tokens(judge.model, messages)
+                        # A per-sentence row's tokens sum its calls: history only fits whole-item calls.
+                        if rubric.id in completion and part is None:
+                            c_low, c_exp = completion[rubric.id]
+                            source = "history"
+                        else:
+                            c_low, c_exp = instance_tokens(schema, "minimal"), instance_tokens(schema, "typical")
+                            source = "schema"
+                        c_exp = min(c_exp, cap)
+                        t.sources.add(source)
+                        context = CallContext(item.id, item.content_hash, rubric.id, rubric.hash, prompt_hash,
+                                              schema_hash, repeat, part=part)  # fmt: skip
+                        if probe(judge.hash, context, messages):
+                            t.cache_hits += 1
+                            continue
+                        extra = invalid_rate.get(rubric.id, 0.0) * reasks
+                        t.calls_low += 1
+                        t.calls += 1 + extra
+                        t.calls_high += 1 + reasks
+                        t.prompt_tokens += counted
+                        if price is None:
+                            t.priced = False
+                            continue
+                        t.low_usd += price.cost(int(counted * 0.9), int(c_low))
+                        t.expected_usd += (1 + extra) * price.cost(counted, round(c_exp))
+                        # A re-ask resends the prompt plus the bad reply, so its prompt is longer.
+                        worst = price.cost(worst_prompt_tokens(counted, len(messages)), cap)
+                        reask_prompt = worst_prompt_tokens(counted + cap + 64, len(messages) + 2)
+                        t.high_usd += worst + reasks * price.cost(reask_prompt, cap)
     total = Tally()
     for t in tallies.values():
         for name in ("units", "cache_hits", "calls_low", "calls", "calls_high", "prompt_tokens", "low_usd",
@@ -201,6 +204,20 @@ def estimate(plan: Any, runs_dir: Path, cache_dir: Path | None = None) -> dict[s
         total.priced &= t.priced
         total.sources |= t.sources
     return {"total": total.public(), "judges": {label: t.public() for label, t in tallies.items()}}
+
+
+def _calls(
+    plan: Any, rubric: Any, item: Any, schema_hash: str
+) -> list[tuple[list[dict[str, str]], str, str | None, dict[str, Any]]]:
+    """(messages, schema hash, part label, reply schema) of every call one unit makes: one for the
+    whole item, or one per numbered sentence (``calls: per_sentence``)."""
+    if rubric.calls != "per_sentence":
+        return [(plan.prompts.render(rubric, item), schema_hash, None, rubric.schema)]
+    part_hash = sentence_schema_hash(rubric)
+    return [
+        (plan.prompts.render(rubric, item, part=part), part_hash, part.label, part.schema)
+        for part in sentence_parts(rubric, item)
+    ]
 
 
 def _usd(value: float | None) -> str:

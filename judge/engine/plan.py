@@ -129,7 +129,7 @@ class Plan:
         first = self.dataset.first
         assert first is not None  # an empty dataset is refused when opened
         for rubric in self.rubrics:
-            self.prompts.render(rubric, first)  # surfaces template errors before the run starts
+            self.prompts.first_call(rubric, first)  # surfaces template errors before the run starts
         self._options = PlanOptions(
             dataset=None if self.dataset.data is not None else _absolute(self.dataset.path),
             judges=self._judge_options,

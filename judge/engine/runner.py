@@ -16,10 +16,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from judge.core.errors import BudgetExhausted, JudgeError
-from judge.core.hashing import content_hash
+from judge.core.hashing import canonical_json, content_hash
 from judge.core.records import VerdictRow
 from judge.inputs.config import JudgeConfig
 from judge.inputs.dataset import Dataset, Item
+from judge.inputs.parts import CallPart, assemble, sentence_parts, sentence_schema, sentence_schema_hash
 from judge.inputs.prompts import PromptLibrary
 from judge.inputs.rubrics import Rubric
 from judge.inputs.verdicts import Parsed, VerdictParser, repair, verdict_json
@@ -150,6 +151,10 @@ class Runner:
         self.skip = skip
         self.on_item = on_item  # sees each item as it is read (the run's items table)
         self.parsers = {r.id: VerdictParser(r) for r in rubrics}
+        # Per-sentence rubrics: each call's reply is one sentence's, checked against its own schema.
+        self.part_parsers = {
+            r.id: VerdictParser(r, schema=sentence_schema(r)) for r in rubrics if r.calls == "per_sentence"
+        }
         self.schema_hashes = {r.id: content_hash(r.schema) for r in rubrics}
         self.outcome = RunOutcome()
         self.interrupt_grace_s = interrupt_grace_s
@@ -158,11 +163,9 @@ class Runner:
 
     def planned(self) -> int:
         """How many verdict rows the plan has (before resume skips)."""
-        n = sum(
-            count * sum(1 for r in self.rubrics if r.applies_to(task, dimension))
-            for (task, dimension), count in self.dataset.task_dimensions().items()
-        )
-        return n * self.repeats * len(self.judges)
+        # Rubrics that do not apply to an item still get a row each (skipped, with the reason).
+        n = sum(self.dataset.task_dimensions().values())
+        return n * len(self.rubrics) * self.repeats * len(self.judges)
 
     async def run(self) -> RunOutcome:
         loop = asyncio.get_running_loop()
@@ -207,10 +210,11 @@ class Runner:
                     self.on_item(item)
                 item_hash = item.content_hash
                 for rubric in self.rubrics:
-                    if not rubric.applies_to(item.task, item.dimension):
-                        continue
-                    messages = self.prompts.render(rubric, item)
                     prompt_hash = self.prompts.prompt_hash(rubric)
+                    not_applicable = rubric.not_applicable(item.task, item.dimension)
+                    # Per-sentence rubrics render each sentence's call in the worker.
+                    rendered = not_applicable is None and rubric.calls != "per_sentence"
+                    messages = self.prompts.render(rubric, item) if rendered else []
                     for repeat in range(self.repeats):
                         for judge, queue in zip(self.judges, queues, strict=True):
                             key = (item.id, rubric.id, rubric.version, judge.config.label, repeat)
@@ -218,8 +222,16 @@ class Runner:
                                 continue
                             if self._stop.is_set():
                                 return
+                            unit = Unit(item, rubric, prompt_hash, messages, repeat, item_hash)
+                            if not_applicable is not None:
+                                # Recorded, not silently absent: a row with the reason, no call, no cost.
+                                row = base_row(unit, judge.config)
+                                _skip(row, not_applicable)
+                                row.finished_at = now_iso()
+                                self._emit(row)
+                                continue
                             # Workers drain without calling once stopped, so this never blocks long.
-                            await queue.put(Unit(item, rubric, prompt_hash, messages, repeat, item_hash))
+                            await queue.put(unit)
         finally:
             if not self._stop.is_set():  # when stopped, the workers are cancelled instead
                 for queue, judge in zip(queues, self.judges, strict=True):
@@ -261,64 +273,127 @@ class Runner:
         if self.on_row is not None:
             self.on_row(row)
 
-    async def _judge_one(self, judge: Judge, unit: Unit, row: VerdictRow) -> None:
+    def _note(self, label: str, completion: Completion) -> None:
+        if completion.negotiation is not None:
+            self.outcome.formats[label] = completion.negotiation
+        if completion.notice is not None and self.on_notice is not None:
+            self.on_notice(completion.notice)
+
+    def _context(self, unit: Unit, schema_hash: str, part: CallPart | None = None) -> CallContext:
         rubric = unit.rubric
-        parser = self.parsers[rubric.id]
-        messages = unit.messages
-        policy = rubric.on_invalid.get("policy", "none")
-        reasks_left = int(rubric.on_invalid.get("max_reasks", 1)) if policy == "reask" else 0
-        step = None
-        parsed: Parsed | None = None  # the previous turn's parse, while re-asking
-        context = CallContext(
+        return CallContext(
             item_id=unit.item.id,
             item_hash=unit.item_hash,
             rubric_id=rubric.id,
             rubric_hash=rubric.hash,
             prompt_hash=unit.prompt_hash,
-            schema_hash=self.schema_hashes[rubric.id],
+            schema_hash=schema_hash,
             repeat=unit.repeat,
+            part=part.label if part is not None else None,
         )
+
+    async def _judge_one(self, judge: Judge, unit: Unit, row: VerdictRow) -> None:
+        if unit.rubric.calls == "per_sentence":
+            await self._judge_sentences(judge, unit, row)
+            return
+        context = self._context(unit, self.schema_hashes[unit.rubric.id])
+        answer = await self._ask(judge, unit, row, unit.messages, context, self.parsers[unit.rubric.id], first=True)
+        row.raw_text = answer.text
+        if answer.parsed is None:
+            row.status, row.error = answer.status, answer.error
+            return
+        _fill(row, answer.parsed, answer.step)
+        if row.error is None and answer.last_error is not None:
+            # An ok verdict that needed retries keeps the last transient error, for diagnosis.
+            row.error = f"recovered after {row.attempts} attempts; last error: {answer.last_error}"
+
+    async def _judge_sentences(self, judge: Judge, unit: Unit, row: VerdictRow) -> None:
+        """One call per numbered sentence (rubric option ``calls: per_sentence``), assembled into
+        one verdict row: tokens and cost summed; the first sentence call that fails makes the row
+        error, invalid or abstained, with the reason naming the sentence."""
+        rubric, item = unit.rubric, unit.item
+        parts = sentence_parts(rubric, item)
+        parser = self.part_parsers[rubric.id]
+        schema_hash = sentence_schema_hash(rubric)
+        replies: list[tuple[CallPart, dict[str, Any]]] = []
+        texts: list[dict[str, str | None]] = []
+        steps: set[str] = set()
+        for n, part in enumerate(parts):
+            messages = self.prompts.render(rubric, item, part=part)
+            answer = await self._ask(judge, unit, row, messages, self._context(unit, schema_hash, part), parser,
+                                     first=n == 0, part=part)  # fmt: skip
+            texts.append({"part": part.label, "text": answer.text})
+            where = f"sentence {part.label} ({n + 1} of {len(parts)} calls)"
+            if answer.parsed is None or answer.parsed.status != "ok":
+                row.raw_text = canonical_json(texts)
+                if answer.parsed is None:
+                    row.status, row.error = answer.status, f"{where}: {answer.error}"
+                else:
+                    row.status, row.error = answer.parsed.status, f"{where}: {answer.parsed.error}"
+                    row.verdict = verdict_json(answer.parsed.verdict)
+                if row.status == "skipped" and n > 0:
+                    # Part of the row was judged and billed: keep it on record as an error (its
+                    # replies are cached, so --retry-errors does not pay for them again).
+                    row.status = "error"
+                return
+            assert answer.parsed.verdict is not None  # an ok parse has its verdict
+            replies.append((part, answer.parsed.verdict))
+            if answer.step is not None:
+                steps.add(answer.step)
+        row.raw_text = canonical_json(texts)
+        parsed = self.parsers[rubric.id].parse(canonical_json(assemble(rubric, replies)), item)
+        _fill(row, parsed, ",".join(sorted(steps)) or None if parsed.settled else None)
+
+    async def _ask(
+        self, judge: Judge, unit: Unit, row: VerdictRow, messages: list[dict[str, str]], context: CallContext,
+        parser: VerdictParser, *, first: bool, part: CallPart | None = None,
+    ) -> Answer:  # fmt: skip
+        """One call under the rubric's rescue policy (repair, re-asks), adding its attempts, tokens,
+        latency and cost to ``row``. The answer has the final parse, or a status and reason when
+        the call ended without one (skipped, error, abstained)."""
+        rubric = unit.rubric
+        policy = rubric.on_invalid.get("policy", "none")
+        reasks_left = int(rubric.on_invalid.get("max_reasks", 1)) if policy == "reask" else 0
+        step = None
+        parsed: Parsed | None = None  # the previous turn's parse, while re-asking
+        first_messages = messages
         while True:
-            request = JudgeRequest(messages, rubric, unit.item, context, max_tokens=rubric.max_tokens)
+            request = JudgeRequest(messages, rubric, unit.item, context, max_tokens=rubric.max_tokens, part=part)
             try:
                 completion = await judge.complete(request)
             except BudgetExhausted:
                 # Refused before it started: nothing billed for this call.
                 self.outcome.budget_exhausted = True
                 if parsed is None:
-                    _skip(row, BUDGET_EXHAUSTED)
-                    return
+                    return Answer(None, None, "skipped", BUDGET_EXHAUSTED)
                 # A refused re-ask: the billed invalid reply stays the verdict, so its cost stays on
                 # record and a resume does not pay for this key twice.
-                _fill(row, parsed, None)
-                row.error = f"{parsed.error}; re-ask not sent: {BUDGET_EXHAUSTED}"
-                return
+                parsed = replace(parsed, error=f"{parsed.error}; re-ask not sent: {BUDGET_EXHAUSTED}")
+                return Answer(parsed, None, text=row.raw_text)
             except JudgeCallError as exc:
                 row.attempts += exc.attempts
-                row.status, row.error = "error", str(exc)
                 row.response_format = exc.response_format or row.response_format
                 if exc.fatal:
                     reason = f"judge '{judge.config.label}' stopped: {exc}; resume the run once that is fixed"
                     self.outcome.stopped_judges.setdefault(judge.config.label, reason)
-                return
+                return Answer(None, None, "error", str(exc))
             self._note(judge.config.label, completion)
             row.attempts += completion.attempts
             row.latency_ms = _add(row.latency_ms, completion.latency_ms)
             row.prompt_tokens = _add(row.prompt_tokens, completion.prompt_tokens)
             row.completion_tokens = _add(row.completion_tokens, completion.completion_tokens)
             row.cost_usd = _add(row.cost_usd, completion.cost_usd)
-            row.cached = completion.cached if context.turn == 0 else row.cached and completion.cached
+            row.cached = completion.cached if first and context.turn == 0 else row.cached and completion.cached
             row.raw_text = completion.text
             row.response_format = completion.response_format
             if completion.abstain_reason is not None:
                 # The judge declined the call as a whole: recorded, never scored, cost kept.
-                row.status, row.error, row.raw_text = "abstained", completion.abstain_reason, completion.text or None
-                return
-            parsed = parser.parse(completion.text, unit.item)
+                return Answer(None, None, "abstained", completion.abstain_reason, completion.text or None)
+            parsed = parser.parse(completion.text, None if part is not None else unit.item)
             if not parsed.settled and policy == "repair":
                 fixed = repair(completion.text)
                 if fixed is not None and fixed != completion.text:
-                    rescued = parser.parse(fixed, unit.item)
+                    rescued = parser.parse(fixed, None if part is not None else unit.item)
                     if rescued.settled:
                         parsed, step = rescued, "repair"
             if parsed.settled or reasks_left <= 0:
@@ -327,27 +402,32 @@ class Runner:
             context = replace(context, turn=context.turn + 1)
             step = f"reask-{int(rubric.on_invalid.get('max_reasks', 1)) - reasks_left}"
             messages = [
-                *unit.messages,
+                *first_messages,
                 {"role": "assistant", "content": completion.text},
                 {"role": "user", "content": REASK_TEMPLATE.format(error=parsed.error)},
             ]
-        _fill(row, parsed, step if parsed.settled else None)
-        if row.error is None and completion.last_error is not None:
-            # An ok verdict that needed retries keeps the last transient error, for diagnosis.
-            row.error = f"recovered after {row.attempts} attempts; last error: {completion.last_error}"
+        return Answer(parsed, step if parsed.settled else None, text=completion.text, last_error=completion.last_error)
 
 
-    def _note(self, label: str, completion: Completion) -> None:
-        if completion.negotiation is not None:
-            self.outcome.formats[label] = completion.negotiation
-        if completion.notice is not None and self.on_notice is not None:
-            self.on_notice(completion.notice)
+@dataclass(slots=True)
+class Answer:
+    """How one call (with its repairs and re-asks) ended: the final parse, or, when there is
+    none, the row status and reason it leaves (skipped, error, abstained)."""
+
+    parsed: Parsed | None
+    step: str | None  # the rescue step that made the parse valid
+    status: str | None = None
+    error: str | None = None
+    text: str | None = None  # the last reply's text
+    last_error: str | None = None  # the last transient failure before the reply
 
 
 def _fill(row: VerdictRow, parsed: Parsed, rescued_by: str | None) -> None:
     row.status = parsed.status
     row.score = parsed.score
     row.raw_score = parsed.raw_score
+    row.amplification = parsed.amplification
+    row.evidence_found = parsed.evidence_found
     row.verdict = verdict_json(parsed.verdict)
     row.rationale = parsed.rationale
     row.error = parsed.error

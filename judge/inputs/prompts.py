@@ -227,6 +227,18 @@ class PromptLibrary:
             {"role": "user", "content": fill(tpl.user).strip()},
         ]
 
+    def first_call(self, rubric: Rubric, item: Any) -> list[dict[str, str]]:
+        """The messages of the first call a unit makes: the whole item's, or for a per-sentence
+        rubric its first sentence's (the response's when the baseline has none). For checks and
+        examples; an item with no sentence at all renders a sentence call of an empty sentence."""
+        if rubric.calls != "per_sentence":
+            return self.render(rubric, item)
+        from judge.inputs.parts import CallPart, sentence_parts, sentence_schema
+
+        parts = sentence_parts(rubric, item)
+        part = parts[0] if parts else CallPart("response", 1, "", sentence_schema(rubric))
+        return self.render(rubric, item, part=part)
+
     def _value(self, name: str, rubric: Rubric, item: Any, tpl: PromptTemplate, part: Any = None) -> str:
         if name == "task":
             return item.task

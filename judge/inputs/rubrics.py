@@ -27,7 +27,7 @@ from judge.core.errors import RubricError, did_you_mean
 from judge.core.hashing import content_hash
 from judge.core.mechanisms import AMPLIFICATION_FIELD, EVIDENCE_FIELD, contract, family_ids, mechanism_ids
 from judge.core.severity import FIELD_KEYS, severity_kind, severity_kind_names
-from judge.core.taxonomy import DIMENSIONS, TASK_DIMENSIONS
+from judge.core.taxonomy import DIMENSIONS, NOT_APPLICABLE, TASK_DIMENSIONS
 
 INVALID_POLICIES = ("none", "repair", "reask")
 
@@ -107,9 +107,9 @@ class Rubric:
     def not_applicable(self, task: str, dimension: str) -> str | None:
         """Why this rubric does not apply to an item of this task and dimension; None when it does."""
         if self.tasks and task not in self.tasks:
-            return f"not applicable: {self.ref} applies to tasks {', '.join(self.tasks)}, not {task}"
+            return f"{NOT_APPLICABLE}: {self.ref} applies to tasks {', '.join(self.tasks)}, not {task}"
         if dimension not in self.dimensions:
-            return f"not applicable: {self.ref} applies to dimensions {', '.join(self.dimensions)}, not {dimension}"
+            return f"{NOT_APPLICABLE}: {self.ref} applies to dimensions {', '.join(self.dimensions)}, not {dimension}"
         return None
 
 

@@ -75,6 +75,7 @@ class VerdictParser:
 
         self.rubric = rubric
         self._validator = jsonschema.Draft202012Validator(schema if schema is not None else rubric.schema)
+        self._scores = schema is None
         props = rubric.schema.get("properties", {})
         self._abstains = ABSTAIN_FIELD in props
         self._quotes = EVIDENCE_FIELD in props
@@ -86,6 +87,8 @@ class VerdictParser:
         verdict, error = self.load(text)
         if verdict is None:
             return Parsed("invalid", None, None, None, None, error)
+        if not self._scores:  # one sentence's reply: valid is all it needs to be
+            return Parsed("ok", verdict, None, None, _rationale(verdict), None)
         return self.score(verdict, item)
 
     def load(self, text: str) -> tuple[dict[str, Any] | None, str | None]:

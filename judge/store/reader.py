@@ -133,7 +133,8 @@ def _check_schema(path: Path, found: dict[str, Any]) -> None:
 
 def read_verdicts(run_dir: Path | str, columns: Sequence[str] | None = None) -> Any:
     """The verdict table as a polars DataFrame: verdicts.parquet, or the log when the run never
-    compacted (a crash); its schema is checked against the verdict record."""
+    compacted (a crash); its schema is checked against the verdict record. Columns added after the
+    first format (``ADDED_COLUMNS``) read as null from a table written before them."""
     import polars as pl
 
     run_dir = Path(run_dir)

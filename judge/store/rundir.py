@@ -30,7 +30,7 @@ from judge.core.errors import RunDirError
 from judge.core.records import FORMAT_VERSION as FORMAT_VERSION  # re-exported: the records define these
 from judge.core.records import KEY_COLUMNS, Manifest, verdict_schema
 from judge.core.records import VERDICT_COLUMNS as VERDICT_COLUMNS
-from judge.core.taxonomy import REDO_STATUSES
+from judge.core.taxonomy import NOT_APPLICABLE, REDO_STATUSES
 
 MANIFEST = "manifest.json"
 VERDICTS_LOG = "verdicts.jsonl"
@@ -154,14 +154,16 @@ def done_keys(path: Path, *, redo: tuple[str, ...] = REDO_STATUSES) -> set[Verdi
     """Keys (item, rubric id, rubric version, judge, repeat) whose latest row in the log is terminal.
 
     A row whose status is in ``redo`` is not: ``skipped`` always (never judged), ``error`` too
-    with --retry-errors (``REDO_STATUSES``, ``REDO_WITH_ERRORS``); ``abstained`` is terminal.
+    with --retry-errors (``REDO_STATUSES``, ``REDO_WITH_ERRORS``); ``abstained`` is terminal, and
+    so is a ``skipped`` row whose rubric does not apply to the item (its reason starts with
+    ``NOT_APPLICABLE``): that cannot change while the rubric stays the same, which resume checks.
     Also cuts a crash-torn tail off the log so new rows start on a clean line.
     """
-    latest: dict[VerdictKey, str] = {}
+    latest: dict[VerdictKey, bool] = {}
     for row in read_log(path, repair=True):
         key = (row["item_id"], row["rubric_id"], int(row["rubric_version"]), row["judge"], int(row["repeat"]))
-        latest[key] = row["status"]
-    return {key for key, status in latest.items() if status not in redo}
+        latest[key] = row["status"] not in redo or str(row.get("error") or "").startswith(NOT_APPLICABLE)
+    return {key for key, final in latest.items() if final}
 
 
 class RunLock:

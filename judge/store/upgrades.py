@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from judge.core.hashing import content_hash
-from judge.core.records import FORMAT_VERSION, PlanIdentity, PlanOptions, RecordError, RubricKey, rubric_ref
+from judge.core.records import (
+    FORMAT_VERSION,
+    PlanIdentity,
+    PlanOptions,
+    RecordError,
+    RubricKey,
+    rubric_ref,
+)
 
 
 @dataclass
@@ -149,10 +156,20 @@ def _v3_to_v4(raw: RawRun) -> None:
         raw.summary["format_version"] = 4
 
 
+def _v4_to_v5(raw: RawRun) -> None:
+    """Version 5 adds the verdicts' ``amplification`` and ``evidence_found`` columns (read as null:
+    ADDED_COLUMNS, which is what they mean there: no amplification scale, no quotes checked) and
+    the status ``abstained``; manifest and summary are otherwise unchanged."""
+    raw.manifest["format_version"] = 5
+    if raw.summary is not None:
+        raw.summary["format_version"] = 5
+
+
 UPGRADES: list[tuple[str, Callable[[RawRun], None]]] = [
     ("1->2", _v1_to_v2),
     ("2->3", _v2_to_v3),
     ("3->4", _v3_to_v4),
+    ("4->5", _v4_to_v5),
 ]
 
 
