@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
+from judge.cli.main import main
 from judge.stats.paper_metrics import CATEGORIES, paper_metrics, summary_section
 
 RUBRICS = {
@@ -199,3 +201,19 @@ def test_no_paper_verdicts_gives_no_rows_and_summary_section_is_json() -> None:
     # panel and judge j1, over all models and for m1: every row present, every value null
     assert len(section["rows"]) == 4
     assert all(r["value"] is None and r["reason"] == "no valid verdicts" for r in section["rows"])
+
+
+def test_a_metric_with_only_abstentions_is_null_with_their_reason(tmp_path: Path) -> None:
+    """The offline judges cannot read a Chinese source without a reference: the LD distance is
+    null and says why, instead of a 0.0 computed from invented reference features."""
+    data = tmp_path / "d.jsonl"
+    row = {"id": "t1", "task": "translation", "source": "父亲把碗摔在地上，瓷片溅到我脚边。", "model": "m",
+           "response": "My father smashed the bowl on the floor and the shards flew to my feet."}
+    data.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    run_dir = tmp_path / "run"
+    assert main(["run", "--dataset", str(data), "--rubric", "ld-paper", "--run-dir", str(run_dir), "--quiet"]) == 0
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    (panel,) = [r for r in summary["paper_metrics"]["rows"] if r["scope"] == "panel" and r["model"] is None]
+    assert panel["value"] is None and panel["n_items"] == 0
+    assert panel["reason"].startswith("no valid verdicts (2 abstained: offline/")
+    assert "mostly in Chinese, Japanese or Korean script" in panel["reason"]

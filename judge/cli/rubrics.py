@@ -16,10 +16,15 @@ def rubrics_command(args: argparse.Namespace) -> int:
     action = args.rubrics_command
     if action == "list":
         rubrics = sorted(load_all(args.rubrics_dir or paths.rubrics_dir()), key=lambda r: (r.id, r.version))
+        width = max([14, *(len(r.prompt) for r in rubrics)])
         for rubric in rubrics:
+            # What changes which items a rubric judges, and how: shown so `latest` is not a surprise.
+            notes = [f"tasks: {', '.join(rubric.tasks)}"] if rubric.tasks else []
+            notes += ["one call per sentence"] if rubric.calls == "per_sentence" else []
+            notes += ["opt-in: never the latest"] if rubric.opt_in else []
             print(
                 f"{rubric.ref:<14} {rubric.mechanism:<24} {rubric.family:<7} {rubric.hash[:12]}  "
-                f"{rubric.prompt:<14} {rubric.title}"
+                f"{rubric.prompt:<{width}} {rubric.title}" + (f" [{'; '.join(notes)}]" if notes else "")
             )
         return EXIT_OK
     if action == "show":

@@ -12,6 +12,10 @@ Every prompt of the plan is rendered and its tokens counted with LiteLLM's count
                       rate x max_reasks for rubrics with on_invalid: reask); low = units - hits;
                       high = (units - hits) x (1 + max_reasks)
 
+A unit is one verdict row; it makes one call, or for a per-sentence rubric (``calls:
+per_sentence``) one call per numbered sentence, each counted (and probed in the cache) on its own,
+with completion sizes from the sentence schema. Rubrics that do not apply to an item make no call.
+
 A unit counts as an expected cache hit when the response cache (judge/cache.py; --cache-dir,
 default <runs-dir>/.cache) holds its first-turn reply, under exactly the key a run would look up.
 In a build without the cache, or when the cache folder does not exist, nothing hits. Retries that got no reply

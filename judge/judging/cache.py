@@ -2,8 +2,9 @@
 
 The key is the sha256 of everything that can change a reply: the judge's hash (model, sampling
 parameters, output format), the rubric, prompt and schema hashes, the item's content hash, the
-repeat index, the turn (0, or n for the n-th re-ask) and the exact messages sent. Editing a
-rubric, a prompt or an item therefore misses, and repeats stay independent draws.
+repeat index, the turn (0, or n for the n-th re-ask), the sentence of a per-sentence call, and the
+exact messages sent. Editing a rubric, a prompt or an item therefore misses, and repeats stay
+independent draws. A judge's abstention (``Completion.abstain_reason``) is a reply and is stored.
 
 Layout: one small JSON file per entry, ``<root>/<first 2 hex>/<key>.json``, written to a temporary
 file and moved into place, so concurrent runs and crashes leave either a whole entry or none. An

@@ -249,9 +249,19 @@ def _metrics_for(mechanism: str, frame: pl.DataFrame) -> list[tuple[str, Stat, i
     return [("ld_zscore_distance", _ld_distance(ref, gen), n, reason, dropped)]
 
 
+def _abstentions(rows: pl.DataFrame) -> str:
+    """What an empty group's reason adds when its verdicts were abstentions: how many, and the
+    first reason (a judge that could not read the texts never supplies invented values)."""
+    gone = rows.filter(pl.col("status") == "abstained")
+    if gone.is_empty():
+        return ""
+    first = gone.sort("item_id", "judge")["error"][0] if "error" in gone.columns else None
+    return f" ({gone.height} abstained" + (f": {first})" if first else ")")
+
+
 def _rows_for(
     frame: pl.DataFrame, mechanism: str, rubric: tuple[str, int], scope: str, judge: str | None, model: str | None,
-    *, n_boot: int, seed: int, ci: float,
+    *, n_boot: int, seed: int, ci: float, abstained: str = "",
 ) -> list[dict[str, Any]]:  # fmt: skip
     rows = []
     metrics = _metrics_for(mechanism, frame)
@@ -259,7 +269,7 @@ def _rows_for(
     for (metric, _, n_defined, why, dropped), (value, lo, hi) in zip(metrics, estimates, strict=True):
         reason = None
         if frame.height == 0:
-            reason = "no valid verdicts"
+            reason = f"no valid verdicts{abstained}"
         elif value is None:
             reason = why or "undefined"
         rows.append({
@@ -301,16 +311,20 @@ def paper_metrics(
             models = sorted(set(wanted.filter(this)["model"].to_list()))
             judges = sorted(set(wanted.filter(this)["judge"].to_list()))
             kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed, "ci": ci}
+            mine_rows = wanted.filter(this)
             for model in [None, *models]:
                 def pick(frame: pl.DataFrame, model: str | None = model) -> pl.DataFrame:
                     if frame.is_empty() or model is None:
                         return frame
                     return frame.filter(pl.col("model") == model)
 
-                rows += _rows_for(pick(panel), mechanism, rubric, "panel", None, model, **kw)
+                group = pick(mine_rows)
+                rows += _rows_for(pick(panel), mechanism, rubric, "panel", None, model, **kw,
+                                  abstained=_abstentions(group))  # fmt: skip
                 for judge in judges:
                     mine = pj.filter(pl.col("judge") == judge) if pj.height else pj
-                    rows += _rows_for(pick(mine), mechanism, rubric, "judge", judge, model, **kw)
+                    rows += _rows_for(pick(mine), mechanism, rubric, "judge", judge, model, **kw,
+                                      abstained=_abstentions(group.filter(pl.col("judge") == judge)))  # fmt: skip
     frame = pl.DataFrame(rows, schema=_ROW_SCHEMA)
     return frame.sort(["mechanism", *RUBRIC_KEY, "metric", "scope", "judge", "model"], nulls_last=False)
 
