@@ -165,6 +165,10 @@ def test_a_run_against_a_llama_cpp_like_server_needs_no_config(
     ])
     assert code == 0
     verdicts = pl.read_parquet(run_dir / "verdicts.parquet")
+    # ca-paper does not apply to the news item: that row is skipped, with no call.
+    skipped = verdicts.filter(pl.col("status") == "skipped")
+    assert skipped["error"].str.starts_with("not applicable: ca-paper@").all()
+    verdicts = verdicts.filter(pl.col("status") != "skipped")
     assert set(verdicts["status"]) == {"ok"}
     assert verdicts["attempts"].to_list() == [1] * verdicts.height
     assert verdicts["cost_usd"].null_count() == verdicts.height  # unpriced: no config gave a price

@@ -26,9 +26,10 @@ HISTORY_HASHES = {
     "sa-paper@1": "3ffd49dadf6c", "egm-paper@1": "c95765ed9c60",
     "ca-paper@1": "d6d2b489ecb8", "ld-paper@1": "ee8f47f31fd9",
 }  # fmt: skip
+# (The templates were last laid out rubric first, item last, for prefix caching: commit 5c66ea8.)
 HISTORY_PROMPT_HASHES = {
-    "graded-v1": "543f8a3ea16a", "graded-v2": "f480e5f0b307", "paper-sa-v1": "a967fe9ea951",
-    "paper-egm-v1": "34f080525717", "paper-ca-v1": "0ba45181a411", "paper-ld-v1": "45ecd81503b3",
+    "graded-v1": "d6f3bddfce61", "graded-v2": "ee6ccb65ab3f", "paper-sa-v1": "e880bf74378b",
+    "paper-egm-v1": "e154873d172c", "paper-ca-v1": "d196a57d826e", "paper-ld-v1": "dc3b72042a86",
 }  # fmt: skip
 # The latest version of each rubric (opt-in versions are never the latest).
 LATEST = {"sa-graded": 3, "egm-graded": 3, "ca-graded": 3, "ld-graded": 3,

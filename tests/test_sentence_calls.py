@@ -38,12 +38,12 @@ def counting_judge(body: dict[str, Any]) -> dict[str, Any]:
     return {"counts": counts}
 
 
-def _run(tmp_path: Path, server: FakeServer, name: str, *extra: str) -> Path:
+def _run(tmp_path: Path, server: FakeServer, name: str, *extra: str, code: int = 0) -> Path:
     config = write_config(tmp_path / "judges.yaml", server.base_url, models=("judge-a",))
     run_dir = tmp_path / name
     args = ["run", "--config", str(config), "--dataset", str(write_dataset(tmp_path / "d.jsonl", [NEWS])),
             "--rubric", "egm-paper@2", "--run-dir", str(run_dir), "--quiet", "--cache-dir", str(tmp_path / "cache")]
-    assert main([*args, *extra]) == 0
+    assert main([*args, *extra]) == code
     return run_dir
 
 
@@ -78,14 +78,14 @@ def test_one_call_per_sentence_assembled_into_one_row(tmp_path: Path, fake_serve
 def test_a_failed_sentence_call_fails_the_row_and_names_the_sentence(tmp_path: Path, fake_server: FakeServer) -> None:
     fake_server.set_responder(counting_judge)
     fake_server.script(Reply(json.dumps({"counts": dict.fromkeys(CATEGORIES, 0)})), Malformed(), strict=False)
-    run_dir = _run(tmp_path, fake_server, "bad")
+    run_dir = _run(tmp_path, fake_server, "bad", code=5)  # its one judge delivered nothing valid
     (row,) = pl.read_parquet(run_dir / "verdicts.parquet").to_dicts()
     # egm-paper's policy repairs what it can; a reply that is not JSON at all stays invalid.
     assert row["status"] == "invalid" and row["score"] is None
     assert row["error"].startswith("sentence baseline[2] (2 of 5 calls): reply is not JSON")
     assert fake_server.count() == 2  # the remaining sentences are not asked
     fake_server.script(Status(400), strict=False)
-    run_dir = _run(tmp_path, fake_server, "error", "--no-cache")
+    run_dir = _run(tmp_path, fake_server, "error", "--no-cache", code=5)
     (row,) = pl.read_parquet(run_dir / "verdicts.parquet").to_dicts()
     assert row["status"] == "error" and row["error"].startswith("sentence baseline[1] (1 of 5 calls): ")
 

@@ -445,6 +445,7 @@ class JudgeHealth(Record):
     error: int
     skipped: int
     healthy: bool
+    abstained: int = 0  # format 5; absent (0) in older manifests
     error_share: float | None = None
     problem: str | None = None
     top_error: str | None = None

@@ -1,11 +1,14 @@
 """Judge health: did each judge of a run deliver verdicts, or only errors?
 
-A run whose judge produced no ok verdict at all, or errors on more than ``max_error_share`` of the
-calls it was asked to make, ends ``degraded`` (exit code 5), so a CI job cannot go green on a
-judge that never worked (a wrong model name, a server that rejects every request, a model that
-only ever answers invalid JSON). Skipped verdicts (a stopped judge's remaining work, a spent
-budget) are counted but are not calls. The record is the manifest's ``health``
-(``judge.core.records.RunHealth``); summary.json and the terminal table repeat it.
+A run whose judge produced no valid reply at all (no ok verdict and no abstention), or errors on
+more than ``max_error_share`` of the calls it was asked to make, ends ``degraded`` (exit code 5),
+so a CI job cannot go green on a judge that never worked (a wrong model name, a server that
+rejects every request, a model that only ever answers invalid JSON). Skipped verdicts (a stopped
+judge's remaining work, a spent budget, a rubric that does not apply) are counted but are not
+calls. An abstention is a valid reply: a judge that could judge none of the items (an offline
+judge on text it cannot read) is healthy, and the abstentions show in its counts. The record is
+the manifest's ``health`` (``judge.core.records.RunHealth``); summary.json and the terminal table
+repeat it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
+
+from judge.core.taxonomy import VALID_STATUSES, VERDICT_STATUSES
 
 
 def judge_health(
@@ -31,11 +36,11 @@ def judge_health(
     judges = []
     for label in sorted(verdicts["judge"].unique().to_list()) if verdicts.height else []:
         rows = verdicts.filter(pl.col("judge") == label)
-        n = {s: rows.filter(pl.col("status") == s).height for s in ("ok", "invalid", "error", "skipped")}
-        asked = n["ok"] + n["invalid"] + n["error"]
+        n = {s: rows.filter(pl.col("status") == s).height for s in VERDICT_STATUSES}
+        asked = sum(n[s] for s in VERDICT_STATUSES if s != "skipped")
         share = n["error"] / asked if asked else None
         problem = None
-        if n["ok"] == 0:
+        if sum(n[s] for s in VALID_STATUSES) == 0:
             problem = f"no ok verdicts ({n['invalid']} invalid, {n['error']} errors, {n['skipped']} skipped)"
         elif share is not None and share > max_error_share:
             problem = f"errors on {share:.0%} of its calls (more than max_error_share {max_error_share:.0%})"
