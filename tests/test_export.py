@@ -84,7 +84,7 @@ def test_the_flat_export_has_texts_gold_metadata_and_the_verdict_fields(real_run
                                         & (pl.col("judge") == "offline/lexicon"))["verdict"][0])  # fmt: skip
     # The verdict's fields, one column each; lists as JSON text; no duplicate rationale column.
     assert ca["verdict_severity"] == stored["severity"] and ca["verdict_confidence"] == stored["confidence"]
-    assert ca["verdict_overcorrection"] is stored["overcorrection"]
+    assert ca["verdict_amplification"] == stored["amplification"] and ca["verdict_abstain_reason"] is None
     assert json.loads(ca["verdict_evidence"]) == stored["evidence"] and "verdict_rationale" not in table.columns
     # Texts, the row's own gold label, every gold column, metadata.
     assert (ca["source"], ca["response"]) == (DATA[0]["source"], DATA[0]["response"])
@@ -97,7 +97,8 @@ def test_the_flat_export_has_texts_gold_metadata_and_the_verdict_fields(real_run
     assert isinstance(ld["verdict_source_features_passive_share"], float)  # nested objects flattened
     schema = table.schema
     assert schema["verdict_severity"] == pl.Int64 and schema["meta_batch"] == pl.Float64
-    assert schema["verdict_overcorrection"] == pl.Boolean and schema["gold"] == pl.Int64
+    assert schema["verdict_amplification"] == pl.Int64 and schema["gold"] == pl.Int64
+    assert schema["amplification"] == pl.Float64 and schema["evidence_found"] == pl.Float64
 
 
 @pytest.mark.parametrize(
