@@ -55,6 +55,7 @@ class Measured:
     rc: int
     stdout: str
     stderr: str
+    started_at: float = 0.0  # epoch seconds when the process was started (to place its log's timestamps)
 
     def data(self) -> dict[str, Any]:
         """What goes in results.json (stdout/stderr tails only)."""
@@ -75,6 +76,7 @@ def measure(cmd: Sequence[str], *, env: dict[str, str] | None = None, timeout_s:
             cwd: Path = ROOT) -> Measured:
     """Run ``cmd`` to completion (killed at ``timeout_s``) and return its own rusage."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started_at = time.time()
         start = time.perf_counter()
         proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, env=env or child_env(), cwd=cwd,
                                 start_new_session=True)
@@ -101,6 +103,7 @@ def measure(cmd: Sequence[str], *, env: dict[str, str] | None = None, timeout_s:
             rc=proc.returncode,
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
+            started_at=started_at,
         )
 
 

@@ -62,6 +62,80 @@ def throughput(entry: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _spread(ratio: dict[str, Any]) -> str:
+    return f"**{_f(ratio['median'])}** ({_f(ratio['min'])}-{_f(ratio['max'])})"
+
+
+def _reps(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+def fixed_costs(entry: dict[str, Any]) -> list[str]:
+    r = entry["result"]
+    trees = [t for t in ("baseline", "this tree") if t in r.get("end_to_end", r.get("cached_rerun", {}))]
+    base = f" and the baseline `{r['baseline']}`" if r.get("baseline") else ""
+    lines = [
+        f"### Fixed costs per run: this tree{base}, side by side",
+        "",
+        f"`{entry['command']}` (benchmarks/fixed_costs.py); median of {r['reps']} interleaved reps, the range "
+        f"in brackets or every rep listed; load average before/after: {_load(entry)}.",
+        "",
+    ]
+    e2e = r.get("end_to_end")
+    if e2e:
+        lines += [
+            f"End to end: {e2e['calls']:,} calls, concurrency {e2e['concurrency']}, server latency "
+            f"{e2e['latency_ms']:g} ms. Ratio = plain-loop wall / empathy-judge wall, per rep (>= 0.9 is the target).",
+            "",
+            "| run | wall s | calls/s | CPU s | peak RSS MiB | start to first verdict s | judging s "
+            "| after last verdict s | ratio to plain loop | all reps, wall s |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for name in ("plain litellm loop", *trees):
+            c = e2e[name]
+            ratio = _spread(c["ratio_to_plain_loop"]) if "ratio_to_plain_loop" in c else "1"
+            lines.append(
+                f"| {name} | {_f(c['wall_s'])} | {_f(c['calls_per_s'], 1)} | {_f(c['cpu_s'])} "
+                f"| {_f(c['peak_rss_mib'], 0)} | {_f(c.get('to_first_verdict_s'))} | {_f(c.get('judging_s'))} "
+                f"| {_f(c.get('after_last_verdict_s'))} | {ratio} | {_reps(c['all_wall_s'])} |"
+            )
+        lines.append("")
+    cached = r.get("cached_rerun")
+    if cached:
+        lines += [
+            f"Fully cached re-run of {cached['verdicts']:,} verdicts ({cached['items']:,} items x 4 graded rubrics; "
+            "target < 3 s):",
+            "",
+            "| tree | wall s | CPU s | peak RSS MiB | all reps, wall s |",
+            "|---|---|---|---|---|",
+        ]
+        for name in trees:
+            c = cached[name]
+            lines.append(f"| {name} | **{_f(c['wall_s'])}** | {_f(c['cpu_s'])} | {_f(c['peak_rss_mib'], 0)} "
+                         f"| {_reps(c['all_wall_s'])} |")  # fmt: skip
+        lines.append("")
+    limit = r.get("limit_large_file")
+    if limit:
+        lines += [
+            f"`--limit {limit['limit']}` (offline panel, every rubric, no cache) on a {limit['rows']:,}-row file "
+            f"({_f(limit['large_file_mib'], 0)} MiB) and on a 10-row file (target: ratio < 2):",
+            "",
+            "| tree | large file: wall s / CPU s / peak RSS MiB | 10-row file: wall s / CPU s / peak RSS MiB "
+            "| ratio large / small | all reps, large; small |",
+            "|---|---|---|---|---|",
+        ]
+        for name in trees:
+            big, small = limit[name]["large"], limit[name]["small"]
+            lines.append(
+                f"| {name} | {_f(big['wall_s'])} / {_f(big['cpu_s'])} / {_f(big['peak_rss_mib'], 0)} "
+                f"| {_f(small['wall_s'])} / {_f(small['cpu_s'])} / {_f(small['peak_rss_mib'], 0)} "
+                f"| {_spread(limit[name]['ratio_large_to_small'])} | {_reps(big['all_wall_s'])}; "
+                f"{_reps(small['all_wall_s'])} |"
+            )
+        lines.append("")
+    return lines
+
+
 def switches(entry: dict[str, Any]) -> list[str]:
     r = entry["result"]
     lines = [
@@ -172,8 +246,10 @@ def _load(entry: dict[str, Any]) -> str:
     return f"{b[0]:.1f} / {a[0]:.1f}" if b and a else "-"
 
 
-RENDER = {"throughput": throughput, "litellm_switches": switches, "startup": startup, "cached_rerun": cached,
-          "aggregation": aggregation, "memory": memory}
+RENDER = {
+    "fixed_costs": fixed_costs, "throughput": throughput, "litellm_switches": switches, "startup": startup,
+    "cached_rerun": cached, "aggregation": aggregation, "memory": memory,
+}  # fmt: skip
 
 
 def render(results: dict[str, Any]) -> str:

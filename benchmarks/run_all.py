@@ -4,7 +4,7 @@
     python benchmarks/run_all.py --quick         # small sizes, a smoke test of the harness
     python benchmarks/run_all.py --only throughput startup
 
-Each benchmark is its own script (throughput.py, litellm_switches.py, startup.py,
+Each benchmark is its own script (throughput.py, fixed_costs.py, litellm_switches.py, startup.py,
 cached_replay.py, aggregate.py, memory.py), run here as a child process; each of those runs the
 things it measures in child processes of their own, reaped with ``os.wait4``, so CPU seconds
 and peak RSS are per process.
@@ -35,8 +35,12 @@ PACKAGES = ("litellm", "openai", "polars", "numpy", "tenacity", "jsonschema", "a
 
 # name -> (script, full-size arguments, --quick arguments, time limit in seconds)
 BENCHMARKS: dict[str, tuple[str, list[str], list[str], float]] = {
-    "throughput": ("throughput.py", ["--n", "2000", "--concurrency", "64", "--latency-ms", "50", "--reps", "5"],
+    "throughput": ("throughput.py", ["--n", "1200", "--concurrency", "64", "--latency-ms", "50", "--reps", "5"],
                    ["--n", "300", "--concurrency", "64", "--latency-ms", "50", "--reps", "1"], 1200),
+    # The fixed costs per run (issue 11): end to end against the plain LiteLLM loop, the cached
+    # re-run of 10,000 verdicts, --limit 10 on a 100,000-row file; add --baseline REV by hand.
+    "fixed_costs": ("fixed_costs.py", ["--reps", "5"],
+                    ["--reps", "1", "--n", "200", "--items", "100", "--rows", "5000"], 3600),
     "litellm_switches": ("litellm_switches.py", ["--n", "1000", "--reps", "2"], ["--n", "200", "--reps", "1"], 900),
     "startup": ("startup.py", ["--reps", "9"], ["--reps", "2"], 300),
     "cached_rerun": ("cached_replay.py", ["--items", "2500"], ["--items", "100"], 1200),

@@ -7,13 +7,16 @@ Side by side, each client in its own process (wall time, CPU seconds and peak RS
 - litellm:      a plain ``litellm.acompletion`` loop with a semaphore (default settings);
 - litellm-tuned: the same loop with the switches ``judge/judges.py`` sets (see RESULTS.md);
 - empathy-judge: ``python -m judge run`` end to end: dataset validation, prompt rendering, the
-                 calls, verdict parsing, the durable log, Parquet compaction and the summary.
+                 calls, verdict parsing, the durable log, Parquet compaction, the summary and
+                 report.html. Its wall time is split in three from the verdicts' ``finished_at``:
+                 process start to the first verdict (start-up, LiteLLM's import, the first call),
+                 first to last verdict (judging), last verdict to exit (compaction, summary, report).
 
 Every client sends the same rendered sa-graded prompt (about 4 KB) with the rubric's
 ``json_schema`` response format to ``openai/gpt-4o-mini`` (so LiteLLM prices every call), and reads
 back the verdict JSON. The server is tests/fakeserver.py in its own process.
 
-    python benchmarks/throughput.py --n 2000 --concurrency 64 --latency-ms 50 --out tp.json
+    python benchmarks/throughput.py --n 1200 --concurrency 64 --latency-ms 50 --out tp.json
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +159,7 @@ def run_client(client: str, work: Path, base_url: str, dataset: Path, requests: 
                      "--rubric", RUBRIC, "--run-dir", str(run_dir), "--quiet", *cache], timeout_s=args.timeout_s)
         if cache and _count_cached(run_dir):
             raise RuntimeError("empathy-judge answered from a cache in a throughput run")
-        return {**_summary(m), **_run_counts(run_dir)}
+        return {**_summary(m), **_run_counts(run_dir), **_phases(m, run_dir)}
     m = measure([PYTHON, __file__, "--child", client, "--base-url", base_url, "--requests", str(requests),
                  "--concurrency", str(args.concurrency)], timeout_s=args.timeout_s)
     inner = m.json_line() if m.rc == 0 else {}
@@ -178,6 +183,20 @@ def _summary(m: Measured) -> dict[str, Any]:
     if m.rc != 0:
         out["stderr_tail"] = m.stderr[-1500:]
     return out
+
+
+def _phases(m: Measured, run_dir: Path) -> dict[str, Any]:
+    """Seconds from process start to the first verdict, first to last verdict, last verdict to exit."""
+    log = run_dir / "verdicts.jsonl"
+    if m.rc != 0 or not log.exists():
+        return {}
+    with log.open(encoding="utf-8") as fh:
+        stamps = [datetime.fromisoformat(json.loads(line)["finished_at"]).timestamp() for line in fh]
+    if not stamps:
+        return {}
+    first, last = min(stamps), max(stamps)
+    return {"to_first_verdict_s": first - m.started_at, "judging_s": last - first,
+            "after_last_verdict_s": m.started_at + m.wall_s - last}  # fmt: skip
 
 
 def _run_counts(run_dir: Path) -> dict[str, Any]:
@@ -218,7 +237,20 @@ def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
         for client, reps in runs.items():
             results["clients"][client] = _median_rep(reps, n)
     _ratios(results)
+    _paired(results, runs)
     return results
+
+
+def _paired(results: dict[str, Any], runs: dict[str, list[dict[str, Any]]]) -> None:
+    """empathy-judge / plain LiteLLM per rep: the two ran back to back, so each pair saw about the
+    same load; the median and the range of these ratios say more than one ratio of medians."""
+    ours, plain = runs.get("empathy-judge"), runs.get("litellm")
+    if not ours or not plain:
+        return
+    pairs = sorted(b["wall_s"] / a["wall_s"] for a, b in zip(ours, plain, strict=True))
+    results["paired_ratio_empathy_judge_to_litellm"] = {
+        "median": statistics.median(pairs), "min": pairs[0], "max": pairs[-1], "all": [round(x, 3) for x in pairs],
+    }  # fmt: skip
 
 
 def _median_rep(reps: list[dict[str, Any]], n: int) -> dict[str, Any]:
@@ -232,6 +264,9 @@ def _median_rep(reps: list[dict[str, Any]], n: int) -> dict[str, Any]:
         out["loop_calls_per_s"] = n / chosen["loop_s"]
     out["cpu_ms_per_call"] = chosen["cpu_s"] * 1000.0 / n
     out["all_wall_s"] = [round(r["wall_s"], 3) for r in reps]
+    if "to_first_verdict_s" in chosen:
+        for phase in ("to_first_verdict_s", "judging_s", "after_last_verdict_s"):
+            out[f"all_{phase}"] = [round(r.get(phase, float("nan")), 3) for r in reps]
     out["all_ok"] = [r.get("ok") for r in reps]
     out["valid"] = bool(good) and len(good) == len(reps)
     return out
@@ -257,7 +292,7 @@ def _ratios(results: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--n", type=int, default=1200)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--reps", type=int, default=3)
