@@ -127,3 +127,29 @@ def test_key_covers_every_input(tmp_path: Path) -> None:
     assert cache.get(key)["text"] == "{}"
     (tmp_path / key[:2] / f"{key}.json").write_bytes(b'{"v": 1, "te')  # a damaged entry is a miss
     assert cache.get(key) is None
+
+
+def test_queued_entries_are_read_at_once_and_written_by_flush(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path / "cache")
+    keys = [cache_key("jh", CallContext(f"i{n}", f"ih{n}", "r", "rh", "ph", "sh", repeat=0), []) for n in range(50)]
+    for n, key in enumerate(keys):
+        cache.put_later(key, {"text": f"{{\"n\": {n}}}", "prompt_tokens": 1, "completion_tokens": 1})
+    cache.put_later(keys[0], {"text": '{"n": 0}', "prompt_tokens": 1, "completion_tokens": 1})  # queued twice
+    assert all(cache.get(key)["text"] == f'{{"n": {n}}}' for n, key in enumerate(keys))  # before any flush
+    cache.flush()
+    assert 50 <= cache.writes <= 51 and not cache._pending and cache._writer is None
+    fresh = ResponseCache(tmp_path / "cache")
+    assert all(fresh.get(key)["text"] == f'{{"n": {n}}}' for n, key in enumerate(keys))
+    assert not list((tmp_path / "cache").rglob("*.tmp"))
+
+
+def test_a_cache_that_cannot_be_written_warns_and_keeps_the_verdicts(tmp_path: Path) -> None:
+    import judge
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go", encoding="utf-8")
+    plan = judge.Plan(items(3), judges=["offline/lexicon"], rubrics=["sa-graded"], cache_dir=blocker / "cache")
+    run = judge.evaluate(plan, tmp_path / "run", html=False)
+    assert run.status == "completed" and run.verdicts["status"].to_list() == ["ok"] * 3
+    (warning,) = [m for m in run.messages if "response cache" in m]
+    assert "3 replies could not be written" in warning and "NotADirectoryError" in warning

@@ -293,6 +293,8 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
             stop.detach()
         log.close()
         items.close()
+        if session.cache is not None:
+            session.cache.flush()  # replies queued for the response cache reach the disk
         if display is not None:
             display.close()
     for reason in outcome.stopped_judges.values():
@@ -300,6 +302,12 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
     if session.cache is not None and progress:
         cache = session.cache
         print(f"empathy-judge: cache {cache.root}: {cache.hits} hits, {cache.misses} misses", file=sys.stderr)
+    if session.cache is not None and session.cache.write_errors:
+        cache = session.cache
+        session.say(
+            f"empathy-judge: warning: {cache.write_errors} replies could not be written to the response cache "
+            f"{cache.root} ({cache.first_write_error}); the verdicts are saved, later runs will ask again"
+        )
     if outcome.failure is not None:
         session.end(run_status(outcome), failure=str(outcome.failure))
         raise outcome.failure
