@@ -14,6 +14,7 @@ from judge.store.rundir import (
     VERDICTS_LOG,
     VerdictLog,
     compact,
+    cut_torn_tail,
     load_verdicts,
     prepare_run_dir,
     read_log,
@@ -56,6 +57,32 @@ def test_torn_tail_is_dropped_and_repaired(tmp_path: Path) -> None:
     log.append(row("c"))
     log.close()
     assert [r["item_id"] for r in read_log(path)] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [pytest.param(b'{"item_id": "c", "rubr', id="cut-mid-row"), pytest.param(b"{", id="one-byte"),
+     pytest.param(b'{"item_id": "c"', id="no-newline"), pytest.param(b"", id="whole")],
+)  # fmt: skip
+def test_compaction_cuts_only_a_torn_last_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tail: bytes) -> None:
+    # Reads back from the end: a row longer than one read of 64 KiB must be found whole.
+    path = tmp_path / VERDICTS_LOG
+    log = VerdictLog(path)
+    log.append(row("a"))
+    log.append({**row("b"), "raw_text": "x" * 200_000})
+    log.close()
+    whole = path.read_bytes()
+    with path.open("ab") as fh:
+        fh.write(tail)
+    cut_torn_tail(path)
+    assert path.read_bytes() == whole
+    compact(tmp_path)
+    assert pl.read_parquet(tmp_path / "verdicts.parquet")["item_id"].to_list() == ["a", "b"]
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    cut_torn_tail(empty)
+    cut_torn_tail(tmp_path / "absent.jsonl")
+    assert empty.read_bytes() == b""
 
 
 def test_compaction_keeps_one_row_per_key_last_wins(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ written into ``params``, so the manifest and the judge hash record them.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -109,12 +110,13 @@ class JudgeConfig:
     def provider(self) -> str:
         return self.model.split("/", 1)[0] if "/" in self.model else ""
 
-    @property
+    @functools.cached_property
     def hash(self) -> str:
         """What can change this judge's verdicts: model, sampling and output format.
 
         Endpoint, key, concurrency, timeouts and prices change how a verdict is fetched or billed,
-        not what it says, so they stay out (a moved server keeps its cache).
+        not what it says, so they stay out (a moved server keeps its cache). Computed once: every
+        verdict row and every cache key carries it.
         """
         return content_hash({"model": self.model, "params": self.params, "response_format": self.response_format})
 

@@ -147,6 +147,37 @@ def read_log(path: Path, *, repair: bool = False) -> Iterator[dict[str, Any]]:
             os.fsync(fh.fileno())
 
 
+def cut_torn_tail(path: Path) -> None:
+    """Cut a crash-torn last line off the log, reading only the end of the file.
+
+    Each row goes out in one ``write``, so a crash can tear only the last line: it lacks its
+    newline, or does not parse. (``read_log(repair=True)`` checks every line on the way, which a
+    resume needs anyway; compaction needs only this.)
+    """
+    if not path.exists() or not (size := path.stat().st_size):
+        return
+    with path.open("r+b") as fh:
+        start, pos = 0, size - 1  # the final byte is the last line's own newline, if it is whole
+        while pos > 0:
+            begin = max(0, pos - (1 << 16))
+            fh.seek(begin)
+            newline = fh.read(pos - begin).rfind(b"\n")
+            if newline >= 0:
+                start = begin + newline + 1
+                break
+            pos = begin
+        fh.seek(start)
+        last = fh.read()
+        try:
+            whole = last.endswith(b"\n") and isinstance(json.loads(last), dict)
+        except ValueError:
+            whole = False
+        if not whole:
+            fh.truncate(start)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
 VerdictKey = tuple[str, str, int, str, int]  # KEY_COLUMNS' values: item, rubric id, rubric version, judge, repeat
 
 
@@ -207,8 +238,7 @@ def compact(run_dir: Path) -> Path:
     import polars as pl
 
     log = run_dir / VERDICTS_LOG
-    for _ in read_log(log, repair=True):  # drop a crash-torn tail so parsing sees whole lines only
-        pass
+    cut_torn_tail(log)  # so parsing sees whole lines only
     schema = polars_schema()
     keys = list(KEY_COLUMNS)
     parts_dir = run_dir / f".compact.{os.getpid()}"
