@@ -299,3 +299,29 @@ def test_a_run_parses_its_dataset_once(
     judged = options.get("limit", 8)
     assert run.verdicts["item_id"].n_unique() == judged and (run.path / "report.html").is_file()
     assert f"{judged * 2 * 2} verdicts" in capsys.readouterr().err  # the progress line's count
+
+
+def test_the_run_reads_the_whole_verdict_table_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summary reads what it needs (no rationales; raw replies of problem verdicts only), and
+    ``Run.verdicts`` reads the whole table on first access: the CLI, which prints the summary,
+    never loads it."""
+    from judge.store import reader
+
+    wanted: list[Any] = []
+    real = reader.read_verdicts
+
+    def spy(run_dir: Any, columns: Any = None) -> Any:
+        wanted.append(None if columns is None else tuple(columns))
+        return real(run_dir, columns)
+
+    monkeypatch.setattr(reader, "read_verdicts", spy)
+    run = judge.evaluate(judge.Plan(rows(3), judges=OFFLINE, rubrics=RUBRICS), tmp_path / "r")
+    assert None not in wanted  # summary, health and report.html read columns they name
+    frame = run.verdicts
+    assert wanted.count(None) == 1 and frame.columns == list(judge.VerdictRow.__dataclass_fields__)
+    assert run.verdicts is frame and wanted.count(None) == 1  # read once
+    summary_frame = reader.read_summary_verdicts(run.path)
+    assert "rationale" not in summary_frame.columns
+    assert summary_frame["raw_text"].null_count() == summary_frame.height  # every verdict is ok here

@@ -127,3 +127,19 @@ def test_compaction_in_chunks_keeps_the_last_row_per_key(tmp_path: Path, monkeyp
     frame = pl.read_parquet(tmp_path / "verdicts.parquet")
     assert frame.select("item_id", "status").rows() == [("a", "ok"), ("b", "ok"), ("c", "invalid")]
     assert sorted(p.name for p in tmp_path.iterdir()) == [VERDICTS_LOG, "verdicts.parquet"]
+
+
+def test_the_summary_reads_no_rationales_and_only_the_replies_of_problem_verdicts(tmp_path: Path) -> None:
+    from judge.store.reader import read_summary_verdicts, read_verdicts
+
+    log = VerdictLog(tmp_path / VERDICTS_LOG)
+    for item, status in [("a", "ok"), ("b", "invalid"), ("c", "error")]:
+        log.append({**row(item, status=status), "raw_text": f"reply {item}", "rationale": f"why {item}"})
+    log.close()
+    for compacted in (False, True):  # from the log (a crashed run), then from the Parquet table
+        if compacted:
+            compact(tmp_path)
+        frame = read_summary_verdicts(tmp_path)
+        assert "rationale" not in frame.columns
+        assert frame.select("item_id", "raw_text").rows() == [("a", None), ("b", "reply b"), ("c", "reply c")]
+        assert frame.drop("raw_text").equals(read_verdicts(tmp_path).drop("raw_text", "rationale"))

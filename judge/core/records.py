@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Union
@@ -530,20 +531,40 @@ class Summary(Record):
 # The run
 
 
-@dataclass
 class Run:
     """A run directory read back (``judge.store.read_run``) or just written (``judge.evaluate``).
 
     ``verdicts`` is the long-format verdict table (one row per item x rubric x judge x repeat,
     columns ``VERDICT_COLUMNS``); ``summary`` is None when the run ended before it was written.
     ``messages`` are the warnings and notes of the invocation that returned this run (not stored).
+    ``verdicts`` may be given as a function that reads the table: it is then read from the run
+    directory the first time it is asked for (``judge.evaluate`` does this, so a caller that only
+    wants the summary, like the CLI, never loads the whole table).
     """
 
-    path: Path
-    manifest: Manifest
-    verdicts: pl.DataFrame
-    summary: Summary | None
-    messages: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        *,
+        path: Path,
+        manifest: Manifest,
+        verdicts: pl.DataFrame | Callable[[], pl.DataFrame],
+        summary: Summary | None,
+        messages: list[str] | None = None,
+    ) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.summary = summary
+        self.messages: list[str] = messages if messages is not None else []
+        self._verdicts = verdicts
+
+    @property
+    def verdicts(self) -> pl.DataFrame:
+        if callable(self._verdicts):
+            self._verdicts = self._verdicts()
+        return self._verdicts
+
+    def __repr__(self) -> str:
+        return f"Run(path={str(self.path)!r}, status={self.status!r})"
 
     @property
     def status(self) -> str:

@@ -314,7 +314,7 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
     try:
         compact(run_dir)
         compact_items(run_dir, plan.dataset.gold_columns)
-        verdicts = _read_verdicts(run_dir)
+        verdicts = _summary_verdicts(run_dir)  # what the summary and health read; Run.verdicts reads it all
         if session.budget is not None:
             session.manifest.budgets.append(BudgetInfo.from_dict(_budget_record(session.budget)))
         session.manifest.health = _health(session, verdicts, outcome)
@@ -330,8 +330,9 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
     write_manifest(run_dir, session.manifest)
     if html:
         write_html_report(session)
-    return Run(path=run_dir, manifest=session.manifest, verdicts=verdicts, summary=summary,
-               messages=session.messages)
+    # The whole table is read only if the caller asks for it (the CLI never does).
+    full = functools.partial(_read_verdicts, run_dir)
+    return Run(path=run_dir, manifest=session.manifest, verdicts=full, summary=summary, messages=session.messages)
 
 
 def _progress(session: _Session, runner: Any, done: int) -> Any:
@@ -350,6 +351,12 @@ def _progress(session: _Session, runner: Any, done: int) -> Any:
     display = Progress(todo, stream=sys.stderr, budget_usd=plan.budget_usd)
     runner.on_row = display.update
     return display
+
+
+def _summary_verdicts(run_dir: Path) -> Any:
+    from judge.store.reader import read_summary_verdicts
+
+    return read_summary_verdicts(run_dir)
 
 
 def _read_verdicts(run_dir: Path) -> Any:

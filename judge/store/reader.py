@@ -131,6 +131,34 @@ def _check_schema(path: Path, found: dict[str, Any]) -> None:
         )
 
 
+# What the run's summary (and its health check) reads of the verdict table: every column but the
+# judges' rationales, with the raw replies of verdicts that are not ok only (problem examples show
+# them). On a real run these texts are most of the table's bytes.
+SUMMARY_SKIPS = ("rationale",)
+
+
+def read_summary_verdicts(run_dir: Path | str) -> Any:
+    """The verdict table as the summary reads it (``SUMMARY_SKIPS`` left out, ``raw_text`` null
+    where the status is ok), streamed from Parquet so the left-out texts are never held whole."""
+    import polars as pl
+
+    columns = [c for c in VERDICT_COLUMNS if c not in SUMMARY_SKIPS]
+    parquet = Path(run_dir) / VERDICTS_PARQUET
+    if parquet.exists():
+        read_verdicts(run_dir, ())  # checks the table's schema, reading no rows
+        if set(columns) <= set(pl.read_parquet_schema(parquet)):
+            scan = pl.scan_parquet(parquet).select(columns).with_columns(_problem_replies())
+            return scan.collect(engine="streaming")
+    # A run that never compacted (the log), or a table from before a column was added.
+    return read_verdicts(run_dir, columns).with_columns(_problem_replies())
+
+
+def _problem_replies() -> Any:
+    import polars as pl
+
+    return pl.when(pl.col("status") != "ok").then(pl.col("raw_text")).alias("raw_text")
+
+
 def read_verdicts(run_dir: Path | str, columns: Sequence[str] | None = None) -> Any:
     """The verdict table as a polars DataFrame: verdicts.parquet, or the log when the run never
     compacted (a crash); its schema is checked against the verdict record. Columns added after the
