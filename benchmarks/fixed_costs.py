@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -83,10 +84,14 @@ def _run(tree: Path, cmd: list[str], timeout_s: float) -> Measured:
     return m
 
 
+LOAD: list[float] = []  # the 1-minute load average before each measured process of a case
+
+
 def _interleave(names: list[str], reps: int, one: Callable[[str, int], tuple[Measured, dict[str, Any]]]) -> dict:
     samples: dict[str, list[tuple[Measured, dict[str, Any]]]] = {name: [] for name in names}
     for rep in range(reps):
         for name in names:
+            LOAD.append(os.getloadavg()[0])
             samples[name].append(one(name, rep))
     return samples
 
@@ -196,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.baseline:
             trees = {"baseline": extract(args.baseline, work / "baseline-tree"), **trees}
         for case in args.cases:
+            LOAD.clear()
             results[case] = CASES[case](trees, work, args)
+            results[case]["loadavg_1min"] = {"min": min(LOAD), "median": statistics.median(LOAD), "max": max(LOAD)}
             print(f"  fixed costs: {case} done", file=sys.stderr)
     text = json.dumps(results, indent=2, sort_keys=True)
     if args.out:

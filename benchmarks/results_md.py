@@ -66,6 +66,14 @@ def _spread(ratio: dict[str, Any]) -> str:
     return f"**{_f(ratio['median'])}** ({_f(ratio['min'])}-{_f(ratio['max'])})"
 
 
+def _case_load(case: dict[str, Any]) -> str:
+    load = case.get("loadavg_1min")
+    if not load:
+        return ""
+    spread = f"{load['min']:.1f}-{load['max']:.1f}"
+    return f" 1-minute load average before each process: median {load['median']:.1f} ({spread})."
+
+
 def _reps(values: list[float]) -> str:
     return ", ".join(f"{v:.2f}" for v in values)
 
@@ -85,7 +93,8 @@ def fixed_costs(entry: dict[str, Any]) -> list[str]:
     if e2e:
         lines += [
             f"End to end: {e2e['calls']:,} calls, concurrency {e2e['concurrency']}, server latency "
-            f"{e2e['latency_ms']:g} ms. Ratio = plain-loop wall / empathy-judge wall, per rep (>= 0.9 is the target).",
+            f"{e2e['latency_ms']:g} ms. Ratio = plain-loop wall / empathy-judge wall, per rep (>= 0.9 is the target)."
+            + _case_load(e2e),
             "",
             "| run | wall s | calls/s | CPU s | peak RSS MiB | start to first verdict s | judging s "
             "| after last verdict s | ratio to plain loop | all reps, wall s |",
@@ -104,7 +113,7 @@ def fixed_costs(entry: dict[str, Any]) -> list[str]:
     if cached:
         lines += [
             f"Fully cached re-run of {cached['verdicts']:,} verdicts ({cached['items']:,} items x 4 graded rubrics; "
-            "target < 3 s):",
+            "target < 3 s)." + _case_load(cached),
             "",
             "| tree | wall s | CPU s | peak RSS MiB | all reps, wall s |",
             "|---|---|---|---|---|",
@@ -118,7 +127,7 @@ def fixed_costs(entry: dict[str, Any]) -> list[str]:
     if limit:
         lines += [
             f"`--limit {limit['limit']}` (offline panel, every rubric, no cache) on a {limit['rows']:,}-row file "
-            f"({_f(limit['large_file_mib'], 0)} MiB) and on a 10-row file (target: ratio < 2):",
+            f"({_f(limit['large_file_mib'], 0)} MiB) and on a 10-row file (target: ratio < 2)." + _case_load(limit),
             "",
             "| tree | large file: wall s / CPU s / peak RSS MiB | 10-row file: wall s / CPU s / peak RSS MiB "
             "| ratio large / small | all reps, large; small |",

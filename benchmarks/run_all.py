@@ -38,7 +38,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], float]] = {
     "throughput": ("throughput.py", ["--n", "1200", "--concurrency", "64", "--latency-ms", "50", "--reps", "5"],
                    ["--n", "300", "--concurrency", "64", "--latency-ms", "50", "--reps", "1"], 1200),
     # The fixed costs per run (issue 11): end to end against the plain LiteLLM loop, the cached
-    # re-run of 10,000 verdicts, --limit 10 on a 100,000-row file; add --baseline REV by hand.
+    # re-run of 10,000 verdicts, --limit 10 on a 100,000-row file (run_all.py --baseline REV adds a
+    # commit's tree beside this one).
     "fixed_costs": ("fixed_costs.py", ["--reps", "5"],
                     ["--reps", "1", "--n", "200", "--items", "100", "--rows", "5000"], 3600),
     "litellm_switches": ("litellm_switches.py", ["--n", "1000", "--reps", "2"], ["--n", "200", "--reps", "1"], 900),
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: checks the harness in a minute or two")
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), help="run only these benchmarks")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument("--baseline", help="fixed_costs: also measure the tree of this git revision, side by side")
     args = parser.parse_args(argv)
     names = args.only or list(BENCHMARKS)
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -106,12 +108,13 @@ def main(argv: list[str] | None = None) -> int:
         out.unlink(missing_ok=True)
         load_before = os.getloadavg()
         print(f"[{time.strftime('%H:%M:%S')}] {name} ...", file=sys.stderr, flush=True)
-        m = measure([PYTHON, str(HERE / script), *(quick if args.quick else full), "--out", str(out)],
-                    timeout_s=limit)
+        extra = ["--baseline", args.baseline] if args.baseline and name == "fixed_costs" else []
+        m = measure([PYTHON, str(HERE / script), *(quick if args.quick else full), *extra, "--out", str(out)],
+                    timeout_s=limit)  # fmt: skip
         entry: dict[str, Any] = {
             "command": command, "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": results["machine"],
-            "script": f"benchmarks/{script}", "args": quick if args.quick else full, "rc": m.rc,
+            "script": f"benchmarks/{script}", "args": [*(quick if args.quick else full), *extra], "rc": m.rc,
             "wall_s": round(m.wall_s, 2), "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
         }
         if out.exists():
