@@ -135,6 +135,11 @@ NEWS_SANITISED = (
     "An incident occurred at a market in northern Nigeria on Sunday. Several individuals were "
     "affected, and the authorities are investigating the situation."
 )
+# The same news with a feeling voiced by a witness, for sentiment attenuation: under the
+# disambiguation rules a sanitised event is granularity mismatch's, a muted feeling SA's.
+NEWS_FELT = NEWS + " 'I was terrified, I am still shaking,' said one stall owner."
+NEWS_FELT_FAITHFUL = NEWS_FAITHFUL + " One stall owner said she had been terrified and was still shaking."
+NEWS_FELT_MUTED = NEWS_FAITHFUL + " One stall owner said the situation had been a little concerning."
 
 # --- Reading the item ---------------------------------------------------------------------------
 
@@ -276,7 +281,7 @@ def _severity(judge: str, rubric_id: str, source: str, response: str, task: str)
     ("source", "faithful", "attenuated", "task"),
     [
         pytest.param(CLIENT, FAITHFUL, ATTENUATED, "counselling", id="counselling"),
-        pytest.param(NEWS, NEWS_FAITHFUL, NEWS_SANITISED, "news", id="news"),
+        pytest.param(NEWS_FELT, NEWS_FELT_FAITHFUL, NEWS_FELT_MUTED, "news", id="news"),
     ],
 )
 def test_attenuated_response_scores_worse_on_sa(

@@ -7,11 +7,9 @@ word lists. Re-exported from `judge.offline.heuristics`.
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass, field
 
-from judge.core.text import Hit, Span, sentence_offsets, split_sentences, word_spans
+from judge.core.text import Span, split_sentences, word_spans
 from judge.offline import lexicons as lx
 
 
@@ -178,8 +176,10 @@ def _is_nominalisation(span: Span, sentence_initial: bool) -> bool:
     return sentence_initial or not span.token[:1].isupper()  # mid-sentence capitals: names
 
 
-def ld_features(text: str) -> dict[str, float]:
+def ld_features(text: str, *, skip: frozenset[str] = frozenset()) -> dict[str, float]:
     """The paper's three distancing features, approximated without a dependency parser.
+    ``skip``: nouns not counted as nominalisations (the graded measure leaves out the vague
+    stand-ins for events, which the disambiguation rules give to granularity mismatch).
 
     passive_share: sentences with be/get + participle (-ed or irregular) and no later "by".
     nominalisation_density: words ending -tion/-sion/-ment/-ance/-ence/-ity/-ness/-al over all
@@ -192,7 +192,7 @@ def ld_features(text: str) -> dict[str, float]:
     for sent in sents:
         spans = word_spans(sent)
         total += len(spans)
-        noms += sum(_is_nominalisation(s, k == 0) for k, s in enumerate(spans))
+        noms += sum(_is_nominalisation(s, k == 0) and s.token.lower() not in skip for k, s in enumerate(spans))
         passive += _agentless_passive([s.token.lower() for s in spans])
     subj = subjects(text)
     return {
@@ -206,31 +206,42 @@ def ld_features(text: str) -> dict[str, float]:
 
 _STEMS: dict[str, re.Pattern[str]] = {
     "death": re.compile(
-        r"^(kill|bod(y|ies)$|dead|death|die[ds]?$|dying|murder|slain|slaughter|massacr"
-        r"|execution|fatal|drown|corpse|perish|assassinat|behead|homicid"
-        r"|suicid|lifeless|strangl)"
+        r"^(kill|bod(y|ies)$|dead$|deadly$|death|die[ds]?$|dying|murder|slain|slaughter|massacr"
+        r"|execution|fatal$|fatally|drown|corpse|perish|assassinat|behead|homicid"
+        r"|suicid|lifeless|strangl|lynch|suffocat)"
     ),
     "violence": re.compile(
-        r"^(attack|shoot|shot$|gun|stab|bomb|explo|blast|beat(en|ing)?$"
-        r"|punch|kick|assault|rampage|ambush|raid|shell(ing|ed)$|airstrike"
-        r"|clash|riot|smash|slash|grenade|missile|violen|fight|fought|war$)"
+        r"^(attack|shoot|shot$|gun|stab|bomb|explod|explosi|blast|beat(en|ing)?$"
+        r"|punch|kick|assault|rampage|ambush|raid(s|ed)?$|shell(ing|ed)$|airstrike"
+        r"|clash|riot|smash|slash|grenade|missile|violen|fight|fought|war$|slap|shov|chok(e|ed|ing)$"
+        r"|hit$|struck$|arson|torch(ed)?$|hack(ed|ing)$)"
     ),
     "injury": re.compile(
         r"^(injur|wound|hurt$|maim|bruis|fractur|broken$|burn(s|ed|t)$|bleed"
-        r"|bled$|concuss|paraly|amputat|crippl|hospitali[sz]ed|scarr)"
+        r"|bled$|concuss|paraly|amputat|crippl|hospitali[sz]ed|scarr|gash|limp(ing|ed)?$)"
     ),
     "graphic": re.compile(
         r"^(blood|gore|entrail|sever(ed)$|charred|mutilat|dismember|decapitat"
         r"|disfigur|skull|brains$|flesh|bones?$|guts$|intestin|limbs$|torn$"
-        r"|splatter|rott|decompos|scream|shrapnel|rubble|oozing|stench|vomit)"
+        r"|splatter|rott|decompos|scream|shrapnel|rubble|oozing|stench|vomit|crush(ed)?$"
+        r"|ash(es)?$|smoulder|soaked$)"
     ),
     "abuse": re.compile(
-        r"^(abus|tortur|rap(e|ed|es|ing)$|molest|traffick|enslav|whip|flog"
-        r"|starv|bull(y|ied|ying)$|harass|humiliat|degrad|neglect|batter"
+        r"^(abus|tortur|rap(e|ed|es|ing)$|molest|traffick|enslav|whip(ped|ping)?$|flog"
+        r"|starv|bull(y|ied|ying)$|harass|degrad|neglect|batter(ed|ing)?$"
         r"|kidnap|abduct|hostage|imprison|persecut|terrori[sz]ed|exploited"
-        r"|coerc)"
+        r"|coerc|mock(ed|ing|s)?$|insult|yell|shout(ed|ing|s)?$|ridicul|belittl|threaten"
+        r"|intimidat|stalk(ed|ing)?$|grop(e|ed|ing)$|berat|sneer)"
     ),
 }
+
+
+def aversive_stem_category(word: str) -> str | None:
+    """The aversive category whose stems ``word`` (lower case) matches, or None."""
+    for cat in lx.AVERSIVE_CATEGORIES:
+        if _STEMS[cat].match(word):
+            return cat
+    return None
 
 
 def aversive_counts_stems(sentence: str) -> dict[str, int]:
@@ -243,177 +254,7 @@ def aversive_counts_stems(sentence: str) -> dict[str, int]:
         window_before = ws[max(0, i - 3) : i]
         if any(b in {"no", "not", "without", "never", "nobody"} for b in window_before):
             continue
-        for cat in lx.AVERSIVE_CATEGORIES:
-            if _STEMS[cat].match(w):
-                counts[cat] += 1
-                break
+        cat = aversive_stem_category(w)
+        if cat is not None:
+            counts[cat] += 1
     return counts
-
-
-@dataclass(frozen=True)
-class StructureProfile:
-    """Sentence-shape and word-form signals of one text (no emotion vocabulary)."""
-
-    sentences: int = 0
-    words: int = 0
-    mean_sentence_length: float = 0.0
-    short_sentence_share: float = 0.0
-    exclamation_share: float = 0.0
-    question_share: float = 0.0
-    imperative_share: float = 0.0
-    modal_you_share: float = 0.0
-    first_person_rate: float = 0.0
-    present_tense_rate: float = 0.0
-    numbers: int = 0
-    proper_nouns: int = 0
-    concrete_nouns: int = 0
-    detail_per_sentence: float = 0.0
-    last_sentence_question: bool = False
-    detail_hits: list[Hit] = field(default_factory=list)
-
-
-_PRESENT = frozenset(
-    {
-        "am",
-        "is",
-        "are",
-        "do",
-        "does",
-        "have",
-        "has",
-        "i'm",
-        "you're",
-        "we're",
-        "they're",
-        "he's",
-        "she's",
-        "it's",
-        "don't",
-        "doesn't",
-        "isn't",
-        "aren't",
-        "can",
-        "can't",
-        "will",
-        "won't",
-    }
-)
-_PAST = frozenset(
-    {"was", "were", "did", "had", "didn't", "wasn't", "weren't", "could", "would", "hadn't"}
-)
-_MODAL_YOU = re.compile(r"\byou (should|could|might|need to|must|have to|may want)\b")
-
-
-def structure_profile(text: str) -> StructureProfile:
-    """Sentence counts and lengths, sentence types, tense, person and detail density.
-
-    Detail = numbers + proper nouns (capitalised words inside a sentence) + concrete nouns.
-    Rates are over words; shares are over sentences. Empty text: all zero.
-    """
-    sents = sentence_offsets(text)
-    if not sents:
-        return StructureProfile()
-    n_words = short = excl = quest = imper = modal = fps = present = past = 0
-    numbers = proper = concrete = 0
-    detail_hits: list[Hit] = []
-    for sent, off in sents:
-        spans = word_spans(sent)
-        ws = [s.token.lower().replace("’", "'") for s in spans]
-        n_words += len(ws)
-        short += len(ws) <= 8
-        tail = sent.rstrip("\"'”’) ")
-        excl += tail.endswith(("!", "！"))
-        is_q = tail.endswith(("?", "？"))
-        quest += is_q
-        imper += bool(ws) and not is_q and ws[0] in lx.IMPERATIVE_VERBS
-        modal += bool(_MODAL_YOU.search(" ".join(ws)))
-        fps += sum(w in lx.FIRST_SINGULAR for w in ws)
-        for k, (s, w) in enumerate(zip(spans, ws, strict=True)):
-            kind = None
-            if w[0].isdigit() or w in lx.NUMBER_WORDS:
-                numbers, kind = numbers + 1, "n"
-            elif k and s.token[:1].isupper() and w != "i" and not w.startswith("i'"):
-                proper, kind = proper + 1, "p"
-            elif w in lx.CONCRETE_NOUNS:
-                concrete, kind = concrete + 1, "c"
-            if kind:
-                detail_hits.append((off + s.start, off + s.end))
-            if w in _PRESENT:
-                present += 1
-            elif w in _PAST or (
-                w.endswith("ed") and len(w) > 4 and k and w not in lx.ADJECTIVAL_ED
-            ):
-                past += 1
-            elif w.endswith("s") and k and ws[k - 1] in {"he", "she", "it", "who", "that"}:
-                present += 1
-    n_sent = len(sents)
-    last = sents[-1][0].rstrip("\"'”’) ")
-    return StructureProfile(
-        sentences=n_sent,
-        words=n_words,
-        mean_sentence_length=round(n_words / n_sent, 3),
-        short_sentence_share=round(short / n_sent, 4),
-        exclamation_share=round(excl / n_sent, 4),
-        question_share=round(quest / n_sent, 4),
-        imperative_share=round(imper / n_sent, 4),
-        modal_you_share=round(modal / n_sent, 4),
-        first_person_rate=round(fps / n_words, 4) if n_words else 0.0,
-        present_tense_rate=round(present / (present + past), 4) if present + past else 0.0,
-        numbers=numbers,
-        proper_nouns=proper,
-        concrete_nouns=concrete,
-        detail_per_sentence=round((numbers + proper + concrete) / n_sent, 4),
-        last_sentence_question=last.endswith(("?", "？")),
-        detail_hits=detail_hits,
-    )
-
-
-def structural_intensity(text: str) -> float:
-    """Intensity from form alone, in [0, 1]: exclamations, short sentences, first person,
-    present tense and concrete detail raise it; nominalisations and agentless passives (clinical
-    register) lower it. Empty text: 0.0.
-    """
-    p = structure_profile(text)
-    if not p.sentences:
-        return 0.0
-    ld = ld_features(text)
-    z = (
-        1.2 * p.exclamation_share
-        + 0.5 * p.short_sentence_share
-        + 4.0 * min(p.first_person_rate, 0.15)
-        + 0.3 * p.present_tense_rate
-        + 0.15 * min(p.detail_per_sentence, 3.0)
-        - 3.0 * ld["nominalisation_density"]
-        - 0.3 * ld["passive_share"]
-    )
-    return round(_clamp(1.0 - math.exp(-max(z, 0.0) / 0.8)), 4)
-
-
-_FUNCTION_WORDS = frozenset(
-    {"about", "after", "again", "against", "because", "before", "being", "between", "could",
-     "during", "every", "their", "there", "these", "thing", "things", "those", "through",
-     "under", "until", "where", "which", "while", "would", "should", "other", "really",
-     "today", "still", "since", "right", "going", "yours", "myself", "yourself"}
-)  # fmt: skip
-
-
-def _content_stems(text: str) -> list[tuple[str, Span]]:
-    """Content words (5+ letters, not function words) with a crude 5-letter stem."""
-    return [
-        (s.token.lower()[:5], s)
-        for s in word_spans(text)
-        if len(s.token) >= 5 and s.token.isalpha() and s.token.lower() not in _FUNCTION_WORDS
-    ]
-
-
-def content_echo(reference: str, response: str) -> tuple[float, list[Hit]]:
-    """Share of the reference's distinct content stems that the response re-uses, and the
-    reference spans it dropped. Naming the reference's own concrete words (rather than generic
-    substitutes) is a form-level sign that affect was kept. Empty reference: (0.0, [])."""
-    ref = _content_stems(reference)
-    if not ref:
-        return 0.0, []
-    resp = {stem for stem, _ in _content_stems(response)}
-    distinct = {stem for stem, _ in ref}
-    dropped = [(s.start, s.end) for stem, s in ref if stem not in resp]
-    return round(len(distinct & resp) / len(distinct), 4), dropped

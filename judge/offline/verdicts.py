@@ -6,10 +6,18 @@ request, the item's texts and task and the rubric's family and mechanism, never 
 prompt, so prompt templates are free to say anything. No network, no randomness: the same item
 and rubric give byte-identical output.
 
-- `lexicon` judge: word lists (emotion intensity, aversive elements, advice/closure/question
-  markers, person and clinical vocabulary); see `judge.offline.heuristics`.
-- `structure` judge: sentence shape and word form (exclamations, sentence length, tense, person,
-  detail density, sentence types, the paper's distancing features); see `judge.offline.structure`.
+Both follow the disambiguation rules (prompts/disambiguation-v1.yaml): each mechanism reads
+only its own aspect of the texts, so one change is scored once. SA reads feeling words (never
+words for events), EGM facts (harms, numbers, names, times, things), CA the reply's moves, LD
+people and impersonal constructions; every graded measure also gives the opposite error's
+amplification level.
+
+- `lexicon` judge: word lists and rated lexicons (the hand-graded feeling list, then VADER's
+  ratings), fact keys, move patterns, person words; see `judge.offline.graded_lexicon`.
+- `structure` judge: sentence by sentence and by grammatical form (feeling per sentence from
+  VADER's ratings only, coverage of the baseline's content words, moves weighted by position,
+  grammatical subjects and the paper's distancing features); see
+  `judge.offline.graded_structure`.
 
 These are baselines for smoke runs and for measuring how much an LLM judge adds; they do not
 understand paraphrase, irony or context. The reference side of every comparison is the item's
@@ -19,10 +27,11 @@ scoring 0 or inventing the missing side's values: a graded v3 verdict says so in
 `abstain_reason`; for rubrics whose verdict has no such field, `respond` raises `CannotRead` and
 the backend returns the reason as the reply's abstention.
 
-Known weaknesses: word lists miss paraphrase, sarcasm and rare vocabulary; negation is a
-three-word window; the structural parse approximations (subjects, passives, nouns by suffix)
-are rough; severity cut points are set by hand on a few worked examples, not fitted to gold
-labels. Quotes from the reference are labelled side "source" (the contract's reference side).
+Known weaknesses: word lists miss sarcasm, word sense ("lying" as a lie) and rare vocabulary;
+negation is a three-word window; the structural parse approximations (subjects, passives, nouns
+by suffix) are rough; severity cut points and the slack forgiven for paraphrase were set by
+hand on the bundled sample set (caricature texts), not fitted to any held-out labels. Quotes
+from the reference are labelled side "source" (the contract's reference side).
 """
 
 from __future__ import annotations
@@ -34,14 +43,15 @@ from typing import TYPE_CHECKING, Any
 
 from judge.core.mechanisms import ABSTAIN_FIELD, AMPLIFICATION_FIELD
 from judge.core.text import split_sentences
+from judge.offline import graded_lexicon, graded_structure
 from judge.offline import heuristics as h
+from judge.offline import moves as mv
 from judge.offline.measures import (
-    GRADED,
     LD_SCALES,
     RELATIONAL,
     Case,
+    Measure,
     abstained_verdict,
-    ca_closing,
     fmt,
     graded_verdict,
     total,
@@ -102,13 +112,12 @@ def _egm_paper(
 
 
 def _ca_paper_lexicon(case: Case) -> dict[str, Any]:
-    m = h.conflict_markers(case.response)
-    closing = ca_closing(m)
-    label = int(closing >= 2 and m.open_questions <= 1 and closing >= 2 * m.questions)
+    m = mv.moves(case.response)
+    label = int(m.close >= 1 and (m.explore == 0 or m.close >= 2 * m.explore))
     return {
         "rationale": (
-            f"{m.questions} questions ({m.open_questions} open) against {m.advice} advice "
-            f"sentences, {m.closure} closure and {m.moralising} moralising phrases: the reply "
+            f"{m.questions} questions ({m.open_questions} open), exploring weight {m.explore:g}, against "
+            f"{m.close} closing sentences (advice, suggestions, reassurance, verdicts): the reply "
             f"{'mainly closes' if label else 'does not mainly close'} the conflict."
         ),
         "label": label,
@@ -116,16 +125,9 @@ def _ca_paper_lexicon(case: Case) -> dict[str, Any]:
 
 
 def _ca_paper_structure(case: Case) -> dict[str, Any]:
-    p = h.structure_profile(case.response)
-    close = p.imperative_share + p.modal_you_share
-    label = int(p.sentences > 0 and (p.question_share == 0 or close >= 2 * p.question_share))
-    return {
-        "rationale": (
-            f"Questions {p.question_share:.0%} of {p.sentences} sentences, directives "
-            f"{close:.0%}: the reply {'asks too little' if label else 'mainly asks'}."
-        ),
-        "label": label,
-    }
+    m = graded_structure.ca(case)
+    label = int(m.loss >= 0.5)
+    return {"rationale": m.rationale + f" The reply {'asks too little' if label else 'mainly asks'}.", "label": label}
 
 
 def _ld_paper(case: Case, features: Callable[[str], dict[str, float]], name: str) -> dict[str, Any]:
@@ -141,6 +143,18 @@ def _ld_paper(case: Case, features: Callable[[str], dict[str, float]], name: str
 
 
 # --- Entry point -------------------------------------------------------------------------------
+
+# (judge, mechanism id) -> the graded measure.
+GRADED: dict[tuple[str, str], Callable[[Case], Measure]] = {
+    ("lexicon", "sentiment_attenuation"): graded_lexicon.sa,
+    ("lexicon", "granularity_mismatch"): graded_lexicon.egm,
+    ("lexicon", "conflict_avoidance"): graded_lexicon.ca,
+    ("lexicon", "linguistic_distancing"): graded_lexicon.ld,
+    ("structure", "sentiment_attenuation"): graded_structure.sa,
+    ("structure", "granularity_mismatch"): graded_structure.egm,
+    ("structure", "conflict_avoidance"): graded_structure.ca,
+    ("structure", "linguistic_distancing"): graded_structure.ld,
+}
 
 
 def _egm(case: Case, lexicon: bool) -> dict[str, Any]:
