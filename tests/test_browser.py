@@ -13,20 +13,15 @@ Debian's ``chromium`` package (CI-NOTES.md).
 from __future__ import annotations
 
 import base64
-import itertools
 import json
 import os
-import shutil
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from judge.cli.main import main
+from tests.chromium import DevTools, chromium_path, launch
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "runs" / "browser-test"
@@ -40,16 +35,9 @@ SECTIONS = [
     "Score distributions per judge",
     "Calibration against gold labels",
     "Most disputed items",
+    "Items",
     "Invalid and error verdicts",
 ]
-
-
-def chromium_path() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 CHROMIUM = chromium_path()
@@ -73,6 +61,9 @@ ITEMS = [
      "Employment transitions are a normal part of career development.", 4),
     ("e1", "education", "m-b", "I failed my exam again and I feel like a total failure. I cried in the library.",
      "Failing again hurts, and crying in the library shows how much it matters to you. What happened?", 1),
+    # Hostile text: must stay text in the item browser (its blob and its DOM).
+    ("x1", "news", "m-b", "A fire killed two. </script><script>window.__pwned = 1</script> Families grieve.",
+     "<img src=x onerror=\"window.__pwned = 2\"> An incident occurred.", 2),
 ]  # fmt: skip
 
 
@@ -85,79 +76,11 @@ def write_dataset(path: Path) -> Path:
     return path
 
 
-class DevTools:
-    """A minimal Chrome DevTools Protocol client over one page's websocket."""
-
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.ids = itertools.count(1)
-        self.events: list[dict[str, Any]] = []
-
-    def call(self, method: str, **params: Any) -> dict[str, Any]:
-        msg_id = next(self.ids)
-        self.ws.send(json.dumps({"id": msg_id, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv(timeout=30))
-            if msg.get("id") == msg_id:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            self.events.append(msg)
-
-    def wait_for(self, method: str, timeout: float = 30) -> dict[str, Any]:
-        for event in self.events:
-            if event.get("method") == method:
-                return event
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            msg = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-            self.events.append(msg)
-            if msg.get("method") == method:
-                return msg
-        raise TimeoutError(method)
-
-    def evaluate(self, expression: str) -> Any:
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"page script failed: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
-
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[DevTools]:
     pytest.importorskip("websockets", reason="the browser test talks to Chromium with the websockets package")
-    profile = tmp_path / "chromium-profile"
-    args = [
-        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-        "--disable-default-apps", "--mute-audio", f"--user-data-dir={profile}", "--remote-debugging-port=0",
-        # Networking off for the page: any proxied request fails, and no host name resolves.
-        "--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--window-size=1366,900", "about:blank",
-    ]  # fmt: skip
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"Chromium did not start (exit code {proc.poll()})")
-            time.sleep(0.05)
-        port = int(port_file.read_text().split()[0])
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as resp:
-            targets = json.load(resp)
-        page = next(t for t in targets if t.get("type") == "page")
-        from websockets.sync.client import connect
-
-        with connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10) as ws:
-            yield DevTools(ws)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with launch(tmp_path / "chromium-profile") as tools:
+        yield tools
 
 
 # CI can also point the test at a report it made (e.g. the default offline run's):
@@ -206,15 +129,15 @@ def test_report_in_headless_chromium(browser: DevTools, report: Path) -> None:
         assert s["charts"] + s["tables"] + s["cards"] > 0 or s["nodata"] > 0, s
         assert not (s["charts"] and s["nodata"] and s["title"] != "Run"), f"empty chart beside 'no data': {s}"
     by_title = {s["title"]: s for s in facts["sections"]}
-    for title in SECTIONS[1:3] + SECTIONS[4:8]:
+    for title in [*SECTIONS[1:3], *SECTIONS[4:8], "Items"]:
         assert by_title[title]["nodata"] == 0, f"{title}: expected data in this run"
     if not GIVEN_REPORT:
         assert by_title["Paper metrics"]["nodata"] == 0 and by_title["Paper metrics"]["charts"] == 1
         assert by_title["Invalid and error verdicts"]["nodata"] == 1  # offline judges never fail
 
-    # 2. Plots exist and are non-empty: a heatmap per model (2), severity, agreement, histograms,
-    # calibration; each with a visible box and drawn marks.
-    assert len(facts["charts"]) >= 6
+    # 2. Plots exist and are non-empty: severity, paper metrics, agreement, histograms, calibration;
+    # each with a visible box and drawn marks. (The heatmap is a table: one per rubric family.)
+    assert len(facts["charts"]) >= 5
     for chart in facts["charts"]:
         assert chart["w"] > 100 and chart["h"] > 50, chart
         assert chart["marks"] >= 5, chart
@@ -270,3 +193,107 @@ def test_browser_catches_a_page_that_fetches(browser: DevTools, tmp_path: Path) 
     assert any(
         e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error" for e in browser.events
     )
+
+
+def _expected_highlights(run_dir: Path, item_id: str, rubric: str) -> dict[str, str]:
+    """What the item browser should mark for one item x rubric: per text, the characters covered by
+    any judge's placed quote, in order (overlapping quotes merge into one run of marks)."""
+    import polars as pl
+
+    from judge.report.quotes import place
+    from judge.store.items import read_items
+    from judge.store.reader import read_run
+
+    run = read_run(run_dir)
+    items = read_items(run_dir, run.manifest.dataset.gold_columns)
+    item = items.filter(pl.col("item_id") == item_id).row(0, named=True)
+    covered: dict[str, set[int]] = {"source": set(), "reference": set(), "response": set()}
+    rows = run.verdicts.filter((pl.col("item_id") == item_id) & (pl.col("rubric_id") == rubric))
+    for verdict in rows["verdict"].to_list():
+        for quote in json.loads(verdict).get("evidence", []):
+            order = [("response", item["response"])] if quote["side"] == "response" else [
+                ("reference", item["reference"]), ("source", item["source"])]  # fmt: skip
+            where, spans = place(quote["quote"], order)
+            for a, b in spans or []:
+                covered[where or ""].update(range(a, b))
+    return {name: "".join(item[name][p] for p in sorted(at)) for name, at in covered.items() if at}
+
+
+BROWSER_STATE = """(() => {
+  const rows = Array.from(document.querySelectorAll('#ib tr.unit'));
+  return {count: document.querySelector('#ib .ib-count').textContent,
+          rows: rows.map(r => Array.from(r.cells).map(c => c.textContent))};
+})()"""
+
+
+def _choose(browser: DevTools, name: str, value: str) -> None:
+    browser.evaluate(f"""(() => {{ const el = document.querySelector('#ib [name="{name}"]');
+      el.value = {json.dumps(value)}; el.dispatchEvent(new Event(el.tagName === 'INPUT' ? 'input' : 'change'));
+    }})()""")
+
+
+def test_item_browser_filters_searches_and_highlights_quotes(browser: DevTools, report: Path) -> None:
+    if GIVEN_REPORT:
+        pytest.skip("needs the test's own run (its items and verdicts)")
+    browser.open(report.as_uri())
+    start = browser.evaluate(BROWSER_STATE)
+    n_items, n_rubrics = len(ITEMS), 8
+    assert start["count"].startswith(f"{n_items * n_rubrics} of ") or "of" in start["count"]
+    assert len(start["rows"]) == min(100, int(start["count"].split()[0]))
+
+    # Filter: one model, one mechanism's graded rubric.
+    _choose(browser, "model", "m-a")
+    _choose(browser, "rubric", "sa-graded@2")
+    state = browser.evaluate(BROWSER_STATE)
+    ids = sorted(row[0] for row in state["rows"])
+    assert ids == sorted(i[0] for i in ITEMS if i[2] == "m-a") and {row[3] for row in state["rows"]} == {"sa-graded@2"}
+    assert all(row[1] == "m-a" for row in state["rows"])
+
+    # Search narrows further (texts are searched, case-insensitively).
+    _choose(browser, "q", "SCAFFOLD")
+    state = browser.evaluate(BROWSER_STATE)
+    assert [row[0] for row in state["rows"]] == ["n1"]
+    assert state["rows"][0][7] == "3"  # the gold label of the row's mechanism
+
+    # Open the item: its texts with every placed quote marked, each verdict with its rationale.
+    browser.evaluate("document.querySelector('#ib tr.unit').click()")
+    detail = browser.evaluate("""(() => {
+      const d = document.querySelector('#ib tr.ib-detail');
+      const boxes = {};
+      d.querySelectorAll('.ib-texts > div').forEach(div => {
+        const marks = Array.from(div.querySelectorAll('mark.q'));
+        boxes[div.querySelector('h4').textContent] = marks.map(m => m.textContent).join('');
+      });
+      return {boxes, verdicts: Array.from(d.querySelectorAll('.ib-v')).map(v => v.textContent),
+              titles: Array.from(d.querySelectorAll('mark.q')).map(m => m.title), text: d.textContent};
+    })()""")
+    expected = _expected_highlights(report.parent, "n1", "sa-graded")
+    assert expected, "the offline judges quoted nothing: the check would prove nothing"
+    assert {k: v for k, v in detail["boxes"].items() if v} == expected
+    assert len(detail["verdicts"]) == 2 and all("offline/" in t for t in detail["titles"])
+    assert "gold (0-4):" in detail["text"] and "sentiment attenuation: 3" in detail["text"]
+
+    # Clear the filters: the disagreement filter keeps only items the judges disputed.
+    for name in ("model", "rubric", "q"):
+        _choose(browser, name, "")
+    _choose(browser, "dispute", "disputed")
+    disputed = browser.evaluate(BROWSER_STATE)
+    assert all(float(row[5]) > 0 for row in disputed["rows"]) and disputed["rows"]
+
+    # Hostile dataset text stays text: nothing ran, and it is shown as written.
+    _choose(browser, "dispute", "")
+    _choose(browser, "q", "onerror")
+    browser.evaluate("document.querySelector('#ib tr.unit').click()")
+    text = browser.evaluate("document.querySelector('#ib tr.ib-detail').textContent")
+    assert '<img src=x onerror="window.__pwned = 2">' in text and "</script><script>" in text
+    assert browser.evaluate("typeof window.__pwned") == "undefined"
+
+    # The most disputed items link into the browser: the linked unit opens.
+    link = browser.evaluate("""(() => { const a = document.querySelector('#disputed a[data-ib-open]');
+      a.click(); return a.getAttribute('data-ib-open'); })()""")
+    item_id, ref = link.split("\n")
+    opened = browser.evaluate("""(() => { const row = document.querySelector('#ib tr.unit.open');
+      return row && [row.cells[0].textContent, row.cells[3].textContent,
+                     !!(row.nextSibling && row.nextSibling.classList.contains('ib-detail'))]; })()""")
+    assert opened == [item_id, ref, True]
+    assert browser.errors() == []

@@ -91,7 +91,12 @@ def test_injected_regression_exits_4(runs: dict[str, Path], tmp_path: Path, caps
     change = {a["rubric_id"]: a["change"] for a in result["agreement"]}
     assert change["sa-graded"] < -0.2 and abs(change["ld-graded"]) < 0.2
     html = page.read_text()
-    assert html.startswith("<!doctype html>") and "http" not in html.split("</title>")[1]
+    assert html.lower().startswith("<!doctype html>") and "http" not in html.split("</title>")[1]
+    assert "default-src 'none'" in html  # the report's CSP: nothing fetched
+    # The page has the tables the README promises: the change per cell and each rubric's alpha.
+    assert '<section id="change">' in html and "REGRESSION" in html
+    agreement = html.split('<section id="agreement">')[1].split("</section>")[0]
+    assert "sa-graded" in agreement and f"{change['sa-graded']:+.3f}" in agreement
 
 
 def test_seed_noise_is_not_a_regression(runs: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from judge.cli.main import main
 from judge.core.hashing import file_hash
+from judge.report import plots
 from judge.report.data import load_run
 from judge.report.html import render, write_report
 from judge.store.rundir import MANIFEST, SUMMARY, VERDICT_COLUMNS, polars_schema, write_json
@@ -92,7 +93,7 @@ def test_single_judge_with_failures(tmp_path: Path) -> None:
     # Judged and judge text is data: it is escaped, never markup.
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in problems
     assert "<script>alert" not in page and 'src="https://' not in page
-    assert "<svg" in section(page, "severity") and "<svg" in section(page, "heatmap")
+    assert "<svg" in section(page, "severity") and 'class="num heat"' in section(page, "heatmap")
 
 
 def test_page_is_self_contained(tmp_path: Path) -> None:
@@ -102,7 +103,7 @@ def test_page_is_self_contained(tmp_path: Path) -> None:
     # no external references of any kind: scripts, styles, images, fonts, links
     assert not re.search(r'(src|href)="(?!#|data:)', page)
     assert "@import" not in page and not re.search(r"url\((?!#)", page)  # only clip-path ids
-    assert page.count("<svg") >= 4  # heatmap, severity, agreement, distributions
+    assert page.count("<svg") >= 3  # severity, agreement, distributions (the heatmap is a table)
 
 
 def test_disputed_items_show_texts_and_each_rationale(tmp_path: Path) -> None:
@@ -161,7 +162,8 @@ def test_every_run_writes_report_html(tmp_path: Path) -> None:
                  "--rubric", "sa-graded"])  # fmt: skip
     assert code == 0
     page = (run_dir / "report.html").read_text(encoding="utf-8")
-    assert '<section id="heatmap">' in page and "<svg" in section(page, "heatmap")
+    assert '<section id="heatmap">' in page and 'class="num heat"' in section(page, "heatmap")
+    assert '<script type="application/json" id="ib-data">' in section(page, "items")
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     assert [c["judge"] for c in summary["judge_cards"]] == ["offline/lexicon", "offline/structure"]
 
@@ -190,3 +192,19 @@ def test_settings_show_in_the_header_not_as_an_unknown_key(tmp_path: Path) -> No
     page = render(load_run(make_run(tmp_path, [verdict("i1", "a")], summary=summary)))
     assert "n_boot 20, quorum 2" in section(page, "run")
     assert 'id="more"' not in page
+
+
+def test_heatmap_keeps_families_apart_and_fades_thin_cells(tmp_path: Path) -> None:
+    graded = [verdict(f"i{k}", j, score=(k % 3) / 4) for k in range(8) for j in ("a", "b")]
+    paper = [verdict("i0", j, score=0.9, rubric_id="sa-paper", family="paper") for j in ("a", "b")]
+    page = render(load_run(make_run(tmp_path, graded + paper), n_boot=50))
+    heat = section(page, "heatmap")
+    graded_part, paper_part = heat.split("<h3>Paper rubrics</h3>")
+    assert "<h3>Graded rubrics</h3>" in graded_part and "sa-graded" in graded_part and "sa-paper" not in graded_part
+    assert "sa-paper" in paper_part and "sa-graded" not in paper_part
+    # 8 items: a CI, and n; 1 item: no CI, drawn faint and saying why
+    assert 'data-key="/scores_by_model/0/ci_low"' in heat and "n=8" in graded_part
+    thin = re.search(r'<td class="num heat"[^>]*title="([^"]*)"[^>]*>(.*?)</td>', paper_part, re.S)
+    assert thin and "too few items for a CI" in thin.group(1) and "ci_low" not in thin.group(2)
+    assert f"background:{plots.colour(0.9, plots.PUBU, 0.2)}" in thin.group(0)  # faded towards white
+    assert plots.colour(0.9, plots.PUBU, 0.2) != plots.colour(0.9, plots.PUBU)

@@ -142,7 +142,9 @@ def test_every_number_on_the_page_is_summary_json(run_dir: Path) -> None:
     for prefix in ("/counts/", "/cost_usd", "/scores_by_model_overall/", "/paper_metrics/rows/", "/agreement/",
                    "/judge_cards/", "/judges/", "/calibration/", "/disagreement/", "/problems/"):  # fmt: skip
         assert any(k.startswith(prefix) for k in keys), f"the page shows nothing from {prefix}"
-    assert page.notes, "the heatmap names its numbers"
+    for prefix in ("/scores_by_model/", "/scores/"):  # the heatmap: every cell's mean, CI and n
+        for field in ("mean", "ci_low", "ci_high", "n_scored"):
+            assert any(k.startswith(prefix) and k.endswith("/" + field) for k in keys), f"heatmap: {prefix}*/{field}"
     kappa = [k for k in page.keyed if re.fullmatch(r"/calibration/\d+/kappa_w", k["key"])]
     assert len(kappa) == len(summary["calibration"]) > 0  # every calibration row, from the summary
 
@@ -157,3 +159,23 @@ def test_disputed_items_are_the_summarys_in_its_order(run_dir: Path) -> None:
     ranked = [(f"{r['rubric_id']}@{r['rubric_version']}", r["item_id"]) for r in summary["disagreement"]]
     cells = re.findall(r"<td>([^<]*)</td><td>([^<(]*) \(", body.group(1))
     assert [(rubric, item) for rubric, item in cells] == ranked
+
+
+def test_the_item_browsers_numbers_are_the_summarys(run_dir: Path) -> None:
+    """The item browser's numbers (in its inline JSON) are the stats layer's: for every disputed item
+    of summary.json, the browser's range and each judge's item score are the summary's."""
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    match = re.search(r'<script type="application/json" id="ib-data">(.*?)</script>', page, re.S)
+    assert match
+    data = json.loads(match.group(1))
+    refs = [r["ref"] for r in data["rubrics"]]
+    units = {(data["items"][u[0]][0], refs[u[1]]): u for u in data["units"]}
+    assert summary["disagreement"]
+    for row in summary["disagreement"]:
+        unit = units[(row["item_id"], f"{row['rubric_id']}@{row['rubric_version']}")]
+        assert unit[3] == pytest.approx(row["range"], abs=1e-12)
+        shown = {data["judges"][j]: score for j, score in unit[6]}
+        assert shown == pytest.approx({j["judge"]: j["score"] for j in row["judges"]}, abs=1e-12)
+    # every verdict of the run is in the browser, once
+    assert sum(len(u[5]) for u in data["units"]) == summary["counts"]["total"]

@@ -30,6 +30,9 @@ svg.chart{max-width:100%;height:auto;display:block;margin:.3rem 0 1rem}
 details{margin:.2rem 0}summary{cursor:pointer;color:var(--accent)}
 .kv td:first-child{color:var(--muted)}
 section{scroll-margin-top:3.5rem}
+table.heatmap td.heat{text-align:center;min-width:8.5rem;border:1px solid #fff}
+table.heatmap td.heat .ci{font-size:.75rem;opacity:.85}table.heatmap td.heat .n{font-size:.72rem;opacity:.8}
+table.heatmap td.empty{background:#f3f3f3;color:#999}
 """
 
 # Click a header to sort; numeric cells carry data-v so "0.35 [0.30, 0.41]" sorts by 0.35.

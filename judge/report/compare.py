@@ -7,12 +7,13 @@ runs and formats, nothing else.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
 from judge.core.errors import JudgeError
 from judge.core.records import rubric_ref
+from judge.report.assets import CSS, JS
+from judge.report.markup import cell, esc, no_data, page, section, table, text_block
 from judge.stats.compare import RunSide, compare
 from judge.stats.movement import moved_ids
 from judge.store.reader import read_manifest, read_run
@@ -150,58 +151,76 @@ def movement_markdown(movement: dict[str, Any], *, limit: int = 10) -> str:
 
 
 def html_page(result: dict[str, Any]) -> str:
-    """A self-contained page: one table, inline style, no scripts, nothing fetched."""
-    cells = "".join(
-        "<tr{}>{}</tr>".format(
-            ' class="bad"' if c["regression"] else "",
-            "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-                c["mechanism"], c["dimension"], c["model"], c["n_items"], _f(c["baseline_mean"]), _f(c["new_mean"]),
-                _f(c["diff"], True), f"[{_f(c['ci_low'], True)}, {_f(c['ci_high'], True)}]")),
-        )
+    """A self-contained page in the report's style (same shell, CSP and sortable tables): the gate,
+    the severity change per cell, each rubric's agreement before and after, and the items that
+    moved most and that flipped, with their texts and both runs' rationales. Every number is the
+    comparison result's."""
+    gate = result["delta"]
+    regressions = result["regressions"]
+    if gate is None:
+        verdict = "No regression gate set."
+    elif regressions:
+        verdict = f"<b>{len(regressions)} regression(s)</b> above delta {esc(gate)} with a CI excluding zero."
+    else:
+        verdict = f"No regression above delta {esc(gate)}."
+    intro = f"<p>{esc(result['baseline'])} &rarr; {esc(result['new'])}. {verdict}</p>"
+    if result.get("rubrics_changed"):
+        intro += f'<p class="muted">Rubrics changed between runs: {esc(", ".join(result["rubrics_changed"]))}.</p>'
+    cells = [
+        [cell(c["mechanism"]), cell(c["dimension"]), cell(c["model"]), cell(c["n_items"], esc(c["n_items"])),
+         cell(c["baseline_mean"], esc(_f(c["baseline_mean"]))), cell(c["new_mean"], esc(_f(c["new_mean"]))),
+         cell(c["diff"], esc(_f(c["diff"], True))),
+         cell(f"[{_f(c['ci_low'], True)}, {_f(c['ci_high'], True)}]"),
+         cell("REGRESSION" if c["regression"] else "")]
         for c in result["cells"]
-    )  # fmt: skip
-    header = "".join(f"<th>{h}</th>" for h in ("mechanism", "dimension", "model", "items", "baseline", "new", "diff",
-                                              "95% CI"))  # fmt: skip
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-        "<title>empathy-judge compare</title><style>"
-        "body{font-family:sans-serif;max-width:1400px;margin:auto}td,th{padding:2px 8px;border-bottom:1px solid #ddd;"
-        "vertical-align:top;text-align:left}.bad{background:#fdd}.txt{max-width:420px;font-size:90%}"
-        f"</style></head><body><h1>Severity change</h1><p>{html.escape(result['baseline'])} &rarr; "
-        f"{html.escape(result['new'])}</p><table><tr>{header}</tr>{cells}</table>"
-        f"{_movement_html(result['movement'])}</body></html>\n"
-    )
+    ]  # fmt: skip
+    change = section("change", "Severity change per mechanism × dimension × model", (
+        '<p class="muted">Mean normalised severity (0 = faithful, 1 = severe); diff = new - baseline, paired by '
+        f"item x rubric x model; 95% CI: item bootstrap, {esc(result['n_boot'])} resamples, seed "
+        f"{esc(result['seed'])}.</p>"
+        + table(["mechanism", "dimension", "model", "items", "baseline", "new", "diff", "95% CI", ""], cells)
+    ))  # fmt: skip
+    agreement_rows = [
+        [cell(a["rubric_id"]), cell(a["baseline_alpha"], esc(_f(a["baseline_alpha"]))),
+         cell(a["new_alpha"], esc(_f(a["new_alpha"]))), cell(a["change"], esc(_f(a["change"], True))),
+         cell(a["percent_agreement_change"], esc(_f(a["percent_agreement_change"], True)))]
+        for a in result["agreement"]
+    ]  # fmt: skip
+    agreement = section("agreement", "Inter-judge agreement before and after", (
+        '<p class="muted">Krippendorff\'s alpha across judges per rubric, from each run\'s summary.json.</p>'
+        + (table(["rubric", "baseline α", "new α", "change", "% agreement change"], agreement_rows)
+           if agreement_rows else no_data("neither run has agreement figures (one judge, or no summary)"))
+    ))  # fmt: skip
+    movement = result["movement"]
+    moved = section("moved", "Items that moved most", (
+        f'<p class="muted">{esc(movement["n_flipped"])} of {esc(movement["n_paired"])} item x rubric pairs flipped '
+        f"across severity {esc(movement['failure_line'])}; flipped rows are marked.</p>"
+        + _movement_table(movement["moved"])
+    ))  # fmt: skip
+    flipped = section("flipped", "Items that flipped", _movement_table(movement["flipped"]))
+    sections = [change, agreement, moved, flipped]
+    nav = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t, _ in sections)
+    return page("empathy-judge compare", "empathy-judge compare", intro + "".join(b for _, _, b in sections),
+                css=CSS, scripts=(JS,), nav=nav)  # fmt: skip
 
 
 def _judges_html(judges: list[dict[str, Any]]) -> str:
     return "".join(
-        f"<p><b>{html.escape(j['judge'])}</b> {_f(j['score'])}: {html.escape(j['rationale'] or '')}</p>" for j in judges
+        f"<p><b>{esc(j['judge'])}</b> {esc(_f(j['score']))}: {esc(j['rationale'] or '')}</p>" for j in judges
     )
 
 
-def _movement_html(movement: dict[str, Any]) -> str:
-    def table(rows: list[dict[str, Any]]) -> str:
-        if not rows:
-            return "<p>None.</p>"
-        head = "".join(f"<th>{h}</th>" for h in ("item", "rubric", "model", "baseline", "new", "shift", "source",
-                                                  "response", "baseline rationales", "new rationales"))  # fmt: skip
-        body = "".join(
-            "<tr{}>{}</tr>".format(
-                ' class="bad"' if m["flipped"] else "",
-                "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-                    m["item_id"], _ref(m), m["model"], _f(m["baseline"]), _f(m["new"]), _f(m["shift"], True)))
-                + f"<td class='txt'>{html.escape(m['source'] or '')}</td>"
-                + f"<td class='txt'>{html.escape(m['response'] or '')}</td>"
-                + f"<td class='txt'>{_judges_html(m['baseline_judges'])}</td>"
-                + f"<td class='txt'>{_judges_html(m['new_judges'])}</td>",
-            )
-            for m in rows
-        )  # fmt: skip
-        return f"<table><tr>{head}</tr>{body}</table>"
-
-    return (
-        f"<h2>Items that moved most</h2><p>{movement['n_flipped']} of {movement['n_paired']} item x rubric pairs "
-        f"flipped across severity {movement['failure_line']} (flipped rows are shaded).</p>{table(movement['moved'])}"
-        f"<h2>Items that flipped</h2>{table(movement['flipped'])}"
-    )
+def _movement_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return no_data("none")
+    body = [
+        [cell(m["item_id"]), cell(_ref(m)), cell(m["model"]), cell(m["baseline"], esc(_f(m["baseline"]))),
+         cell(m["new"], esc(_f(m["new"]))), cell(m["shift"], esc(_f(m["shift"], True))),
+         cell("flipped" if m["flipped"] else ""),
+         f"<td>{text_block(m.get('source'), 400)}</td>", f"<td>{text_block(m.get('response'), 400)}</td>",
+         f"<td>{_judges_html(m['baseline_judges'])}</td>", f"<td>{_judges_html(m['new_judges'])}</td>"]
+        for m in rows
+    ]  # fmt: skip
+    head = ["item", "rubric", "model", "baseline", "new", "shift", "", "source", "response", "baseline rationales",
+            "new rationales"]  # fmt: skip
+    return table(head, body)

@@ -14,16 +14,17 @@ from typing import Any
 from judge.core.taxonomy import DIMENSIONS
 from judge.report import plots
 from judge.report.assets import CSS, JS
+from judge.report.browser import browser_section, static
 from judge.report.data import RunData, load_run
 from judge.report.markup import (
     _plain,
     cell,
     ci_html,
     esc,
-    fmt,
     generic,
     no_data,
     num,
+    page,
     pointer,
     rubric_of,
     section,
@@ -152,37 +153,76 @@ def _rubric_rows(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return sorted({(rubric_of(r), r["mechanism"]) for r in records})
 
 
+FAMILY_SCALES = {
+    "graded": ("Graded rubrics", "mean severity level / 4 (0 = faithful, 1 = severe)", plots.ORRD),
+    "paper": ("Paper rubrics", "the authors' measures, normalised: compression rate, label share or feature "
+              "distance (0 = faithful, 1 = severe)", plots.PUBU),
+}  # fmt: skip
+
+
+def heat_cell(r: dict[str, Any], base: str, palette: tuple[str, ...]) -> str:
+    """One heatmap cell: mean [CI] and n, coloured by the mean and faded as the CI widens (a cell of
+    one item has no CI and is drawn faintest), so n = 1 never looks as sure as n = 40."""
+    if r.get("mean") is None:
+        n = r.get("n_scored")
+        return f'<td class="heat empty">{"–" if not n else num(n, base + "/n_scored", prefix="n=")}</td>'
+    low, high = r.get("ci_low"), r.get("ci_high")
+    width = (high - low) if low is not None and high is not None else None
+    strength = 0.2 if width is None else 1.0 - 0.8 * min(width / 0.5, 1.0)
+    background = plots.colour(r["mean"], palette, strength)
+    ink = "#fff" if r["mean"] * strength > 0.55 else "#111"
+    bounds = f"{num(low, base + '/ci_low')}, {num(high, base + '/ci_high')}"
+    ci = "" if width is None else f' <span class="ci">[{bounds}]</span>'
+    title = f"n = {r.get('n_scored')} items scored" + ("" if width is not None else "; too few items for a CI")
+    n = num(r.get("n_scored"), base + "/n_scored", prefix="n=")
+    style = f"background:{background};color:{ink}"
+    return (
+        f'<td class="num heat" data-v="{r["mean"]}" style="{style}" title="{esc(title)}">'
+        f'{num(r["mean"], base + "/mean")}{ci}<br><span class="n">{n}</span></td>'
+    )
+
+
 def heatmap_section(summary: dict[str, Any]) -> tuple[str, str, str]:
+    """summary.json ``scores`` (models pooled) and ``scores_by_model``: one table per rubric family,
+    rows rubric x model, columns dimensions."""
     title = "Severity: mechanism × dimension, per model under test"
-    key = "scores_by_model"
-    cells = _records(summary, key, ("rubric_id", "mechanism", "model", "dimension", "mean", "n_scored"))
+    needs = ("rubric_id", "mechanism", "family", "dimension", "mean", "ci_low", "ci_high", "n_scored")
+    cells = _records(summary, "scores_by_model", (*needs, "model"))
+    pooled = _records(summary, "scores", needs)
     if isinstance(cells, str) or all(r["mean"] is None for r in cells):
         return section("heatmap", title, no_data(cells if isinstance(cells, str) else "no valid verdicts"))
-    parts = [
-        '<p class="muted">Mean panel severity (0 = faithful, 1 = severe); (n) items. '
-        "Grey cells: no items of that dimension.</p>"
-    ]
-    charts: list[str] = []
-    rubric_rows = _rubric_rows(cells)
+    pooled = pooled if isinstance(pooled, list) else []
     seen = {r["dimension"] for r in cells}
     dims = [d for d in DIMENSIONS if d in seen] + sorted(seen - set(DIMENSIONS))
-    for model in sorted({r["model"] for r in cells}):
-        sub = {(rubric_of(r), r["dimension"]): (i, r) for i, r in enumerate(cells) if r["model"] == model}
-        values, notes, ids = [], [], []
-        for rid, _ in rubric_rows:
-            values.append([sub[(rid, d)][1]["mean"] if (rid, d) in sub else None for d in dims])
-            row_notes, row_ids = [], []
-            for d in dims:
-                i, c = sub.get((rid, d), (-1, {}))
-                shown = c and c["mean"] is not None
-                row_notes.append(f"{fmt(c['mean'])} ({c['n_scored']})" if shown else "")
-                # the note's two numbers, named by their JSON pointers (checked by the tests)
-                row_ids.append(f"summary:{pointer(key, i, 'mean')}|{pointer(key, i, 'n_scored')}" if shown else None)
-            notes.append(row_notes)
-            ids.append(row_ids)
-        labels = [_rubric_label(rid, mech) for rid, mech in rubric_rows]
-        charts.append(plots.heatmap(labels, dims, values, notes, f"model: {model}", ids))
-    return section("heatmap", title, "".join(parts) + f'<div class="charts">{"".join(charts)}</div>')
+    models = sorted({r["model"] for r in cells})
+    parts = [
+        '<p class="muted">Mean panel severity per cell, [95% CI] (item bootstrap) and n = items scored. Graded '
+        "and paper rubrics measure different things, so each family has its own table and colour scale. "
+        "A cell's colour fades as its CI widens; a cell with one item (no CI) is drawn faintest. "
+        "Empty: no items of that dimension.</p>"
+    ]
+    index = {("by_model", rubric_of(r), r["model"], r["dimension"]): i for i, r in enumerate(cells)}
+    index.update({("pooled", rubric_of(r), "", r["dimension"]): i for i, r in enumerate(pooled)})
+    for family in [f for f in FAMILY_SCALES if any(r["family"] == f for r in cells)] + sorted(
+        {r["family"] for r in cells} - set(FAMILY_SCALES)
+    ):
+        heading, scale, palette = FAMILY_SCALES.get(family, (f"{family} rubrics", "normalised severity", plots.ORRD))
+        rows = []
+        for ref, mechanism in _rubric_rows([r for r in cells if r["family"] == family]):
+            lines = [("pooled", "", "all models")] if len(models) > 1 else []
+            lines += [("by_model", m, m) for m in models]
+            for k, (kind, model, shown) in enumerate(lines):
+                source, key = (pooled, "scores") if kind == "pooled" else (cells, "scores_by_model")
+                label = f"<td>{esc(_rubric_label(ref, mechanism))}</td>" if k == 0 else "<td></td>"
+                tds = []
+                for d in dims:
+                    i = index.get((kind, ref, model, d))
+                    tds.append(heat_cell(source[i], pointer(key, i), palette) if i is not None else
+                               '<td class="heat empty">–</td>')  # fmt: skip
+                rows.append([label, f"<td>{esc(shown)}</td>", *tds])
+        parts.append(f"<h3>{esc(heading)}</h3><p class=\"muted\">Scale: {esc(scale)}.</p>")
+        parts.append(table(["rubric", "model", *dims], rows, sortable=False, cls="heatmap"))
+    return section("heatmap", title, "".join(parts))
 
 
 def severity_section(summary: dict[str, Any]) -> tuple[str, str, str]:
@@ -395,14 +435,37 @@ def calibration_section(data: RunData) -> tuple[str, str, str]:
         labels, raters, values, title="quadratic weighted kappa against gold (0-4 scale), 95% CI",
         xlabel="weighted kappa", xlim=(-0.2, 1.0),
     )  # fmt: skip
+    # Per rubric: the human ceiling (annotator pairs) first, then the panel and each judge, so a
+    # judge's agreement with gold reads beside the agreement of two people with each other.
+    rank = {"human": 0, "panel": 1}
+    ordered = sorted(enumerate(calib), key=lambda p: (rubric_of(p[1]), rank.get(p[1]["kind"], 2), p[1]["rater"]))
+    kinds = {"human": "annotator pair", "panel": "panel", "judge": "judge"}
     rows = [
-        [cell(rubric_of(r)), cell(r.get("kind")), cell(r["rater"]), cell(r["n"], key=pointer(key, i, "n"))]
+        [cell(rubric_of(r)), cell(kinds.get(str(r.get("kind")), r.get("kind"))), cell(r["rater"]),
+         cell(r["n"], key=pointer(key, i, "n"))]
         + [cell(r[m], ci_html(r, pointer(key, i), m, f"{m}_low", f"{m}_high")) for m in ("mae", "spearman", "kappa_w")]
-        for i, r in enumerate(calib)
-    ]
+        for i, r in ordered
+    ]  # fmt: skip
     head = ["rubric", "kind", "rater", "items", "MAE (0-4)", "Spearman", "weighted κ"]
-    note_text = '<p class="muted">Severity on the 0-4 scale; kappa on 0-4 levels (halves up). [95% CI] when given.</p>'
+    humans = any(r["kind"] == "human" for r in calib)
+    note_text = (
+        '<p class="muted">Severity on the 0-4 scale; kappa on 0-4 levels (halves up). [95% CI] when given. '
+        + ("Annotator pairs (a~b) compare two people's gold labels with each other: the agreement a judge "
+           "can hope to reach. Judges and the panel are compared with the adjudicated label, else the "
+           "annotators' mean." if humans else
+           "One set of gold labels: no second annotator, so no human ceiling to compare with "
+           "(label items with <code>empathy-judge annotate</code>).")
+        + "</p>"
+    )  # fmt: skip
     return section("calibration", title, chart + note_text + table(head, rows))
+
+
+def _gold_labels(labels: dict[str, Any], mechanism: str) -> str:
+    """An item's gold labels for one mechanism: the adjudicated one, then each annotator's."""
+    own = labels.get(mechanism)
+    others = [f"{k.split('__', 1)[1]} {v}" for k, v in sorted(labels.items()) if k.startswith(mechanism + "__")]
+    text = "" if own is None else str(own)
+    return (f"{text} " if text else "") + f"({', '.join(others)})" if others else text or "–"
 
 
 def disputed_section(data: RunData) -> tuple[str, str, str]:
@@ -418,6 +481,14 @@ def disputed_section(data: RunData) -> tuple[str, str, str]:
         reason = "needs at least two judges" if len(cards) < 2 else "the judges never disagreed"
         return section("disputed", title, no_data(reason))
     texts = {r["id"]: r for r in data.texts.iter_rows(named=True)} if data.texts is not None else {}
+    mechanisms = {str(r.get("id")): str(r.get("mechanism")) for r in data.manifest.get("rubrics") or []}
+    gold: dict[str, dict[str, Any]] = {}
+    if data.items is not None:
+        shown = {str(d["item_id"]) for d in disputed}
+        columns = [c for c in data.items.columns if c.startswith("gold_")]
+        for row in data.items.select("item_id", *columns).iter_rows(named=True):
+            if row["item_id"] in shown:
+                gold[row["item_id"]] = {c[5:]: v for c, v in row.items() if c != "item_id" and v is not None}
     wanted = {(rubric_of(d), d["item_id"]) for d in disputed}
     rows_by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in data.verdicts.sort("judge", "repeat").iter_rows(named=True):
@@ -439,6 +510,7 @@ def disputed_section(data: RunData) -> tuple[str, str, str]:
             )
             judged.append(f"<p><b>{esc(judge)}</b>: {score}{lines}</p>")
         item = texts.get(d["item_id"], {})
+        opener = f'<a href="#items" data-ib-open="{esc(d["item_id"])}\n{esc(rubric_of(d))}">quotes &amp; detail</a>'
         rows.append(
             [
                 cell(d["range"], key=pointer(key, i, "range")),
@@ -447,10 +519,13 @@ def disputed_section(data: RunData) -> tuple[str, str, str]:
                 f"<td>{text_block(item.get('reference') or item.get('source'), 300)}</td>",
                 f"<td>{text_block(item.get('response'), 600)}</td>",
                 f"<td>{''.join(judged)}</td>",
+                cell(_gold_labels(gold.get(d["item_id"], {}), mechanisms.get(str(d["rubric_id"]), ""))),
+                f"<td>{opener}</td>",
             ]
         )
     note = f'<p class="muted">Texts unavailable: {esc(data.texts_note)}.</p>' if data.texts_note else ""
-    head = ["score range", "rubric", "item (model)", "source / reference", "response", "each judge: score, rationale"]
+    head = ["score range", "rubric", "item (model)", "source / reference", "response", "each judge: score, rationale",
+            "gold (0-4)", ""]  # fmt: skip
     intro = '<p class="muted">A judge\'s score is the mean of its valid repeats; ranked per rubric by range.</p>'
     return section("disputed", title, intro + note + table(head, rows))
 
@@ -509,6 +584,7 @@ def render(data: RunData) -> str:
         distribution_section(summary),
         calibration_section(data),
         disputed_section(data),
+        browser_section(data),
         problems_section(summary),
     ]
     extra = extra_section(summary)
@@ -516,20 +592,10 @@ def render(data: RunData) -> str:
         sections.append(extra)
     run_id = data.manifest.get("run_id") or data.run_dir.name
     nav = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t, _ in sections)
-    body = "".join(s for _, _, s in sections)
-    # The CSP is the guarantee behind "offline": the browser refuses any fetch the page might try.
-    csp = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
-    return (
-        "<!DOCTYPE html>\n"
-        f'<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<link rel="icon" href="data:,">'
-        f"<title>empathy-judge run {esc(run_id)}</title><style>{CSS}</style></head><body>"
-        f"<h1>empathy-judge run <code>{esc(run_id)}</code></h1><nav>{nav}</nav>{body}"
-        f'<p class="muted">Written by empathy-judge from {esc(data.run_dir)}.</p>'
-        f"<script>{JS}</script></body></html>\n"
-    )
+    written = f'<p class="muted">Written by empathy-judge from {esc(data.run_dir)}.</p>'
+    body = "".join(s for _, _, s in sections) + written
+    return page(f"empathy-judge run {run_id}", f"empathy-judge run <code>{esc(run_id)}</code>", body,
+                css=CSS + static("browser.css"), scripts=(JS, static("browser.js")), nav=nav)  # fmt: skip
 
 
 def write_report(run_dir: Path, path: Path | None = None, *, n_boot: int = 1000, dataset: Any = None) -> Path:

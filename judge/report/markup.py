@@ -156,3 +156,23 @@ def text_block(text: str | None, limit: int = TEXT_LIMIT) -> str:
         f'<div class="text">{esc(text[:limit])}…</div>'
         f'<details><summary>full text ({len(text)} characters)</summary><div class="text">{esc(text)}</div></details>'
     )
+
+
+# The CSP is the guarantee behind "offline": the browser refuses any fetch the page might try.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+
+
+def page(title: str, heading: str, body: str, *, css: str, scripts: tuple[str, ...] = (), nav: str = "") -> str:
+    """A whole self-contained page: the CSP, the style sheet, ``body`` and the inline ``scripts``.
+    ``heading`` is ready HTML; the report and the compare page share this shell and its style."""
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
+        f"<title>{esc(title)}</title><style>{css}</style></head><body>"
+        f"<h1>{heading}</h1>{f'<nav>{nav}</nav>' if nav else ''}{body}"
+        + "".join(f"<script>{script}</script>" for script in scripts)
+        + "</body></html>\n"
+    )

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
 # ColorBrewer's sequential OrRd (9 classes), interpolated linearly: light = faithful, dark = severe.
 ORRD = ("#fff7ec", "#fee8c8", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#b30000", "#7f0000")
+# ColorBrewer's sequential PuBu: the paper rubrics' own measures, kept visibly apart from OrRd.
+PUBU = ("#fff7fb", "#ece7f2", "#d0d1e6", "#a6bddb", "#74a9cf", "#3690c0", "#0570b0", "#045a8d", "#023858")
 EMPTY = "#eeeeee"
 INK = "#222222"
 MUTED = "#555555"
@@ -65,14 +67,16 @@ def _svg(width: float, height: float, label: str, body: list[str]) -> str:
     )
 
 
-def colour(value: float) -> str:
-    """The OrRd colour of a severity in [0, 1] (clamped)."""
-    t = min(max(value, 0.0), 1.0) * (len(ORRD) - 1)
-    i = min(int(t), len(ORRD) - 2)
+def colour(value: float, palette: Sequence[str] = ORRD, strength: float = 1.0) -> str:
+    """The colour of a severity in [0, 1] (clamped) on ``palette`` (OrRd by default), mixed with
+    white by ``1 - strength`` (a faded cell: a wide CI)."""
+    t = min(max(value, 0.0), 1.0) * (len(palette) - 1)
+    i = min(int(t), len(palette) - 2)
     frac = t - i
-    a, b = ORRD[i], ORRD[i + 1]
+    a, b = palette[i], palette[i + 1]
     mixed = [round(int(a[k : k + 2], 16) * (1 - frac) + int(b[k : k + 2], 16) * frac) for k in (1, 3, 5)]
-    return "#" + "".join(f"{c:02x}" for c in mixed)
+    faded = [round(255 - (255 - c) * min(max(strength, 0.0), 1.0)) for c in mixed]
+    return "#" + "".join(f"{c:02x}" for c in faded)
 
 
 def ticks(lo: float, hi: float, target: int = 5) -> list[float]:
