@@ -5,7 +5,7 @@
     python benchmarks/run_all.py --only throughput startup
 
 Each benchmark is its own script (throughput.py, fixed_costs.py, litellm_switches.py, startup.py,
-cached_replay.py, aggregate.py, memory.py), run here as a child process; each of those runs the
+cached_replay.py, aggregate.py, memory.py, report_browser.py), run here as a child process; each of those runs the
 things it measures in child processes of their own, reaped with ``os.wait4``, so CPU seconds
 and peak RSS are per process.
 Everything talks to the loopback fake server only; every loop is bounded in count and time.
@@ -48,6 +48,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], float]] = {
     "aggregation": ("aggregate.py", ["--rows", "1000000", "--boot", "1000"], ["--rows", "50000", "--boot", "100"],
                     900),
     "memory": ("memory.py", ["--items", "1000", "10000", "100000"], ["--items", "200", "1000"], 3600),
+    "report_browser": ("report_browser.py", [], ["--quick"], 1800),
 }
 
 

@@ -124,8 +124,8 @@ def launch(profile: Path, *, width: int = 1366, height: int = 900, loopback: boo
     # ``loopback`` the page may reach 127.0.0.1 directly (the annotation server), nothing else.
     network = ["--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND"]
     if loopback:
-        network = ["--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>;127.0.0.1",
-                   "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost"]  # fmt: skip
+        # Chromium never proxies loopback addresses; the resolver rule must spare 127.0.0.1 itself.
+        network = ["--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
     args = [
         chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",

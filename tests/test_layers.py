@@ -10,6 +10,7 @@ too: a lazy import is still a dependency. The rule (each stage and what it may i
     offline   core, inputs
     judging   core, inputs, offline
     report    core, inputs, store, stats
+    annotate  core, inputs, report
     engine    core, inputs, offline, judging, store, stats, report
     cli       everything
 
@@ -32,8 +33,9 @@ ALLOWED: dict[str, set[str]] = {
     "offline": {"core", "inputs"},
     "judging": {"core", "inputs", "offline"},
     "report": {"core", "inputs", "store", "stats"},
+    "annotate": {"core", "inputs", "report"},
     "engine": {"core", "inputs", "offline", "judging", "store", "stats", "report"},
-    "cli": {"core", "inputs", "offline", "judging", "store", "stats", "report", "engine", "api"},
+    "cli": {"core", "inputs", "offline", "judging", "store", "stats", "report", "annotate", "engine", "api"},
 }
 
 

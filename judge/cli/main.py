@@ -136,6 +136,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="only the verdict table's own columns, as stored (no texts, gold labels or metadata; verdict as JSON)",
     )
 
+    ann = sub.add_parser("annotate", help="label a dataset's items on a rubric's 0-4 scale in a local web page")
+    ann.add_argument("--dataset", type=Path, required=True, help="the dataset to label (any format run reads)")
+    ann.add_argument("--rubric", required=True, metavar="ID[@VERSION]", help="a graded rubric (its levels)")
+    ann.add_argument("--annotator", required=True, metavar="NAME", help="who labels; names the gold column")
+    ann.add_argument(
+        "--labels", type=Path, help="labels file to append to (default: ./<dataset name>.labels.jsonl)"
+    )
+    ann.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN", help="column renames, as for run")
+    ann.add_argument("--seed", type=int, default=0, help="item order seed (default 0)")
+    ann.add_argument("--port", type=int, default=0, help="loopback port (default: any free one)")
+    ann.add_argument("--rubrics-dir", type=Path, help="folder of rubric files (default: the project's rubrics/)")
+    ann.add_argument("--open", action="store_true", help="open the page in the default browser")
+
+    labels = sub.add_parser("labels", help="merge labels files into a dataset's gold columns")
+    lsub = labels.add_subparsers(dest="labels_command", metavar="ACTION")
+    merge = lsub.add_parser("merge", help="write the dataset with gold_<mechanism>__<annotator> columns from labels")
+    merge.add_argument("labels_files", nargs="+", type=Path, metavar="LABELS", help="labels files (JSONL or CSV)")
+    merge.add_argument("--dataset", type=Path, required=True, help="the dataset the labels were given on")
+    merge.add_argument("--output", "-o", type=Path, required=True, help="dataset to write (.jsonl/.json/.csv/.parquet)")
+    merge.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN", help="column renames, as for run")
+    merge.add_argument("--replace", action="store_true", help="rebuild gold columns the dataset already has")
+
     rubrics = sub.add_parser("rubrics", help="list, show or validate rubrics")
     rsub = rubrics.add_subparsers(dest="rubrics_command", metavar="ACTION")
     rlist = rsub.add_parser("list", help="every rubric version with its family, hash and prompt")
@@ -193,6 +215,14 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from judge.cli.export import export_command
 
         return export_command(args)
+    if args.command == "annotate":
+        from judge.cli.annotate import annotate_command
+
+        return annotate_command(args)
+    if args.command == "labels":
+        from judge.cli.annotate import labels_command
+
+        return labels_command(args, parser)
     if args.command == "rubrics":
         from judge.cli.rubrics import rubrics_command
 

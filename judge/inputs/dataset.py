@@ -141,6 +141,12 @@ def dataset_format(path: Path) -> str:
     return fmt
 
 
+def raw_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A dataset file's rows as they are in the file (no mapping, no validation), with where each
+    is: for tools that rewrite the file with columns added (``labels merge``)."""
+    return _rows(path, dataset_format(path))
+
+
 def open_dataset(
     path: Path,
     *,

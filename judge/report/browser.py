@@ -80,6 +80,20 @@ def _scalars(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+META_CHARS = 300  # a metadata text longer than this is cut in the page (the export has it whole)
+
+
+def _clipped(value: Any) -> Any:
+    """Metadata for the page: long texts cut (a dataset's notes can outweigh its texts)."""
+    if isinstance(value, str) and len(value) > META_CHARS:
+        return value[:META_CHARS] + "…"
+    if isinstance(value, dict):
+        return {k: _clipped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clipped(v) for v in value]
+    return value
+
+
 def _number(value: Any) -> float | None:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return None
@@ -118,7 +132,7 @@ def browser_data(data: RunData) -> dict[str, Any] | None:
         out_items.append([
             row["item_id"], row["task"], row["dimension"], row["model"], row["source"], row["reference"],
             row["response"], {c[5:]: row[c] for c in gold if row[c] is not None},
-            json.loads(row["meta"]) if row["meta"] else None,
+            _clipped(json.loads(row["meta"])) if row["meta"] else None,
         ])  # fmt: skip
     rubrics = data.spread.select("rubric_id", "rubric_version", "family", "mechanism").unique().sort(
         "rubric_id", "rubric_version")
@@ -128,7 +142,8 @@ def browser_data(data: RunData) -> dict[str, Any] | None:
     judge_index = {j: k for k, j in enumerate(judges)}
     extra = [c for c in data.verdicts.columns if c.startswith("evidence")]
     verdicts: dict[tuple[str, str], list[list[Any]]] = {}
-    for v in data.verdicts.sort("judge", "repeat").iter_rows(named=True):
+    # Item by item (each item's texts are normalised once for its quotes), judges and repeats in order.
+    for v in data.verdicts.sort("item_id", "rubric_id", "rubric_version", "judge", "repeat").iter_rows(named=True):
         ref = f"{v['rubric_id']}@{v['rubric_version']}"
         i = index.get(v["item_id"])
         fields = json.loads(v["verdict"]) if v["verdict"] else {}

@@ -162,13 +162,16 @@ def text_block(text: str | None, limit: int = TEXT_LIMIT) -> str:
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
 
-def page(title: str, heading: str, body: str, *, css: str, scripts: tuple[str, ...] = (), nav: str = "") -> str:
+def page(
+    title: str, heading: str, body: str, *, css: str, scripts: tuple[str, ...] = (), nav: str = "", csp: str = CSP
+) -> str:
     """A whole self-contained page: the CSP, the style sheet, ``body`` and the inline ``scripts``.
-    ``heading`` is ready HTML; the report and the compare page share this shell and its style."""
+    ``heading`` is ready HTML; the report, the compare page and the annotation page share this
+    shell and its style."""
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<link rel="icon" href="data:,">'
         f"<title>{esc(title)}</title><style>{css}</style></head><body>"

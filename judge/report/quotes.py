@@ -28,6 +28,7 @@ _EDGE = " \"'.,;:!?-…()[]"
 _ELISION = re.compile(r"\s*(?:\.\s*){3,}\s*|\s*…\s*|\s*\[\s*\.\.\.\s*\]\s*")
 
 
+@lru_cache(maxsize=65536)
 def _fold(char: str) -> str:
     return unicodedata.normalize("NFKC", char).translate(_PLAIN).casefold()
 
