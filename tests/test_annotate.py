@@ -316,3 +316,27 @@ def test_annotate_refuses_a_bad_annotator_name(tmp_path: Path, capsys: pytest.Ca
     data = write(tmp_path / "d.jsonl")
     assert main(["annotate", "--dataset", str(data), "--rubric", "sa-graded", "--annotator", "a__b"]) == 2
     assert "no '__'" in capsys.readouterr().err
+
+
+def test_the_bundled_ai_labelling_passes_merge_into_the_realistic_set(tmp_path: Path) -> None:
+    """judge/data/labels/ holds two labelling passes in the per-item form (one line per item, an
+    object per mechanism with severity, amplification, abstain, note): they merge like the page's."""
+    labels_dir = ROOT / "judge" / "data" / "labels"
+    labels = [lab for name in ("labels-ai1.jsonl", "labels-ai2.jsonl") for lab in read_labels(labels_dir / name)]
+    out = tmp_path / "realistic-labelled.jsonl"
+    counts = merge_labels(ROOT / "judge" / "data" / "realistic.jsonl", labels, out)
+    assert set(counts) == {f"gold_{m}__{a}" for m in ("sentiment_attenuation", "granularity_mismatch",
+                                                      "conflict_avoidance", "linguistic_distancing")
+                           for a in ("ai1", "ai2")}  # fmt: skip
+    items = list(open_dataset(out).items())
+    assert len(items) == 180
+    first = json.loads((labels_dir / "labels-ai1.jsonl").read_text().splitlines()[0])
+    item = next(i for i in items if i.id == first["id"])
+    for mechanism in ("sentiment_attenuation", "linguistic_distancing"):
+        entry = first[mechanism]
+        want = None if entry["abstain"] else entry["severity"]
+        assert item.gold[f"gold_{mechanism}__ai1"] == want
+        if entry["abstain"]:
+            assert item.metadata[f"gold_note_{mechanism}__ai1"].startswith("abstained: ")
+        else:
+            assert item.metadata[f"amplification_{mechanism}__ai1"] == entry["amplification"]

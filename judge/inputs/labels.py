@@ -13,11 +13,19 @@ process (a second person's spreadsheet, an AI labelling pass) that writes the sa
     plus anything else, kept in the file and ignored here (the annotation page writes ``rubric``,
     ``at``, ``origin``, ``seconds``, ``dataset``)
 
+A JSONL line may instead hold one item's labels for several mechanisms (the form a labelling pass
+over a whole item writes, as judge/data/labels/ does): ``id`` or ``item_id``, ``annotator``, and
+per mechanism either a number (the label) or an object with ``severity`` (the label),
+``amplification`` (the opposite error, 0-4, optional), ``abstain`` (a reason: the label is then
+null, "cannot judge") and ``note``. Each mechanism present becomes one label.
+
 A later line for the same item, mechanism and annotator replaces an earlier one (a corrected
 label, or one given again after a resume); a null label clears it. ``merge_labels`` writes the
-dataset with one column ``gold_<mechanism>__<annotator>`` (and ``gold_note_<mechanism>__<annotator>``
-when there are notes) per annotator and mechanism, every other column and row kept as it was, so
-the summary's calibration reports each annotator pair (the human ceiling) beside the judges.
+dataset with one column ``gold_<mechanism>__<annotator>`` per annotator and mechanism, plus
+``gold_note_<mechanism>__<annotator>`` for notes and abstention reasons and
+``amplification_<mechanism>__<annotator>`` for amplification levels (metadata: gold columns hold
+severities), every other column and row kept as it was, so the summary's calibration reports each
+annotator pair (the human ceiling) beside the judges.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ class Label:
     annotator: str
     label: int | None
     note: str | None = None
+    amplification: int | None = None  # the opposite error, 0-4, when the labelling gave one
 
     @property
     def column(self) -> str:
@@ -61,6 +70,44 @@ def check_annotator(name: str, where: str = "--annotator", error: type[InputErro
             "letter or digit: it becomes part of the column name gold_<mechanism>__<annotator>"
         )
     return name
+
+
+def _level(value: Any, where: str, field: str) -> int | None:
+    """A 0-4 level (text digits allowed, as CSV gives them), or None for null or an empty cell."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", "null")):
+        return None
+    try:
+        level = int(value)
+    except (TypeError, ValueError):
+        level = -1
+    if isinstance(value, bool) or str(level) != str(value).strip() or not 0 <= level <= 4:
+        raise DatasetError(f"{where}: {field} must be an integer 0-4 (or null: cannot judge), got {value!r}")
+    return level
+
+
+def parse_labels(data: Any, where: str) -> list[Label]:
+    """One labels-file record as its labels: one (the one-label form) or one per mechanism present
+    (the per-item form); DatasetError naming the place and the field."""
+    if isinstance(data, dict) and "mechanism" not in data and any(m in data for m in mechanism_ids()):
+        item_id = data.get("item_id", data.get("id"))
+        out = []
+        for mechanism in mechanism_ids():
+            if mechanism not in data:
+                continue
+            value = data[mechanism]
+            entry = value if isinstance(value, dict) else {"severity": value}
+            abstain = entry.get("abstain")
+            note = entry.get("note") or None
+            if abstain:
+                note = f"abstained: {abstain}" + (f"; {note}" if note else "")
+            label = parse_label({"item_id": item_id, "mechanism": mechanism, "annotator": data.get("annotator"),
+                                 "label": None if abstain else entry.get("severity"), "note": note},
+                                f"{where}: {mechanism}")  # fmt: skip
+            amplification = None if abstain else _level(entry.get("amplification"), f"{where}: {mechanism}",
+                                                         "amplification")  # fmt: skip
+            out.append(Label(label.item_id, mechanism, label.annotator, label.label, label.note, amplification))
+        return out
+    return [parse_label(data, where)]
 
 
 def parse_label(data: Any, where: str) -> Label:
@@ -78,17 +125,7 @@ def parse_label(data: Any, where: str) -> Label:
     if not isinstance(data["annotator"], str):
         raise DatasetError(f"{where}: annotator must be text")
     annotator = check_annotator(data["annotator"], f"{where}: annotator", DatasetError)
-    label = data["label"]
-    if isinstance(label, str) and label.strip() in ("", "null"):
-        label = None
-    if label is not None:
-        try:
-            value = int(label)
-        except (TypeError, ValueError):
-            value = -1
-        if isinstance(label, bool) or str(value) != str(label).strip() or not 0 <= value <= 4:
-            raise DatasetError(f"{where}: label must be an integer 0-4 (or null: cannot judge), got {label!r}")
-        label = value
+    label = _level(data["label"], where, "label")
     note = data.get("note")
     return Label(str(item_id).strip(), mechanism, annotator, label, note if isinstance(note, str) and note else None)
 
@@ -114,7 +151,7 @@ def read_labels(path: Path) -> Iterator[Label]:
             if number == len(lines) and not data.endswith(b"\n"):
                 return  # torn by a crash mid-write: the label was never confirmed to anyone
             raise DatasetError(f"{path}: line {number}: not a JSON object; each line must be one label") from None
-        yield parse_label(record, f"{path}: line {number}")
+        yield from parse_labels(record, f"{path}: line {number}")
 
 
 def latest(labels: Iterable[Label]) -> dict[tuple[str, str, str], Label]:
@@ -171,6 +208,9 @@ def merge_labels(
         columns.setdefault(label.column, {})[label.item_id] = label.label
         if label.note:
             columns.setdefault(f"gold_note_{label.mechanism}__{label.annotator}", {})[label.item_id] = label.note
+        if label.amplification is not None:
+            columns.setdefault(f"amplification_{label.mechanism}__{label.annotator}", {})[label.item_id] = (
+                label.amplification)
     existing = {key for row in rows for key in row}
     clash = sorted(existing & set(columns))
     if clash and not replace:
@@ -182,7 +222,8 @@ def merge_labels(
         for column, values in columns.items():
             row[column] = values.get(item_id)
     _write_rows(rows, output, fmt)
-    return {c: sum(v is not None for v in values.values()) for c, values in columns.items() if "gold_note_" not in c}
+    return {c: sum(v is not None for v in values.values()) for c, values in columns.items() if c.startswith("gold_")
+            and not c.startswith("gold_note_")}  # fmt: skip
 
 
 def _write_rows(rows: list[dict[str, Any]], output: Path, fmt: str) -> None:
