@@ -58,7 +58,9 @@ def report_shots(browser: DevTools, tmp: Path) -> None:
     browser.evaluate("""(() => {
       const set = (name, value) => { const el = document.querySelector('#ib [name="' + name + '"]');
         el.value = value; el.dispatchEvent(new Event(el.tagName === 'INPUT' ? 'input' : 'change')); };
-      set('rubric', 'sa-graded@2'); set('model', 'sim-aligned'); set('q', 'counselling');
+      const rubric = Array.from(document.querySelectorAll('#ib [name="rubric"] option'))
+        .map(o => o.value).filter(v => v.startsWith('sa-graded@')).pop();
+      set('rubric', rubric); set('model', 'sim-aligned'); set('q', 'counselling');
       document.querySelector('#ib tr.unit').click();
     })()""")
     _shoot(browser, "#items", OUT / "item-browser.png", 980)

@@ -87,7 +87,7 @@ def test_labels_resume_and_the_latest_wins(tmp_path: Path) -> None:
 
 
 def test_a_paper_rubric_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"ca-paper@1: a paper rubric with a binary scale.*--rubric ca-graded"):
+    with pytest.raises(InputError, match=r"ca-paper@\d+: a paper rubric with a binary scale.*--rubric ca-graded"):
         session(tmp_path, rubric="ca-paper")
 
 

@@ -242,11 +242,14 @@ def test_item_browser_filters_searches_and_highlights_quotes(browser: DevTools, 
     assert len(start["rows"]) == min(100, int(start["count"].split()[0]))
 
     # Filter: one model, one mechanism's graded rubric.
+    from judge.store.reader import read_manifest
+
+    sa = next(r.ref for r in read_manifest(report.parent).rubrics if r.id == "sa-graded")  # its latest version
     _choose(browser, "model", "m-a")
-    _choose(browser, "rubric", "sa-graded@2")
+    _choose(browser, "rubric", sa)
     state = browser.evaluate(BROWSER_STATE)
     ids = sorted(row[0] for row in state["rows"])
-    assert ids == sorted(i[0] for i in ITEMS if i[2] == "m-a") and {row[3] for row in state["rows"]} == {"sa-graded@2"}
+    assert ids == sorted(i[0] for i in ITEMS if i[2] == "m-a") and {row[3] for row in state["rows"]} == {sa}
     assert all(row[1] == "m-a" for row in state["rows"])
 
     # Search narrows further (texts are searched, case-insensitively).
