@@ -76,10 +76,11 @@ def annotate_shot(browser: DevTools, tmp: Path) -> None:
         url = next(line.split(" open ")[1].split()[0] for line in proc.stdout if " open http" in line)
         browser.open(url)
         browser.wait_until("document.querySelector('#item .an-texts') !== null")
-        browser.key("2")
+        browser.key("2")  # severity, then (graded v3 is two-sided) the amplification
+        browser.key("0")
         browser.wait_until("document.getElementById('status').textContent.startsWith('saved')")
         browser.wait_until("document.querySelector('#item .an-texts') !== null")
-        _shoot(browser, "h1", OUT / "annotate.png", 580)
+        _shoot(browser, "h1", OUT / "annotate.png", 760)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -46,7 +46,7 @@ def write(path: Path, rows: list[dict[str, Any]] = ROWS) -> Path:
     return path
 
 
-def session(tmp_path: Path, annotator: str = "alice", rubric: str = "sa-graded", **kw: Any) -> Session:
+def session(tmp_path: Path, annotator: str = "alice", rubric: str = "sa-graded@2", **kw: Any) -> Session:
     (r,) = select(paths.rubrics_dir(), [rubric])
     data = tmp_path / "d.jsonl"
     if not data.exists():
@@ -68,7 +68,7 @@ def test_items_are_shown_blind(tmp_path: Path) -> None:
     s = session(tmp_path)
     shown = s.item(0)
     assert set(shown) == {"position", "total", "task", "dimension", "source", "reference", "response", "label",
-                          "labelled", "note"}  # fmt: skip
+                          "labelled", "note", "amplification"}  # fmt: skip
     text = json.dumps([s.item(k) for k in range(len(ROWS))])
     assert "writer-" not in text and '"i1"' not in text  # neither the model, the metadata nor the id
 
@@ -166,8 +166,8 @@ def test_the_server_is_loopback_only_and_wants_its_token(tmp_path: Path) -> None
 class Annotating:
     """``empathy-judge annotate`` as a child process, as a user starts it."""
 
-    def __init__(self, data: Path, labels: Path, annotator: str = "alice") -> None:
-        self.args = [sys.executable, "-m", "judge", "annotate", "--dataset", str(data), "--rubric", "sa-graded",
+    def __init__(self, data: Path, labels: Path, annotator: str = "alice", rubric: str = "sa-graded@2") -> None:
+        self.args = [sys.executable, "-m", "judge", "annotate", "--dataset", str(data), "--rubric", rubric,
                      "--annotator", annotator, "--labels", str(labels)]  # fmt: skip
         self.proc: subprocess.Popen[str] | None = None
 
@@ -198,10 +198,13 @@ def browser(tmp_path: Path) -> Iterator[DevTools]:
 PROGRESS = "document.getElementById('progress').textContent"
 
 
-def _label(browser: DevTools, key: str, item: int, done: int) -> None:
-    """Press ``key`` on item ``item`` (1-based) and wait for the server's confirmation and the next item."""
-    shown = "cannot judge" if key == "x" else key
+def _label(browser: DevTools, key: str, item: int, done: int, then: str | None = None) -> None:
+    """Press ``key`` (and ``then``, a two-sided rubric's amplification) on item ``item`` (1-based) and
+    wait for the server's confirmation and the next item."""
+    shown = "cannot judge" if key == "x" else key + (f"/{then}" if then is not None else "")
     browser.key(key)
+    if then is not None:
+        browser.key(then)
     browser.wait_until(f"document.getElementById('status').textContent === 'saved: item {item} = {shown}'")
     browser.wait_until(f"{PROGRESS} === '{done} of 8 labelled \u00b7 item {item + 1} of 8'")
 
@@ -213,7 +216,9 @@ def test_label_with_the_keyboard_kill_the_server_and_resume(browser: DevTools, t
         browser.open(server.start())
         browser.wait_until("document.querySelector('#item .an-texts') !== null")
         text = browser.evaluate("document.body.textContent")
-        assert "Severe: flat, clinical or sanitised" in text  # the rubric's level descriptors are on screen
+        (one_sided,) = select(paths.rubrics_dir(), ["sa-graded@2"])
+        for level in one_sided.scale["levels"].values():  # the rubric's level descriptors are on screen
+            assert str(level) in text
         assert "writer-" not in text and "i0" not in text.split("empathy-judge annotate")[1]
         first = browser.evaluate("document.querySelector('#item .an-texts').textContent")
         _label(browser, "2", 1, 1)
@@ -253,6 +258,39 @@ def test_label_with_the_keyboard_kill_the_server_and_resume(browser: DevTools, t
     assert [r["item_id"] for r in records] == [order[0], order[1], order[2], order[3], order[3], order[4]]
     final = {(lab.item_id, lab.annotator): lab.label for lab in read_labels(labels)}
     assert len({k for k in final}) == 5
+
+
+def test_a_two_sided_rubric_takes_severity_then_amplification(browser: DevTools, tmp_path: Path) -> None:
+    data, labels = write(tmp_path / "d.jsonl"), tmp_path / "bob.labels.jsonl"
+    (two_sided,) = select(paths.rubrics_dir(), ["sa-graded@3"])
+    assert two_sided.amplification, "graded v3 describes the amplification levels"
+    server = Annotating(data, labels, annotator="bob", rubric="sa-graded@3")
+    try:
+        browser.open(server.start())
+        browser.wait_until("document.querySelector('#item .an-texts') !== null")
+        text = browser.evaluate("document.body.textContent")
+        for level in two_sided.amplification["levels"].values():
+            assert str(level) in text
+        _label(browser, "3", 1, 1, then="1")
+        browser.key("2")
+        browser.key("Escape", code="Escape", text="")  # changed my mind: start the item again
+        _label(browser, "0", 2, 2, then="4")
+        _label(browser, "x", 3, 3)
+    finally:
+        server.kill()
+    records = [json.loads(line) for line in labels.read_text().splitlines()]
+    assert [(r["label"], r["amplification"]) for r in records] == [(3, 1), (0, 4), (None, None)]
+    assert [lab.amplification for lab in read_labels(labels)] == [1, 4, None]
+
+
+def test_a_two_sided_label_needs_its_amplification(tmp_path: Path) -> None:
+    s = session(tmp_path, rubric="sa-graded@3")
+    with pytest.raises(ValueError, match="two-sided"):
+        s.record(0, 2, None, None)
+    s.record(0, 2, None, None, amplification=0)
+    assert session(tmp_path, rubric="sa-graded@3").item(0)["amplification"] == 0
+    with pytest.raises(ValueError, match="no amplification scale"):
+        session(tmp_path, rubric="sa-graded@2").record(1, 2, None, None, amplification=1)
 
 
 # ----------------------------------------------------------------------------- merging

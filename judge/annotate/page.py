@@ -30,19 +30,32 @@ def render_page(rubric: dict[str, Any], state: dict[str, Any], token: str, annot
         f'<button type="button" class="level" data-level="{k}" title="key {k}"><b>{k}</b> {esc(text)}</button>'
         for k, text in rubric["levels"]
     )
-    config = json.dumps({"token": token, "state": state}).replace("<", "\\u003c")
+    if rubric["amplification"]:  # two-sided: a second key gives the opposite error's level
+        buttons = "".join(
+            f'<button type="button" class="level amp" data-amp="{k}" title="key {k}, after the severity"><b>{k}</b> '
+            f"{esc(text)}</button>" for k, text in rubric["amplification"]
+        )
+        levels = (f'<p class="an-step" id="step-severity"><b>1. severity</b> (the loss)</p>'
+                  f'<div class="an-levels">{levels}</div>'
+                  f'<p class="an-step" id="step-amp"><b>2. amplification</b> (the opposite error: '
+                  f'{esc(rubric["amplification_definition"])})</p><div class="an-levels">{buttons}</div>')  # fmt: skip
+    else:
+        levels = f'<div class="an-levels">{levels}</div>'
+    config = json.dumps({"token": token, "state": state, "two_sided": bool(rubric["amplification"])}).replace(
+        "<", "\\u003c")
     body = f"""
 <div class="an-head"><div><b>{esc(rubric["title"])}</b> <span class="muted">({esc(rubric["ref"])}; labelling as
 <b>{esc(annotator)}</b>)</span></div><div id="progress" class="muted"></div></div>
 <details class="an-rubric"><summary>the rubric: definition and instructions</summary>
 <p>{esc(rubric["definition"])}</p><div class="text">{esc(rubric["instructions"])}</div></details>
 <div id="item" class="an-item"><p class="muted">Loading…</p></div>
-<div class="an-levels">{levels}</div>
+{levels}
 <div class="an-actions"><button type="button" id="prev">← previous</button>
 <button type="button" id="skip" title="key x">cannot judge (x)</button><button type="button" id="next">next →</button>
 <label class="an-note">note (n) <input type="text" id="note" maxlength="2000" autocomplete="off"></label></div>
 <p id="status" class="an-status" role="status"></p>
-<details class="an-keys"><summary>keys (?)</summary><p>0-4: label this item and go to the next · x: cannot judge ·
+<details class="an-keys"><summary>keys (?)</summary><p>0-4: label this item and go to the next (a two-sided
+rubric takes two keys: the severity, then the amplification; Esc starts again) · x: cannot judge ·
 → or j: next · ← or k: previous · n: write a note (Enter saves it with the next label, Esc leaves the box) ·
 ?: this list. Items come in a random order fixed for you; nothing identifies the model that wrote a reply.
 Each label is written to disk before it shows as saved; close the page or stop the server at any time and

@@ -5,7 +5,8 @@
     GET  /                    the page (judge/annotate/page.py)
     GET  /api/state           {"total", "done", "resume"}
     GET  /api/item/<n>        the item at position n of the session's order, blind (session.item)
-    POST /api/label           {"position", "label" (0-4 or null), "note", "seconds"} -> the new state
+    POST /api/label           {"position", "label" (0-4 or null), "amplification" (0-4, two-sided
+                              rubrics), "note", "seconds"} -> the new state
 
 A label is appended to the labels file, flushed and fsynced before the reply, so a label the page
 shows as saved is on disk. Requests are refused unless their Host header names this loopback
@@ -99,7 +100,8 @@ class _Handler(BaseHTTPRequestHandler):
             position, label = body["position"], body.get("label")
             note = body.get("note")
             state = self.server.session.record(
-                int(position), label, note if isinstance(note, str) else None, body.get("seconds")
+                int(position), label, note if isinstance(note, str) else None, body.get("seconds"),
+                body.get("amplification"),
             )
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             return self._error(HTTPStatus.BAD_REQUEST, f"bad label: {exc}")

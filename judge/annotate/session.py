@@ -71,7 +71,8 @@ class Session:
                 and label.item_id in self.items
             ]  # fmt: skip
             for label in latest(mine).values():
-                self.given[label.item_id] = {"label": label.label, "note": label.note}
+                self.given[label.item_id] = {"label": label.label, "note": label.note,
+                                             "amplification": label.amplification}  # fmt: skip
 
     @property
     def done(self) -> int:
@@ -87,6 +88,11 @@ class Session:
     def state(self) -> dict[str, Any]:
         return {"total": len(self.order), "done": self.done, "resume": self.resume_at()}
 
+    @property
+    def two_sided(self) -> bool:
+        """Whether the rubric also scores the opposite error (graded v3's amplification)."""
+        return bool(self.rubric.amplification)
+
     def item(self, position: int) -> dict[str, Any]:
         """What the page shows of the item at ``position``: the texts a judge sees, blind."""
         if not 0 <= position < len(self.order):
@@ -97,15 +103,23 @@ class Session:
             "position": position, "total": len(self.order), "task": item.task, "dimension": item.dimension,
             "source": item.source, "reference": item.reference, "response": item.response,
             "label": given["label"] if given else None, "labelled": given is not None,
-            "note": given["note"] if given else None,
+            "note": given["note"] if given else None, "amplification": given.get("amplification") if given else None,
         }  # fmt: skip
 
-    def record(self, position: int, label: int | None, note: str | None, seconds: float | None) -> dict[str, Any]:
-        """Append the label durably, then count it as given; returns the session's state."""
+    def record(self, position: int, label: int | None, note: str | None, seconds: float | None,
+               amplification: int | None = None) -> dict[str, Any]:  # fmt: skip
+        """Append the label durably, then count it as given; returns the session's state.
+        ``amplification``: the opposite error's level, for a two-sided rubric (required there with a
+        label; refused for a one-sided one)."""
         if not 0 <= position < len(self.order):
             raise IndexError(position)
-        if label is not None and (isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 4):
-            raise ValueError("label must be 0-4 or null")
+        for value, name in ((label, "label"), (amplification, "amplification")):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 4):
+                raise ValueError(f"{name} must be 0-4 or null")
+        if self.two_sided and label is not None and amplification is None:
+            raise ValueError("this rubric is two-sided: give the amplification level with the label")
+        if not self.two_sided and amplification is not None:
+            raise ValueError("this rubric has no amplification scale")
         item_id = self.order[position]
         record = {
             "item_id": item_id, "mechanism": self.rubric.mechanism, "annotator": self.annotator, "label": label,
@@ -113,15 +127,21 @@ class Session:
             "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
             "seconds": round(seconds, 1) if isinstance(seconds, int | float) else None,
         }  # fmt: skip
+        if self.two_sided:
+            record["amplification"] = None if label is None else amplification
         with self.lock:
             append_label(self.labels_path, record)  # durable before it is confirmed
-            self.given[item_id] = {"label": label, "note": note or None}
+            self.given[item_id] = {"label": label, "note": note or None, "amplification": record.get("amplification")}
             return self.state()
 
     def rubric_view(self) -> dict[str, Any]:
         """The rubric as the page shows it: title, definition, instructions and level descriptors."""
         levels = (self.rubric.scale or {}).get("levels") or {}
+        amplification = self.rubric.amplification or {}
         return {
+            "amplification": [[int(k), str(v)] for k, v in sorted((amplification.get("levels") or {}).items(),
+                                                                   key=lambda kv: int(kv[0]))],
+            "amplification_definition": amplification.get("definition") or "",
             "ref": self.rubric.ref, "title": self.rubric.title, "mechanism": self.rubric.mechanism,
             "definition": self.rubric.definition, "instructions": self.rubric.instructions,
             "levels": [[int(k), str(v)] for k, v in sorted(levels.items(), key=lambda kv: int(kv[0]))],

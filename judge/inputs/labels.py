@@ -10,6 +10,7 @@ process (a second person's spreadsheet, an AI labelling pass) that writes the sa
                 column gold_<mechanism>__<annotator>
     label       the severity on the graded 0-4 scale, or null for "cannot judge"
     note        optional text
+    amplification  optional: the opposite error's level 0-4 (two-sided rubrics, graded v3)
     plus anything else, kept in the file and ignored here (the annotation page writes ``rubric``,
     ``at``, ``origin``, ``seconds``, ``dataset``)
 
@@ -126,8 +127,10 @@ def parse_label(data: Any, where: str) -> Label:
         raise DatasetError(f"{where}: annotator must be text")
     annotator = check_annotator(data["annotator"], f"{where}: annotator", DatasetError)
     label = _level(data["label"], where, "label")
+    amplification = _level(data.get("amplification"), where, "amplification")
     note = data.get("note")
-    return Label(str(item_id).strip(), mechanism, annotator, label, note if isinstance(note, str) and note else None)
+    return Label(str(item_id).strip(), mechanism, annotator, label, note if isinstance(note, str) and note else None,
+                 amplification)  # fmt: skip
 
 
 def read_labels(path: Path) -> Iterator[Label]:

@@ -3,12 +3,21 @@
 // pending, and sent again with the next key. Text is set with textContent only.
 (function(){
   var config = JSON.parse(document.getElementById('an-config').textContent);
-  var token = config.token, state = config.state;
+  var token = config.token, state = config.state, twoSided = config.two_sided;
+  var severity = null;  // a two-sided rubric's first key, waiting for the amplification
   var position = Math.min(state.resume, Math.max(state.total - 1, 0)), current = null, shownAt = Date.now();
   var pending = null, busy = false;
   var itemBox = document.getElementById('item'), statusBox = document.getElementById('status');
   var progress = document.getElementById('progress'), note = document.getElementById('note');
-  var levels = Array.prototype.slice.call(document.querySelectorAll('.level'));
+  var levels = Array.prototype.slice.call(document.querySelectorAll('.level:not(.amp)'));
+  var amps = Array.prototype.slice.call(document.querySelectorAll('.level.amp'));
+  function stage(){
+    var waiting = severity != null;
+    levels.forEach(function(b){ b.classList.toggle('chosen', waiting && String(severity) === b.getAttribute('data-level')); });
+    var step = document.getElementById('step-amp');
+    if (step) step.classList.toggle('waiting', waiting);
+    if (waiting) say('severity ' + severity + ': now the amplification (0-4), or Esc');
+  }
   function el(tag, cls, text){ var e = document.createElement(tag); if (cls) e.className = cls;
     if (text != null) e.textContent = text; return e; }
   function say(text, kind){ statusBox.textContent = text; statusBox.className = 'an-status ' + (kind || ''); }
@@ -26,8 +35,9 @@
   function draw(item){
     current = item;
     while (itemBox.firstChild) itemBox.removeChild(itemBox.firstChild);
+    var given = item.label == null ? 'cannot judge' : item.label + (twoSided ? ', amplification ' + item.amplification : '');
     itemBox.appendChild(el('div', 'meta', 'task: ' + item.task + ' \u00b7 dimension: ' + item.dimension +
-      (item.labelled ? ' \u00b7 your label: ' + (item.label == null ? 'cannot judge' : item.label) : '')));
+      (item.labelled ? ' \u00b7 your label: ' + given : '')));
     var texts = el('div', 'an-texts');
     function pane(title, text){ var d = el('div'); d.appendChild(el('h4', null, title));
       d.appendChild(el('div', 'text', text || '\u2013')); texts.appendChild(d); }
@@ -35,7 +45,9 @@
     if (item.reference) pane('reference', item.reference);
     pane('response', item.response);
     itemBox.appendChild(texts);
+    severity = null;
     levels.forEach(function(b){ b.classList.toggle('chosen', item.labelled && String(item.label) === b.getAttribute('data-level')); });
+    amps.forEach(function(b){ b.classList.toggle('chosen', item.labelled && String(item.amplification) === b.getAttribute('data-amp')); });
     note.value = item.note || '';
     shownAt = Date.now();
     showProgress();
@@ -46,11 +58,18 @@
     return request('GET', '/api/item/' + position).then(draw).catch(function(e){
       say('Cannot reach the server (' + e.message + '); start it again and reload this page.', 'bad'); });
   }
-  function save(label){
+  function save(label, amplification){
     if (busy || !current) return;
     pending = {position: current.position, label: label, note: note.value.trim() || null,
                seconds: (Date.now() - shownAt) / 1000};
+    if (twoSided) pending.amplification = label == null ? null : amplification;
+    severity = null; stage();
     send();
+  }
+  function digit(k){
+    if (!twoSided) { save(k); return; }
+    if (severity == null) { severity = k; stage(); return; }
+    save(severity, k);
   }
   function send(){
     if (!pending) return;
@@ -58,7 +77,8 @@
     var label = pending;
     request('POST', '/api/label', label).then(function(next){
       state = next; pending = null; busy = false;
-      say('saved: item ' + (label.position + 1) + ' = ' + (label.label == null ? 'cannot judge' : label.label), 'ok');
+      var shown = label.label == null ? 'cannot judge' : String(label.label) + (twoSided ? '/' + label.amplification : '');
+      say('saved: item ' + (label.position + 1) + ' = ' + shown, 'ok');
       if (label.position + 1 < state.total) go(label.position + 1); else { go(label.position); }
     }).catch(function(e){
       busy = false;
@@ -66,7 +86,10 @@
           'again and press any key to send it.', 'bad');
     });
   }
-  levels.forEach(function(b){ b.addEventListener('click', function(){ save(parseInt(b.getAttribute('data-level'), 10)); }); });
+  levels.forEach(function(b){ b.addEventListener('click', function(){
+    if (twoSided) { severity = null; } digit(parseInt(b.getAttribute('data-level'), 10)); }); });
+  amps.forEach(function(b){ b.addEventListener('click', function(){
+    if (severity != null) save(severity, parseInt(b.getAttribute('data-amp'), 10)); else say('choose the severity first'); }); });
   document.getElementById('skip').addEventListener('click', function(){ save(null); });
   document.getElementById('prev').addEventListener('click', function(){ go(position - 1); });
   document.getElementById('next').addEventListener('click', function(){ go(position + 1); });
@@ -78,7 +101,8 @@
     }
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     if (pending && !busy) { e.preventDefault(); send(); return; }
-    if (/^[0-4]$/.test(e.key)) { e.preventDefault(); save(parseInt(e.key, 10)); }
+    if (/^[0-4]$/.test(e.key)) { e.preventDefault(); digit(parseInt(e.key, 10)); }
+    else if (e.key === 'Escape' && severity != null) { severity = null; stage(); say(''); }
     else if (e.key === 'x') { e.preventDefault(); save(null); }
     else if (e.key === 'ArrowRight' || e.key === 'j') { e.preventDefault(); go(position + 1); }
     else if (e.key === 'ArrowLeft' || e.key === 'k') { e.preventDefault(); go(position - 1); }
