@@ -55,7 +55,8 @@ def test_compare_lists_items_that_flipped_between_rubric_versions(
     capsys.readouterr()
     # Different rubric versions are refused unless the user says this is rubric iteration.
     assert main(["compare", str(v1), str(v2)]) == 2
-    assert "rubric hashes differ" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "rubric versions differ (sa-graded: sa-graded@1 in the baseline, sa-graded@2 in the new run" in err
 
     page = tmp_path / "compare.html"
     assert main(["compare", str(v1), str(v2), "--allow-rubric-change", "--json", "--html", str(page)]) == 0

@@ -6,15 +6,22 @@ import argparse
 import json
 import sys
 
-from judge.core.errors import EXIT_OK, EXIT_REGRESSION
+from judge.core.errors import EXIT_DEGRADED, EXIT_OK, EXIT_REGRESSION
 
 
 def compare_command(args: argparse.Namespace) -> int:
     from judge.report.compare import compare_runs, html_page, markdown
+    from judge.stats.compare import Allow
+    from judge.stats.gate import check_rules
     from judge.store.rundir import atomic_write_text
 
-    result = compare_runs(args.baseline, args.new, delta=args.fail_on_regression,
-                          allow_rubric_change=args.allow_rubric_change, n_boot=args.n_boot, seed=args.seed)  # fmt: skip
+    # Every option is checked before a run is read (exit 2, one line naming the option).
+    delta = args.fail_on_regression
+    rules = check_rules(alpha=args.alpha, min_items=args.min_items, n_boot=args.n_boot, seed=args.seed,
+                        **({} if delta is None else {"min_effect": delta}))  # fmt: skip
+    allow = Allow(rubric_change=args.allow_rubric_change, panel_change=args.allow_panel_change,
+                  dataset_change=args.allow_dataset_change, sample_change=args.allow_sample_change)  # fmt: skip
+    result = compare_runs(args.baseline, args.new, delta=delta, rules=rules, allow=allow)
     if args.json:
         json.dump(result, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
@@ -22,7 +29,12 @@ def compare_command(args: argparse.Namespace) -> int:
         sys.stdout.write(markdown(result))
     if args.html:
         atomic_write_text(args.html, html_page(result))
-    if args.fail_on_regression is not None and result["regressions"]:
-        print(f"empathy-judge: {len(result['regressions'])} regression(s) found", file=sys.stderr)
+    status = result["gate"]["status"]
+    if status == "unhealthy":
+        print(f"empathy-judge: gate failed: {'; '.join(result['gate']['problems'])}", file=sys.stderr)
+        return EXIT_DEGRADED
+    if status == "regression":
+        names = ", ".join(f"{c['rubric_id']}@{c['rubric_version']}" for c in result["regressions"])
+        print(f"empathy-judge: {len(result['regressions'])} regression(s) found: {names}", file=sys.stderr)
         return EXIT_REGRESSION
     return EXIT_OK

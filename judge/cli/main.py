@@ -100,23 +100,43 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--runs-dir", type=Path, help="past runs to learn completion lengths from (default: runs/)")
     est.add_argument("--cache-dir", type=Path, help="response cache to count hits in (default: RUNS_DIR/.cache)")
 
-    cmp = sub.add_parser("compare", help="paired severity differences between two runs, with bootstrap CIs")
+    cmp = sub.add_parser(
+        "compare", help="paired severity differences between two runs, and a regression gate with a stated error rate"
+    )
     cmp.add_argument("baseline", type=Path, metavar="BASELINE_RUN")
     cmp.add_argument("new", type=Path, metavar="NEW_RUN")
     cmp.add_argument(
         "--fail-on-regression",
         type=float,
         nargs="?",
-        const=0.0,
+        const=0.05,
         default=None,
         metavar="DELTA",
-        help="exit 4 when a severity increase larger than DELTA has a CI that excludes zero",
+        help="exit 4 when a primary cell (a rubric version) rose beyond noise (Holm-adjusted p <= --alpha) by more "
+        "than DELTA in normalised severity (default DELTA 0.05); exit 5 when a run is unhealthy",
+    )
+    cmp.add_argument(
+        "--alpha", type=float, default=0.025,
+        help="the gate's family-wise error rate: the chance it fires when nothing changed (default 0.025)",
+    )  # fmt: skip
+    cmp.add_argument(
+        "--min-items", type=int, default=30, help="paired items a primary cell needs to be tested (default 30)"
     )
     cmp.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     cmp.add_argument("--html", type=Path, metavar="PATH", help="also write a self-contained HTML page")
-    cmp.add_argument("--allow-rubric-change", action="store_true", help="compare even if rubric hashes differ")
-    cmp.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
-    cmp.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    cmp.add_argument(
+        "--allow-rubric-change", action="store_true", help="compare even if rubric versions, hashes or sets differ"
+    )
+    cmp.add_argument("--allow-panel-change", action="store_true", help="compare even if the judge panels differ")
+    cmp.add_argument("--allow-dataset-change", action="store_true", help="compare even if the datasets differ")
+    cmp.add_argument(
+        "--allow-sample-change", action="store_true", help="compare even if --sample, --seed or --limit differ"
+    )
+    cmp.add_argument(
+        "--n-boot", type=int, default=10_000,
+        help="bootstrap resamples and sign flips, 100 to 100,000 (default 10,000)",
+    )  # fmt: skip
+    cmp.add_argument("--seed", type=int, default=0, help="seed of the resamples and flips (default 0)")
 
     report = sub.add_parser("report", help="print a finished run's summary table again, or write its HTML page")
     report.add_argument("run_dir", type=Path, metavar="RUN_DIR")

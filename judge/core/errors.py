@@ -13,7 +13,9 @@
 
 Exit codes: 0 done; 1 unexpected failure; 2 bad input; 3 budget reached; 4 regression found;
 5 degraded (the run finished, but a judge produced no ok verdict, or more errors than the run's
-max_error_share: the manifest's ``health`` names it and why); 130 interrupted.
+max_error_share: the manifest's ``health`` names it and why; ``compare --fail-on-regression``
+exits 5 too when either run is degraded, or a rubric both runs hold has no paired item: the gate
+cannot vouch for the new run); 130 interrupted.
 
 Messages say what went wrong, where (file, line, field), and how to fix it. The CLI is the only
 place these are caught and turned into exit codes; unexpected exceptions keep their traceback.

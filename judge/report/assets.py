@@ -20,6 +20,8 @@ th[aria-sort=descending]::after{content:" \\2193"!important;color:var(--fg)}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .nodata{color:var(--muted);font-style:italic;background:var(--soft);padding:.6rem .8rem;border-radius:4px}
 .muted{color:var(--muted)}code{font-size:.85em;background:var(--soft);padding:0 .2em;border-radius:3px}
+.gate{padding:.5rem .8rem;border-radius:4px;background:var(--soft)}.gate.regression,.gate.unhealthy{background:#fde2e1}
+.gate.pass{background:#e3f4e1}
 svg.chart{max-width:100%;height:auto;display:block;margin:.3rem 0 1rem}
 .charts{display:flex;flex-wrap:wrap;gap:0 1.5rem;align-items:flex-start}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(270px,1fr));gap:.8rem}

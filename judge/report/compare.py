@@ -14,24 +14,41 @@ from judge.core.errors import JudgeError
 from judge.core.records import rubric_ref
 from judge.report.assets import CSS, JS
 from judge.report.markup import cell, esc, no_data, page, section, table, text_block
-from judge.stats.compare import RunSide, compare
+from judge.stats.compare import Allow, RunSide, compare
+from judge.stats.gate import GateRules
 from judge.stats.movement import moved_ids
 from judge.store.reader import read_manifest, read_run
 
-# The verdict columns compare and movement read (the item-panel reducer's, and rationales).
+# The verdict columns compare reads: the item-panel reducer's, rationales (movement), and what
+# judge health reads for runs older than its record (errors, response format).
 COLUMNS = ("item_id", "rubric_id", "rubric_version", "family", "mechanism", "dimension", "model", "judge", "repeat",
-           "status", "score", "rationale")  # fmt: skip
+           "status", "score", "rationale", "error", "response_format")  # fmt: skip
 
 
 def load_side(run_dir: Path) -> RunSide:
-    """A run directory as compare's input: verdicts, rubric hashes, summary.json's agreement."""
+    """A run directory as compare's input: verdicts, the plan facts compare checks, agreement."""
     run = read_run(run_dir, columns=COLUMNS)
+    m = run.manifest
     return RunSide(
         name=str(run_dir),
         verdicts=run.verdicts,
-        rubric_hashes={r.ref: r.hash for r in run.manifest.rubrics},
+        rubric_hashes={r.ref: r.hash for r in m.rubrics},
+        judges={j.label: j.hash for j in m.judges},
+        dataset=m.dataset.hash,
+        sample=(m.sample.n, m.sample.seed) if m.sample is not None else None,
+        limit=m.limit,
+        status=m.status,
         agreement=run.summary.agreement if run.summary is not None else {},
+        health=m.health.to_dict() if m.health is not None else _computed_health(run.verdicts),
     )
+
+
+def _computed_health(verdicts: Any) -> dict[str, Any]:
+    """Judge health of a run recorded before runs kept it (format < 4), with the default threshold."""
+    from judge.inputs.config import DEFAULT_MAX_ERROR_SHARE
+    from judge.stats.health import judge_health
+
+    return judge_health(verdicts, DEFAULT_MAX_ERROR_SHARE)
 
 
 def item_texts(run_dir: Path, ids: set[str]) -> dict[str, dict[str, str]]:
@@ -53,16 +70,12 @@ def compare_runs(
     new: Path,
     *,
     delta: float | None,
-    allow_rubric_change: bool = False,
-    n_boot: int = 2000,
-    seed: int = 0,
+    rules: GateRules | None = None,
+    allow: Allow | None = None,
 ) -> dict[str, Any]:
     """Compare two run directories; moved items carry their texts (from the new run's dataset,
     else the baseline's)."""
-    result = compare(
-        load_side(baseline), load_side(new), delta=delta, allow_rubric_change=allow_rubric_change,
-        n_boot=n_boot, seed=seed,
-    )  # fmt: skip
+    result = compare(load_side(baseline), load_side(new), delta=delta, rules=rules, allow=allow)
     movement = result["movement"]
     ids = moved_ids(movement)
     texts = item_texts(new, ids) or item_texts(baseline, ids)
@@ -86,37 +99,76 @@ def _f(value: float | None, sign: bool = False) -> str:
     return "-" if value is None else (f"{value:+.3f}" if sign else f"{value:.3f}")
 
 
+def _p(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}" if value >= 0.0001 else "<0.0001"
+
+
+def gate_summary(result: dict[str, Any]) -> str:
+    """One line: what the gate decided, and why."""
+    gate, primary = result["gate"], result["primary"]
+    status = gate["status"]
+    if status == "off":
+        return "No regression gate set (`--fail-on-regression`); the primary cells are tested for information."
+    if status == "unhealthy":
+        return "**Gate: UNHEALTHY** - the comparison cannot vouch for the new run: " + "; ".join(gate["problems"]) + "."
+    if status == "regression":
+        names = ", ".join(_ref(c) for c in result["regressions"])
+        return (f"**Gate: REGRESSION** in {len(result['regressions'])} of {gate['n_tested']} tested primary cells "
+                f"({names}): Holm-adjusted p <= {gate['alpha']:g} and an increase above {gate['min_effect']:g}.")
+    return (f"**Gate: pass** - no primary cell rose beyond noise by more than {gate['min_effect']:g} "
+            f"({gate['n_tested']} of {len(primary)} cells tested at family-wise alpha {gate['alpha']:g}).")
+
+
+def rules_note(result: dict[str, Any]) -> str:
+    g = result["gate"]
+    return (
+        f"Primary cells: one per rubric version, dimensions and models pooled; diff = new - baseline in normalised "
+        f"severity [0, 1], paired by item x rubric x model. p: one-sided sign-flip permutation test of no increase "
+        f"({g['n_boot']:,} flips, seed {g['seed']}); Holm p: adjusted over the {g['n_tested']} tested cells "
+        f"(family-wise alpha {g['alpha']:g}). A cell is tested with at least {g['min_items']} paired items and gates "
+        f"when its Holm p <= alpha and its increase is above {g['min_effect']:g}. CI: item bootstrap, "
+        f"{g['n_boot']:,} resamples."
+    )
+
+
 def markdown(result: dict[str, Any]) -> str:
-    regressions = result["regressions"]
-    head = "## empathy-judge: severity change\n\n"
-    gate = result["delta"]
-    if gate is None:
-        head += "No regression gate set.\n\n"
-    elif regressions:
-        head += f"**{len(regressions)} regression(s)** above delta {gate} with a CI excluding zero.\n\n"
-    else:
-        head += f"No regression above delta {gate}.\n\n"
-    if result["rubrics_changed"]:
-        head += f"Rubrics changed between runs: {', '.join(result['rubrics_changed'])}.\n\n"
+    head = f"## empathy-judge: severity change\n\n{gate_summary(result)}\n\n"
+    status = result["status"]
+    head += f"`{result['baseline']}` ({status['baseline']}) -> `{result['new']}` ({status['new']})\n\n"
+    for kind, items in result["differences"].items():
+        head += f"Allowed difference ({kind}): {'; '.join(items)}.\n\n"
     rows = [
-        "| mechanism | dimension | model | items | baseline | new | diff | 95% CI | |",
-        "|---|---|---|---:|---:|---:|---:|---|---|",
+        "### Primary cells (the gate's family)",
+        "",
+        "| rubric | mechanism | items | baseline | new | diff | 95% CI | p | Holm p | |",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|---|",
     ]
-    for c in result["cells"]:
+    for c in result["primary"]:
+        mark = "REGRESSION" if c["regression"] else "" if c["tested"] and c["p_holm"] is not None else "not tested"
         rows.append(
-            f"| {c['mechanism']} | {c['dimension']} | {c['model']} | {c['n_items']} | {_f(c['baseline_mean'])} | "
-            f"{_f(c['new_mean'])} | {_f(c['diff'], True)} | [{_f(c['ci_low'], True)}, {_f(c['ci_high'], True)}] | "
-            f"{'REGRESSION' if c['regression'] else ''} |"
+            f"| {_ref(c)} | {c['mechanism']} | {c['n_items']} | {_f(c['baseline_mean'])} | {_f(c['new_mean'])} | "
+            f"{_f(c['diff'], True)} | [{_f(c['ci_low'], True)}, {_f(c['ci_high'], True)}] | {_p(c['p_value'])} | "
+            f"{_p(c['p_holm'])} | {mark} |"
         )
-    agree = ["", "| rubric | baseline alpha | new alpha | change | % agreement change |", "|---|---:|---:|---:|---:|"]
+    rows += ["", rules_note(result), "",
+             "### Exploratory cells (rubric x dimension x model; unadjusted, never gate)", "",
+             "| rubric | dimension | model | items | baseline | new | diff | 95% CI | p |",
+             "|---|---|---|---:|---:|---:|---:|---|---:|"]  # fmt: skip
+    for c in result["exploratory"]:
+        rows.append(
+            f"| {_ref(c)} | {c['dimension']} | {c['model']} | {c['n_items']} | {_f(c['baseline_mean'])} | "
+            f"{_f(c['new_mean'])} | {_f(c['diff'], True)} | [{_f(c['ci_low'], True)}, {_f(c['ci_high'], True)}] | "
+            f"{_p(c['p_value'])} |"
+        )
+    agree = ["", "### Inter-judge agreement", "",
+             "| rubric | baseline alpha | new alpha | change | % agreement change |",
+             "|---|---:|---:|---:|---:|"]  # fmt: skip
     for a in result["agreement"]:
         agree.append(
             f"| {_ref(a)} | {_f(a['baseline_alpha'])} | {_f(a['new_alpha'])} | {_f(a['change'], True)} "
             f"| {_f(a['percent_agreement_change'], True)} |"
         )
-    note = (f"\nSeverity is normalised to [0, 1]; diff = new - baseline, paired by item x rubric x model; "
-            f"CI: item bootstrap, {result['n_boot']} resamples, seed {result['seed']}.\n")  # fmt: skip
-    return head + "\n".join(rows) + "\n" + "\n".join(agree) + "\n" + note + movement_markdown(result["movement"])
+    return head + "\n".join(rows) + "\n" + "\n".join(agree) + "\n" + movement_markdown(result["movement"])
 
 
 def _snip(text: str | None, n: int = 70) -> str:
@@ -150,40 +202,51 @@ def movement_markdown(movement: dict[str, Any], *, limit: int = 10) -> str:
 # ----------------------------------------------------------------------------------- HTML
 
 
+def _num(value: float | None, shown: str) -> str:
+    return cell(value, esc(shown)) if value is not None else cell(shown)
+
+
+def _ci_cell(c: dict[str, Any]) -> str:
+    return cell(f"[{_f(c['ci_low'], True)}, {_f(c['ci_high'], True)}]")
+
+
 def html_page(result: dict[str, Any]) -> str:
-    """A self-contained page in the report's style (same shell, CSP and sortable tables): the gate,
-    the severity change per cell, each rubric's agreement before and after, and the items that
-    moved most and that flipped, with their texts and both runs' rationales. Every number is the
-    comparison result's."""
-    gate = result["delta"]
-    regressions = result["regressions"]
-    if gate is None:
-        verdict = "No regression gate set."
-    elif regressions:
-        verdict = f"<b>{len(regressions)} regression(s)</b> above delta {esc(gate)} with a CI excluding zero."
-    else:
-        verdict = f"No regression above delta {esc(gate)}."
-    intro = f"<p>{esc(result['baseline'])} &rarr; {esc(result['new'])}. {verdict}</p>"
-    if result.get("rubrics_changed"):
-        intro += f'<p class="muted">Rubrics changed between runs: {esc(", ".join(result["rubrics_changed"]))}.</p>'
-    cells = [
-        [cell(c["mechanism"]), cell(c["dimension"]), cell(c["model"]), cell(c["n_items"], esc(c["n_items"])),
-         cell(c["baseline_mean"], esc(_f(c["baseline_mean"]))), cell(c["new_mean"], esc(_f(c["new_mean"]))),
-         cell(c["diff"], esc(_f(c["diff"], True))),
-         cell(f"[{_f(c['ci_low'], True)}, {_f(c['ci_high'], True)}]"),
-         cell("REGRESSION" if c["regression"] else "")]
-        for c in result["cells"]
+    """A self-contained page in the report's style (same shell, CSP and sortable tables): the gate
+    and its rules, the primary cells it tested, the exploratory cells, each rubric's agreement
+    before and after, and the items that moved most and that flipped, with their texts and both
+    runs' rationales. Every number is the comparison result's."""
+    status = result["gate"]["status"]
+    verdict = esc(gate_summary(result).replace("**", ""))
+    intro = (f"<p>{esc(result['baseline'])} &rarr; {esc(result['new'])}.</p>"
+             f'<p class="gate {esc(status)}"><b>{verdict}</b></p>')  # fmt: skip
+    for kind, items in result["differences"].items():
+        intro += f'<p class="muted">Allowed difference ({esc(kind)}): {esc("; ".join(items))}.</p>'
+    primary_rows = [
+        [cell(_ref(c)), cell(c["mechanism"]), cell(c["n_items"], esc(c["n_items"])),
+         _num(c["baseline_mean"], _f(c["baseline_mean"])), _num(c["new_mean"], _f(c["new_mean"])),
+         _num(c["diff"], _f(c["diff"], True)), _ci_cell(c), _num(c["p_value"], _p(c["p_value"])),
+         _num(c["p_holm"], _p(c["p_holm"])), cell("REGRESSION" if c["regression"] else c["reason"])]
+        for c in result["primary"]
     ]  # fmt: skip
-    change = section("change", "Severity change per mechanism × dimension × model", (
-        '<p class="muted">Mean normalised severity (0 = faithful, 1 = severe); diff = new - baseline, paired by '
-        f"item x rubric x model; 95% CI: item bootstrap, {esc(result['n_boot'])} resamples, seed "
-        f"{esc(result['seed'])}.</p>"
-        + table(["mechanism", "dimension", "model", "items", "baseline", "new", "diff", "95% CI", ""], cells)
+    primary = section("primary", "Primary cells: what the gate tested", (
+        f'<p class="muted">{esc(rules_note(result))}</p>'
+        + table(["rubric", "mechanism", "items", "baseline", "new", "diff", "95% CI", "p", "Holm p", "decision"],
+                primary_rows)
+    ))  # fmt: skip
+    exploratory_rows = [
+        [cell(_ref(c)), cell(c["dimension"]), cell(c["model"]), cell(c["n_items"], esc(c["n_items"])),
+         _num(c["baseline_mean"], _f(c["baseline_mean"])), _num(c["new_mean"], _f(c["new_mean"])),
+         _num(c["diff"], _f(c["diff"], True)), _ci_cell(c), _num(c["p_value"], _p(c["p_value"]))]
+        for c in result["exploratory"]
+    ]  # fmt: skip
+    exploratory = section("exploratory", "Exploratory cells: rubric × dimension × model", (
+        '<p class="muted">Unadjusted p-values and intervals, for reading: these cells never gate.</p>'
+        + table(["rubric", "dimension", "model", "items", "baseline", "new", "diff", "95% CI", "p"], exploratory_rows)
     ))  # fmt: skip
     agreement_rows = [
-        [cell(a["rubric_id"]), cell(a["baseline_alpha"], esc(_f(a["baseline_alpha"]))),
-         cell(a["new_alpha"], esc(_f(a["new_alpha"]))), cell(a["change"], esc(_f(a["change"], True))),
-         cell(a["percent_agreement_change"], esc(_f(a["percent_agreement_change"], True)))]
+        [cell(_ref(a)), _num(a["baseline_alpha"], _f(a["baseline_alpha"])), _num(a["new_alpha"], _f(a["new_alpha"])),
+         _num(a["change"], _f(a["change"], True)),
+         _num(a["percent_agreement_change"], _f(a["percent_agreement_change"], True))]
         for a in result["agreement"]
     ]  # fmt: skip
     agreement = section("agreement", "Inter-judge agreement before and after", (
@@ -198,7 +261,7 @@ def html_page(result: dict[str, Any]) -> str:
         + _movement_table(movement["moved"])
     ))  # fmt: skip
     flipped = section("flipped", "Items that flipped", _movement_table(movement["flipped"]))
-    sections = [change, agreement, moved, flipped]
+    sections = [primary, exploratory, agreement, moved, flipped]
     nav = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t, _ in sections)
     return page("empathy-judge compare", "empathy-judge compare", intro + "".join(b for _, _, b in sections),
                 css=CSS, scripts=(JS,), nav=nav)  # fmt: skip
