@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from judge.core import paths
+from judge.inputs.rubrics import bump_version, discover
 from tests.fakeserver import FakeServer, minimal_instance, request_schema
 
 TASKS = ("news", "counselling", "workplace", "education", "translation")
@@ -47,14 +48,29 @@ def write_config(path: Path, base_url: str, *, models: tuple[str, ...] = ("judge
     return path
 
 
-def rubrics_with_policy(dest: Path, policy: str, max_reasks: int = 2) -> Path:
-    """A copy of the project's rubrics with every rubric's on_invalid policy set."""
-    shutil.copytree(paths.rubrics_dir(), dest)
-    for file in dest.glob("*/v*.yaml"):
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-        data["on_invalid"] = {"policy": policy, **({"max_reasks": max_reasks} if policy == "reask" else {})}
-        file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+def rubric_overlay(dest: Path, edit: Callable[[str], str], ids: Iterable[str] | None = None) -> Path:
+    """A folder for --rubrics-dir: the latest built-in version of each rubric (or of ``ids``), edited,
+    as the next version. --rubrics-dir adds rubrics to the built-in ones (the same id and version
+    twice is an error), so the copies take new versions, and ``--rubric ID`` (the latest) selects them."""
+    found = discover(paths.rubrics_dir())
+    dest.mkdir(parents=True, exist_ok=True)
+    for rid in ids or found:
+        latest = max(found[rid])
+        text = bump_version(found[rid][latest].read_text(encoding="utf-8"), latest + 1)
+        (dest / rid).mkdir(exist_ok=True)
+        (dest / rid / f"v{latest + 1}.yaml").write_text(edit(text), encoding="utf-8")
     return dest
+
+
+def rubrics_with_policy(dest: Path, policy: str, max_reasks: int = 2) -> Path:
+    """Rubrics to add with --rubrics-dir: every rubric's latest version with its on_invalid policy set."""
+
+    def edit(text: str) -> str:
+        data = yaml.safe_load(text)
+        data["on_invalid"] = {"policy": policy, **({"max_reasks": max_reasks} if policy == "reask" else {})}
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+    return rubric_overlay(dest, edit)
 
 
 def item_responder(body: dict[str, Any]) -> dict[str, Any] | str:
@@ -74,7 +90,7 @@ def started_server(**kwargs: Any) -> FakeServer:
 
 
 def edit_rubric(rubrics: Path, rubric_id: str, key: str, value: Any) -> Path:
-    """Change one field of the latest version of a rubric in a copied rubrics folder."""
+    """Change one field of the latest version of a rubric in a rubrics folder of one's own."""
     file = max((rubrics / rubric_id).glob("v*.yaml"), key=lambda f: int(f.stem[1:]))
     data = yaml.safe_load(file.read_text(encoding="utf-8"))
     data[key] = value

@@ -20,6 +20,7 @@ import yaml
 
 from judge.core import paths
 from tests.conftest import LITELLM_SAFE_ENV
+from tests.reliability_helpers import rubric_overlay
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = {"id": "a", "task": "news", "source": "Three workers died.", "response": "An incident occurred."}
@@ -55,10 +56,8 @@ def _raw(d: Path, data: bytes, name: str = "data.jsonl") -> list[str]:
 
 
 def _rubric_edit(d: Path) -> list[str]:
-    shutil.copytree(paths.rubrics_dir(), d / "rubrics")
-    file = d / "rubrics" / "sa-graded" / "v1.yaml"
-    file.write_text(file.read_text(encoding="utf-8") + "scal: 3\n", encoding="utf-8")
-    return ["--rubrics-dir", str(d / "rubrics"), "--rubric", "sa-graded@1", *_jsonl(d, GOOD)]
+    rubric_overlay(d / "rubrics", lambda text: text + "scal: 3\n", ["sa-graded"])
+    return ["--rubrics-dir", str(d / "rubrics"), "--rubric", "sa-graded", *_jsonl(d, GOOD)]
 
 
 def _template_edit(d: Path) -> list[str]:
@@ -121,7 +120,7 @@ CASES = [
     Case(
         "unknown-rubric-version", lambda d: ["--rubric", "sa-graded@9", *_jsonl(d, GOOD)], ("sa-graded@9", "available")
     ),
-    Case("rubric-unknown-key", _rubric_edit, ("v1.yaml", "unknown key 'scal'", "scale")),
+    Case("rubric-unknown-key", _rubric_edit, ("sa-graded/v", "unknown key 'scal'", "scale")),
     Case("bad-template-variable", _template_edit, (".yaml", "respnse", "response")),
     Case(
         "unknown-provider", lambda d: ["--judge", "openaii/gpt-4o", *_jsonl(d, GOOD)], ("unknown provider 'openaii'",)

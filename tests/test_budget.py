@@ -86,16 +86,11 @@ PLANNED = len(ITEMS) * len(RUBRICS) * len(JUDGES)
 
 
 def reask_rubrics(tmp_path: Path) -> Path:
-    """The project's rubrics with re-asks on, so invalid replies trigger billed second calls."""
-    import shutil
+    """The project's rubrics with re-asks on (as new versions, added with --rubrics-dir), so invalid
+    replies trigger billed second calls."""
+    from tests.reliability_helpers import rubrics_with_policy
 
-    from judge.core import paths
-
-    target = tmp_path / "rubrics"
-    shutil.copytree(paths.rubrics_dir(), target)
-    for path in target.glob("*/v*.yaml"):
-        path.write_text(path.read_text() + "\non_invalid: {policy: reask, max_reasks: 1}\n")
-    return target
+    return rubrics_with_policy(tmp_path / "rubrics", "reask", max_reasks=1)
 
 
 def _trial(tmp_path: Path, seed: int) -> dict[str, Any]:

@@ -75,3 +75,35 @@ def test_bad_input_exits_2_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert f"{data}: line 2" in proc.stderr and "malformed JSON" in proc.stderr
     assert not (tmp_path / "runs").exists()  # nothing judged, nothing written
+
+
+def test_the_readme_synopsis_lists_every_option() -> None:
+    """Every long option of every command (and rubrics action) appears in the README's synopsis,
+    on that command's lines."""
+    import argparse
+
+    from judge.cli.main import build_parser
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## What a run gives you", 1)[1].split("```\n", 2)[1]
+    entries: dict[str, str] = {}
+    key = ""
+    for line in block.splitlines():
+        if line.startswith("empathy-judge "):
+            words = line.split()
+            key = " ".join(words[1:3]) if words[1] == "rubrics" else words[1]
+        entries[key] = entries.get(key, "") + line + "\n"
+
+    def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return dict(actions[0].choices) if actions else {}
+
+    missing = []
+    for name, sub in subcommands(build_parser()).items():
+        commands = {f"{name} {a}": p for a, p in subcommands(sub).items()} or {name: sub}
+        for command, parser in commands.items():
+            assert command in entries, f"the synopsis has no line for '{command}'"
+            for action in parser._actions:
+                missing += [f"{command} {opt}" for opt in action.option_strings
+                            if opt.startswith("--") and opt != "--help" and opt not in entries[command]]  # fmt: skip
+    assert missing == []

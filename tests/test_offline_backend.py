@@ -21,6 +21,7 @@ from judge.inputs.prompts import PromptLibrary
 from judge.inputs.rubrics import select
 from judge.judging.protocol import CallContext, JudgeCallError, JudgeRequest
 from judge.judging.registry import build_judges
+from tests.reliability_helpers import rubric_overlay
 
 ROOT = Path(__file__).resolve().parent.parent
 RUBRICS = ["sa-graded", "egm-paper", "ld-paper", "ca-graded"]
@@ -59,15 +60,8 @@ def test_a_template_without_the_old_markers_still_judges_offline(tmp_path: Path)
     prompts = tmp_path / "prompts"
     shutil.copytree(paths.prompts_dir(), prompts)
     (prompts / "bare.yaml").write_text(BARE, encoding="utf-8")
-    rubrics = tmp_path / "rubrics"
-    for rid in RUBRICS:
-        version = select(paths.rubrics_dir(), [rid])[0].version
-        (rubrics / rid).mkdir(parents=True)
-        text = (paths.rubrics_dir() / rid / f"v{version}.yaml").read_text(encoding="utf-8")
-        (rubrics / rid / f"v{version}.yaml").write_text(
-            "\n".join("prompt: bare" if line.startswith("prompt:") else line for line in text.splitlines()),
-            encoding="utf-8",
-        )
+    rubrics = rubric_overlay(tmp_path / "rubrics", lambda text: "\n".join(
+        "prompt: bare" if line.startswith("prompt:") else line for line in text.splitlines()), RUBRICS)  # fmt: skip
     common = ["run", "--limit", "12", "--quiet", "--no-cache", *[a for r in RUBRICS for a in ("--rubric", r)]]
     assert main([*common, "--run-dir", str(tmp_path / "shipped")]) == 0
     assert main([*common, "--run-dir", str(tmp_path / "bare"), "--rubrics-dir", str(rubrics),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -83,3 +84,85 @@ def test_one_version_twice_is_refused() -> None:
     with pytest.raises(RubricError, match="'sa-graded@3' selected twice"):
         select(rubrics_dir(), ["sa-graded@3", "sa-graded"])  # the latest is version 3
     assert [r.ref for r in select(rubrics_dir(), ["sa-graded@1", "sa-graded"])] == ["sa-graded@1", "sa-graded@3"]
+
+
+# --- is the new version better? agreement with gold per version, and the paired difference -----
+
+V2_MARKER = "Everything between a line <<<NAME>>>"  # only graded-v2's system prompt says this
+GOLD = [k % 5 for k in range(40)]
+
+
+def gold_items(path: Path) -> Path:
+    rows = [{"id": f"g{k:02d}", "task": "news", "model": "m1", "gold_sentiment_attenuation": g,
+             "source": f"Fire killed three on Harrow Street; neighbours wept. [gold {g}] [case {k}]",
+             "response": f"A fire occurred. [case {k}]"} for k, g in enumerate(GOLD)]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def gold_reply(body: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 says the gold level; version 1 says it only one time in three (else 4 - gold)."""
+    import re
+
+    from tests.fakeserver import GENERIC_VERDICT
+
+    user = body["messages"][-1]["content"]
+    gold = int(re.search(r"\[gold (\d)\]", user).group(1))  # type: ignore[union-attr]
+    case = int(re.search(r"\[case (\d+)\]", user).group(1))  # type: ignore[union-attr]
+    v2 = V2_MARKER in body["messages"][0]["content"]
+    return {**GENERIC_VERDICT, "severity": gold if v2 or case % 3 == 0 else 4 - gold}
+
+
+def judge_with(tmp_path: Path, name: str, *rubrics: str) -> Path:
+    from tests.fakeserver import FakeServer
+
+    with FakeServer(responder=gold_reply) as server:
+        config = tmp_path / f"{name}.yaml"
+        config.write_text("judges:\n" + "".join(f"  - model: openai/{m}\n    api_base: {server.base_url}\n"
+                                                for m in ("judge-a", "judge-b")), encoding="utf-8")  # fmt: skip
+        run_dir = tmp_path / name
+        args = ["run", "--config", str(config), "--dataset", str(gold_items(tmp_path / "gold.jsonl")),
+                "--run-dir", str(run_dir), "--quiet", "--no-cache"]  # fmt: skip
+        assert main([*args, *[a for r in rubrics for a in ("--rubric", r)]]) == 0
+    return run_dir
+
+
+def test_one_run_says_which_version_agrees_better_with_gold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = judge_with(tmp_path, "both", *VERSIONS)
+    summary = read_run(run_dir).summary
+    assert summary is not None
+    (diff,) = summary.extra["version_differences"]
+    assert (diff["rubric_id"], diff["version_a"], diff["version_b"], diff["n"]) == ("sa-graded", 1, 2, 40)
+    assert diff["kappa_w_b"] == pytest.approx(1.0) and diff["mae_b"] == 0
+    assert diff["kappa_w_diff_low"] > 0 and diff["mae_diff_high"] < 0  # v2 better, interval and all
+    # The per-version values are those of the calibration section (one computation).
+    panel = {r["rubric_version"]: r for r in summary.calibration if r["kind"] == "panel"}
+    assert diff["kappa_w_a"] == pytest.approx(panel[1]["kappa_w"]) and diff["mae_b"] == panel[2]["mae"]
+    capsys.readouterr()
+    assert main(["report", str(run_dir)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "agrees better" in x)
+    assert line.strip().startswith("sa-graded@2 agrees better with gold than sa-graded@1: weighted kappa +")
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "Rubric versions against gold" in page and "agrees better with gold than" in page
+    assert 'data-key="/version_differences/0/kappa_w_diff"' in page
+
+
+def test_compare_across_runs_says_which_version_agrees_better(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    v1 = judge_with(tmp_path, "v1", "sa-graded@1")
+    v2 = judge_with(tmp_path, "v2", "sa-graded@2")
+    capsys.readouterr()
+    assert main(["compare", str(v1), str(v2), "--allow-rubric-change", "--json"]) == 0
+    calibration = json.loads(capsys.readouterr().out)["calibration"]
+    assert [r["rubric_version"] for r in calibration["baseline"]] == [1]
+    assert [r["rubric_version"] for r in calibration["new"]] == [2]
+    (diff,) = calibration["differences"]
+    assert (diff["baseline_version"], diff["rubric_version"], diff["n"]) == (1, 2, 40)
+    assert diff["kappa_w_diff_low"] > 0
+    assert main(["compare", str(v1), str(v2), "--allow-rubric-change"]) == 0
+    out = capsys.readouterr().out
+    assert "### Agreement with gold labels (panel)" in out
+    assert "- sa-graded@2 (new) agrees better with gold than sa-graded@1 (baseline): weighted kappa +" in out

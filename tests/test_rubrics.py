@@ -9,10 +9,11 @@ import pytest
 
 from judge.cli.main import main
 from judge.core import paths
+from judge.core.errors import RubricError
 from judge.core.taxonomy import MECHANISMS
 from judge.inputs.prompts import PromptLibrary
 from judge.inputs.rubric_check import example_verdict, outside_blocks, validate
-from judge.inputs.rubrics import load_all, select
+from judge.inputs.rubrics import bump_version, load_all, rubric_roots, select
 from judge.inputs.verdicts import VerdictParser, canonical_json
 
 EIGHT = ["sa-graded", "sa-paper", "egm-graded", "egm-paper", "ca-graded", "ca-paper", "ld-graded", "ld-paper"]
@@ -216,3 +217,72 @@ def test_cli_list_show_validate(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_cli_show_unknown_rubric_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rubrics", "show", "sa-gradd"]) == 2
     assert "did you mean 'sa-graded'" in capsys.readouterr().err
+
+
+# --- rubric iteration: --rubrics-dir on top of the built-in rubrics, new versions, real items --
+
+
+def test_rubrics_dir_adds_to_the_built_in_rubrics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rubrics", "new", "sa-graded", "--rubrics-dir", str(tmp_path / "mine")]) == 0
+    new = tmp_path / "mine" / "sa-graded" / "v3.yaml"
+    assert str(new) in capsys.readouterr().out and new.is_file()
+    text = new.read_text(encoding="utf-8")
+    shipped = (paths.rubrics_dir() / "sa-graded" / "v2.yaml").read_text(encoding="utf-8")
+    assert text == shipped.replace("version: 2", "version: 3", 1)  # comments and layout kept
+    assert main(["rubrics", "list", "--rubrics-dir", str(tmp_path / "mine")]) == 0
+    out = capsys.readouterr().out
+    assert "sa-graded@3" in out and "ca-paper@1" in out  # the built-in ones are still there
+    refs = [r.ref for r in select(rubric_roots(tmp_path / "mine"), ["sa-graded@2", "sa-graded", "ca-graded"])]
+    assert refs == ["sa-graded@2", "sa-graded@3", "ca-graded@2"]
+    # The next one builds on the latest, wherever it lives.
+    assert main(["rubrics", "new", "sa-graded", "--rubrics-dir", str(tmp_path / "mine")]) == 0
+    assert "a copy of sa-graded@3" in capsys.readouterr().out
+
+
+def test_a_clash_with_a_built_in_rubric_names_both_files(tmp_path: Path) -> None:
+    root = copy_rubrics(tmp_path, "ca-graded")
+    with pytest.raises(RubricError, match=r"ca-graded@1 is defined twice: .*rubrics/ca-graded/v1\.yaml and "
+                       + str(root / "ca-graded" / "v1.yaml")):  # fmt: skip
+        select(rubric_roots(root), ["ca-graded"])
+
+
+def test_a_version_mismatch_says_bump_or_move(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mine = tmp_path / "mine" / "sa-graded"
+    mine.mkdir(parents=True)
+    # Copied to v3.yaml, `version:` not bumped: the common slip when starting a new version.
+    (mine / "v3.yaml").write_text((paths.rubrics_dir() / "sa-graded" / "v2.yaml").read_text(encoding="utf-8"))
+    assert main(["rubrics", "show", "sa-graded@3", "--rubrics-dir", str(tmp_path / "mine"), "--no-render"]) == 2
+    err = capsys.readouterr().err
+    assert "version: 2, but the file is v3.yaml; bump `version:` to 3 or move the file to sa-graded/v2.yaml" in err
+    wrong = tmp_path / "other" / "sa-grade"
+    wrong.mkdir(parents=True)
+    (wrong / "v3.yaml").write_text(bump_version((mine / "v3.yaml").read_text(encoding="utf-8"), 3))
+    with pytest.raises(RubricError, match=r"set `id:` to sa-grade or move the file to sa-graded/v3\.yaml"):
+        load_all(wrong.parent)
+
+
+def test_new_refuses_a_version_and_an_unknown_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rubrics", "new", "sa-graded@2", "--rubrics-dir", str(tmp_path)]) == 2
+    assert "without a version" in capsys.readouterr().err
+    assert main(["rubrics", "new", "sa-gradd", "--rubrics-dir", str(tmp_path)]) == 2
+    assert "did you mean 'sa-graded'" in capsys.readouterr().err
+
+
+def test_show_renders_a_real_item(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    data = tmp_path / "items.jsonl"
+    rows = [{"id": "c7", "task": "counselling", "model": "m", "source": "My father died on Tuesday and I froze.",
+             "response": "Bereavement is a normal process. Consider a routine."},
+            {"id": "n1", "task": "news", "model": "m", "source": "A bridge fell.",
+             "response": "An event."}]  # fmt: skip
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert main(["rubrics", "show", "ca-graded", "--dataset", str(data), "--item", "c7"]) == 0
+    out = capsys.readouterr().out
+    assert "My father died on Tuesday and I froze." in out and "Bereavement is a normal process." in out
+    assert f"(item c7 of {data})" in out and "A bridge fell." not in out
+    assert main(["rubrics", "show", "ca-graded", "--dataset", str(data), "--item", "c7x"]) == 2
+    captured = capsys.readouterr()
+    assert "no item 'c7x'" in captured.err and "did you mean 'c7'" in captured.err and captured.out == ""
+    assert main(["rubrics", "show", "ca-graded", "--item", "c7"]) == 2
+    assert "--dataset FILE and --item ITEM_ID go together" in capsys.readouterr().err

@@ -19,7 +19,7 @@ from judge.store.rundir import VERDICT_COLUMNS, polars_schema
 KEYS = {
     "format_version", "run_id", "status", "settings", "counts", "cost_usd", "cost", "scores", "scores_by_model",
     "agreement", "calibration", "judges", "judge_cards", "invalid_rate", "paper_metrics", "disagreement",
-    "scores_by_model_overall", "score_distributions", "problems", "health",
+    "scores_by_model_overall", "score_distributions", "problems", "health", "version_differences",
 }  # fmt: skip
 
 

@@ -13,14 +13,13 @@ from judge.core.errors import EXIT_OK
 def annotate_command(args: argparse.Namespace) -> int:
     from judge.annotate.server import AnnotationServer
     from judge.annotate.session import Session
-    from judge.core import paths
     from judge.inputs.dataset import open_dataset
     from judge.inputs.labels import check_annotator
     from judge.inputs.mapping import parse_map
-    from judge.inputs.rubrics import select
+    from judge.inputs.rubrics import rubric_roots, select
 
     annotator = check_annotator(args.annotator)
-    (rubric,) = select(args.rubrics_dir or paths.rubrics_dir(), [args.rubric])
+    (rubric,) = select(rubric_roots(args.rubrics_dir), [args.rubric])
     dataset = open_dataset(args.dataset, mapping=parse_map(args.map or None))
     labels = args.labels or Path(f"{args.dataset.stem}.labels.jsonl")
     session = Session(dataset, rubric, annotator, labels.resolve(), seed=args.seed)

@@ -16,6 +16,13 @@ from judge import __version__
 from judge.core.errors import EXIT_INTERRUPTED, JudgeError
 
 
+def _add_rubrics_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--rubrics-dir", type=Path, metavar="DIR",
+        help="a folder of your own rubric files (<id>/v<N>.yaml), added to the built-in ones",
+    )  # fmt: skip
+
+
 def _add_selection(p: argparse.ArgumentParser) -> None:
     """Options shared by every command that plans a run (run, estimate)."""
     p.add_argument("--config", type=Path, help="YAML run config (judges, rubrics, dataset, repeats)")
@@ -44,7 +51,7 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeats", type=int, help="independent verdicts per item x rubric x judge (default 1)")
     p.add_argument("--limit", type=int, help="judge only the first N items (only those rows are read)")
     p.add_argument("--concurrency", type=int, help="override every judge's max_concurrency")
-    p.add_argument("--rubrics-dir", type=Path, help="folder of rubric files (default: the project's rubrics/)")
+    _add_rubrics_dir(p)
     p.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")
     p.add_argument("--sample", type=int, metavar="N", help="judge a sample of N items stratified by task x model")
     p.add_argument("--seed", type=int, help="seed for --sample (default 0)")
@@ -166,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     ann.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN", help="column renames, as for run")
     ann.add_argument("--seed", type=int, default=0, help="item order seed (default 0)")
     ann.add_argument("--port", type=int, default=0, help="loopback port (default: any free one)")
-    ann.add_argument("--rubrics-dir", type=Path, help="folder of rubric files (default: the project's rubrics/)")
+    _add_rubrics_dir(ann)
     ann.add_argument("--open", action="store_true", help="open the page in the default browser")
 
     labels = sub.add_parser("labels", help="merge labels files into a dataset's gold columns")
@@ -178,23 +185,35 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN", help="column renames, as for run")
     merge.add_argument("--replace", action="store_true", help="rebuild gold columns the dataset already has")
 
-    rubrics = sub.add_parser("rubrics", help="list, show or validate rubrics")
+    rubrics = sub.add_parser("rubrics", help="list, show, validate, start a new version of, or diff rubrics")
     rsub = rubrics.add_subparsers(dest="rubrics_command", metavar="ACTION")
     rlist = rsub.add_parser("list", help="every rubric version with its family, hash and prompt")
-    rlist.add_argument("--rubrics-dir", type=Path, help="folder of rubric files (default: the project's rubrics/)")
-    rshow = rsub.add_parser("show", help="one rubric's fields, hashes and its prompt rendered for a sample item")
+    _add_rubrics_dir(rlist)
+    rshow = rsub.add_parser("show", help="one rubric's fields, hashes and its prompt rendered for an item")
     rshow.add_argument("rubric", metavar="ID[@VERSION]", help="rubric id, optionally with a version (latest if not)")
-    rshow.add_argument("--rubrics-dir", type=Path, help="folder of rubric files (default: the project's rubrics/)")
+    _add_rubrics_dir(rshow)
     rshow.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")
     rshow.add_argument(
         "--task", default="news", help="task of the sample item the prompt is rendered for (default: news)"
     )
+    rshow.add_argument("--dataset", type=Path, metavar="FILE", help="with --item: render a real item of this dataset")
+    rshow.add_argument("--item", metavar="ITEM_ID", help="with --dataset: the id of the item to render")
     rshow.add_argument("--no-render", action="store_true", help="show the rubric without rendering its prompt")
     rcheck = rsub.add_parser("validate", help="check rubric files and render each against sample items")
     rcheck.add_argument(
         "path", nargs="?", type=Path, metavar="PATH", help="a rubrics folder or one rubric file (default: rubrics/)"
     )
     rcheck.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")
+    rnew = rsub.add_parser("new", help="copy a rubric's latest version to the next one, with `version:` bumped")
+    rnew.add_argument("rubric", metavar="ID", help="rubric id")
+    rnew.add_argument(
+        "--rubrics-dir", type=Path,
+        help="write the new version here (default: the project's rubrics/ of a checkout)",
+    )  # fmt: skip
+    rdiff = rsub.add_parser("diff", help="what changed between two rubric versions: instructions, levels, schema")
+    rdiff.add_argument("a", metavar="ID@A")
+    rdiff.add_argument("b", metavar="ID@B")
+    _add_rubrics_dir(rdiff)
     return parser
 
 

@@ -35,7 +35,7 @@ from judge.inputs.config import (
 from judge.inputs.dataset import DEFAULT_MAX_CHARS, Dataset, open_dataset, open_rows
 from judge.inputs.mapping import parse_map
 from judge.inputs.prompts import PromptLibrary
-from judge.inputs.rubrics import Rubric, select
+from judge.inputs.rubrics import Rubric, rubric_roots, select
 from judge.inputs.sampling import sample_dataset, sample_info
 
 DatasetArg = str | Path | Iterable[Mapping[str, Any]] | Any  # Any: a polars DataFrame
@@ -105,7 +105,7 @@ class Plan:
         self.limit = _positive("limit", limit)
         max_chars = _positive("max-text-chars", max_text_chars) or DEFAULT_MAX_CHARS
         self.rubrics: list[Rubric] = select(
-            _path(rubrics_dir) or paths.rubrics_dir(), list(rubrics or (self.config.rubrics if self.config else []))
+            rubric_roots(rubrics_dir), list(rubrics or (self.config.rubrics if self.config else []))
         )
         self.prompts = PromptLibrary(_path(prompts_dir) or paths.prompts_dir())
         # Read once, here: with a limit and no sample only the first rows are read at all; a sample

@@ -17,12 +17,14 @@ the response cache.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from judge.core import paths
 from judge.core.errors import RubricError, did_you_mean
 from judge.core.hashing import content_hash
 from judge.core.mechanisms import AMPLIFICATION_FIELD, EVIDENCE_FIELD, contract, family_ids, mechanism_ids
@@ -243,8 +245,14 @@ def load_rubric(path: Path) -> Rubric:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise _fail(path, "version", f"'{version}' must be a positive integer")
     match = _FILE_RE.match(path.name)
-    if path.parent.name != rid or not match or int(match.group(1)) != version:
-        raise _fail(path, "id", f"file must live at rubrics/{rid}/v{version}.yaml to match its id and version")
+    if not match:
+        raise _fail(path, "", f"a rubric file is named after its version; rename it to v{version}.yaml")
+    if path.parent.name != rid:
+        raise _fail(path, "id", f"'{rid}', but the file is in the folder '{path.parent.name}'; set `id:` to "
+                                f"{path.parent.name} or move the file to {rid}/v{version}.yaml")  # fmt: skip
+    if int(match.group(1)) != version:
+        raise _fail(path, "version", f"{version}, but the file is {path.name}; bump `version:` to {match.group(1)} "
+                                     f"or move the file to {rid}/v{version}.yaml")  # fmt: skip
     mechanisms, families = mechanism_ids(), family_ids()
     if data["mechanism"] not in mechanisms:
         hint = did_you_mean(str(data["mechanism"]), mechanisms)
@@ -334,16 +342,47 @@ def load_rubric(path: Path) -> Rubric:
     )
 
 
-def discover(root: Path) -> dict[str, dict[int, Path]]:
-    """Map rubric id -> version -> file, from the folder layout alone (no parsing)."""
+Roots = Path | Sequence[Path]
+
+
+def rubric_roots(extra: str | Path | None = None) -> list[Path]:
+    """Where rubrics are found: the built-in folder, and ``extra`` (``--rubrics-dir``) on top of it."""
+    builtin = paths.rubrics_dir()
+    if extra is None or Path(extra).resolve() == builtin.resolve():
+        return [builtin]
+    return [builtin, Path(extra)]
+
+
+def discover(roots: Roots) -> dict[str, dict[int, Path]]:
+    """Map rubric id -> version -> file, from the folder layout alone (no parsing). With several
+    roots, each adds its rubrics; one id and version in two files is an error naming both."""
     found: dict[str, dict[int, Path]] = {}
-    if not root.is_dir():
-        raise RubricError(f"{root}: rubric folder not found; pass --rubrics-dir or run from the project root")
-    for path in sorted(root.glob("*/v*.y*ml")):
-        match = _FILE_RE.match(path.name)
-        if match:
-            found.setdefault(path.parent.name, {})[int(match.group(1))] = path
+    for root in [roots] if isinstance(roots, Path) else roots:
+        if not root.is_dir():
+            raise RubricError(f"{root}: rubric folder not found; check --rubrics-dir (a folder of <id>/v<N>.yaml)")
+        for path in sorted(root.glob("*/v*.y*ml")):
+            match = _FILE_RE.match(path.name)
+            if not match:
+                continue
+            versions = found.setdefault(path.parent.name, {})
+            version = int(match.group(1))
+            if version in versions:
+                free = max(versions) + 1
+                raise RubricError(
+                    f"rubric {path.parent.name}@{version} is defined twice: {versions[version]} and {path}; a rubric "
+                    f"added with --rubrics-dir needs its own id or version (bump `version:` to {free} and name the "
+                    f"file v{free}.yaml)"
+                )
+            versions[version] = path
     return found
+
+
+def bump_version(text: str, version: int) -> str:
+    """A rubric file's text with its ``version:`` line set to ``version`` (comments and layout kept)."""
+    new, count = re.subn(r"(?m)^version:[ \t]*\d+", f"version: {version}", text, count=1)
+    if not count:
+        raise RubricError(f"no top-level `version:` line to bump (want version {version})")
+    return new
 
 
 def parse_selector(text: str) -> tuple[str, int | None]:
@@ -354,13 +393,13 @@ def parse_selector(text: str) -> tuple[str, int | None]:
     return rid, int(version.lstrip("v")) if version else None
 
 
-def select(root: Path, selectors: list[str] | None = None) -> list[Rubric]:
+def select(roots: Roots, selectors: list[str] | None = None) -> list[Rubric]:
     """Load the selected rubrics (latest version of each when no version is given); several
     versions of one rubric may be selected together (``sa-graded@2``, ``sa-graded@3``).
 
-    With no selectors, the latest version of every rubric under ``root``.
+    With no selectors, the latest version of every rubric under ``roots``.
     """
-    found = discover(root)
+    found = discover(roots)
     wanted = selectors or sorted(found)
     rubrics: list[Rubric] = []
     for text in wanted:
@@ -394,6 +433,6 @@ def _latest(rid: str, versions: dict[int, Path]) -> Rubric:
     raise RubricError(f"every version of rubric '{rid}' is opt-in; name one, as in {rid}@{max(versions)}")
 
 
-def load_all(root: Path) -> list[Rubric]:
+def load_all(roots: Roots) -> list[Rubric]:
     """Every version of every rubric, for ``rubrics list`` and ``rubrics validate``."""
-    return [load_rubric(path) for versions in discover(root).values() for path in versions.values()]
+    return [load_rubric(path) for versions in discover(roots).values() for path in versions.values()]

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from judge.core.errors import JudgeError
 from judge.core.records import rubric_ref
 from judge.report.assets import CSS, JS
 from judge.report.markup import cell, esc, no_data, page, section, table, text_block
+from judge.report.versions import version_line
 from judge.stats.compare import Allow, RunSide, compare
 from judge.stats.gate import GateRules
 from judge.stats.movement import moved_ids
@@ -39,6 +39,7 @@ def load_side(run_dir: Path) -> RunSide:
         limit=m.limit,
         status=m.status,
         agreement=run.summary.agreement if run.summary is not None else {},
+        calibration=run.summary.calibration if run.summary is not None else [],
         health=m.health.to_dict() if m.health is not None else _computed_health(run.verdicts),
     )
 
@@ -51,18 +52,35 @@ def _computed_health(verdicts: Any) -> dict[str, Any]:
     return judge_health(verdicts, DEFAULT_MAX_ERROR_SHARE)
 
 
-def item_texts(run_dir: Path, ids: set[str]) -> dict[str, dict[str, str]]:
-    """Source and response of the given items, from the run's dataset if it is still readable."""
-    from judge.inputs.dataset import open_dataset
+def run_items(run_dir: Path) -> Any:
+    """The run's items table (texts, gold labels), or, for a run written before items tables, the
+    one rebuilt from its dataset when that is unchanged; None when neither can be had."""
+    from judge.report.data import dataset_items
+    from judge.store.items import has_items, read_items
 
-    path = read_manifest(run_dir).dataset.path
-    if not path or not ids or not Path(path).is_file():
+    if has_items(run_dir):
+        return read_items(run_dir, read_manifest(run_dir).dataset.gold_columns)
+    return dataset_items(run_dir)[0]
+
+
+def dataset_gold(run_dir: Path) -> Any:
+    """The gold labels of the run's items (``id`` and the gold_* columns), or None."""
+    import polars as pl
+
+    gold = read_manifest(run_dir).dataset.gold_columns
+    items = run_items(run_dir) if gold else None
+    return items.select(pl.col("item_id").alias("id"), *gold) if items is not None else None
+
+
+def item_texts(run_dir: Path, ids: set[str]) -> dict[str, dict[str, str]]:
+    """Source and response of the given items, from the run's items table."""
+    import polars as pl
+
+    items = run_items(run_dir) if ids else None
+    if items is None:
         return {}
-    try:
-        items = open_dataset(Path(path)).items()
-        return {i.id: {"source": i.source, "response": i.response} for i in items if i.id in ids}
-    except JudgeError:
-        return {}  # the file changed since the run: rationales still tell the story
+    rows = items.filter(pl.col("item_id").is_in(list(ids))).select("item_id", "source", "response")
+    return {r["item_id"]: {"source": r["source"], "response": r["response"]} for r in rows.iter_rows(named=True)}
 
 
 def compare_runs(
@@ -75,7 +93,9 @@ def compare_runs(
 ) -> dict[str, Any]:
     """Compare two run directories; moved items carry their texts (from the new run's dataset,
     else the baseline's)."""
-    result = compare(load_side(baseline), load_side(new), delta=delta, rules=rules, allow=allow)
+    gold = dataset_gold(new)
+    result = compare(load_side(baseline), load_side(new), delta=delta, rules=rules, allow=allow,
+                     gold=gold if gold is not None else dataset_gold(baseline))  # fmt: skip
     movement = result["movement"]
     ids = moved_ids(movement)
     texts = item_texts(new, ids) or item_texts(baseline, ids)
@@ -168,7 +188,34 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {_ref(a)} | {_f(a['baseline_alpha'])} | {_f(a['new_alpha'])} | {_f(a['change'], True)} "
             f"| {_f(a['percent_agreement_change'], True)} |"
         )
-    return head + "\n".join(rows) + "\n" + "\n".join(agree) + "\n" + movement_markdown(result["movement"])
+    return (head + "\n".join(rows) + "\n" + "\n".join(agree) + "\n" + gold_markdown(result["calibration"])
+            + movement_markdown(result["movement"]))  # fmt: skip
+
+
+def _ci(row: dict[str, Any], metric: str) -> str:
+    low, high = row.get(metric + "_low"), row.get(metric + "_high")
+    return _f(row.get(metric)) + (f" [{_f(low)}, {_f(high)}]" if low is not None else "")
+
+
+def _version_line(d: dict[str, Any]) -> str:
+    a = f"{d['rubric_id']}@{d['baseline_version']} (baseline)"
+    return version_line(d, a, f"{d['rubric_id']}@{d['rubric_version']} (new)") + (
+        "; new - baseline, paired 95% item-bootstrap interval.")
+
+
+def gold_markdown(calibration: dict[str, Any]) -> str:
+    """Agreement with gold per rubric version (each run's summary) and the paired differences."""
+    rows = [(side, r) for side in ("baseline", "new") for r in calibration.get(side) or []]
+    if not rows and not calibration.get("differences"):
+        return ""
+    lines = ["", "### Agreement with gold labels (panel)", "",
+             "| rubric | run | items | weighted kappa [95% CI] | Spearman | MAE (0-4) |", "|---|---|---:|---|---|---|"]
+    for side, r in rows:
+        lines.append(
+            f"| {_ref(r)} | {side} | {r['n']} | {_ci(r, 'kappa_w')} | {_ci(r, 'spearman')} | {_ci(r, 'mae')} |"
+        )
+    lines += [""] + [f"- {_version_line(d)}" for d in calibration.get("differences") or []]
+    return "\n".join(lines) + "\n"
 
 
 def _snip(text: str | None, n: int = 70) -> str:
@@ -213,8 +260,9 @@ def _ci_cell(c: dict[str, Any]) -> str:
 def html_page(result: dict[str, Any]) -> str:
     """A self-contained page in the report's style (same shell, CSP and sortable tables): the gate
     and its rules, the primary cells it tested, the exploratory cells, each rubric's agreement
-    before and after, and the items that moved most and that flipped, with their texts and both
-    runs' rationales. Every number is the comparison result's."""
+    before and after, each version's agreement with gold and their paired difference, and the
+    items that moved most and that flipped, with their texts and both runs' rationales. Every
+    number is the comparison result's."""
     status = result["gate"]["status"]
     verdict = esc(gate_summary(result).replace("**", ""))
     intro = (f"<p>{esc(result['baseline'])} &rarr; {esc(result['new'])}.</p>"
@@ -254,6 +302,18 @@ def html_page(result: dict[str, Any]) -> str:
         + (table(["rubric", "baseline α", "new α", "change", "% agreement change"], agreement_rows)
            if agreement_rows else no_data("neither run has agreement figures (one judge, or no summary)"))
     ))  # fmt: skip
+    calibration = result.get("calibration") or {}
+    gold_rows = [
+        [cell(_ref(r)), cell(side), cell(r["n"], esc(r["n"])), cell(_ci(r, "kappa_w")), cell(_ci(r, "spearman")),
+         cell(_ci(r, "mae"))]
+        for side in ("baseline", "new") for r in calibration.get(side) or []
+    ]  # fmt: skip
+    lines = "".join(f"<li>{esc(_version_line(d))}</li>" for d in calibration.get("differences") or [])
+    gold = section("gold", "Agreement with gold labels (panel)", (
+        (table(["rubric", "run", "items", "weighted κ [95% CI]", "Spearman", "MAE (0-4)"], gold_rows)
+         if gold_rows else no_data("neither run's dataset has gold labels for these rubrics"))
+        + (f"<ul>{lines}</ul>" if lines else "")
+    ))  # fmt: skip
     movement = result["movement"]
     moved = section("moved", "Items that moved most", (
         f'<p class="muted">{esc(movement["n_flipped"])} of {esc(movement["n_paired"])} item x rubric pairs flipped '
@@ -261,7 +321,7 @@ def html_page(result: dict[str, Any]) -> str:
         + _movement_table(movement["moved"])
     ))  # fmt: skip
     flipped = section("flipped", "Items that flipped", _movement_table(movement["flipped"]))
-    sections = [primary, exploratory, agreement, moved, flipped]
+    sections = [primary, exploratory, agreement, gold, moved, flipped]
     nav = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t, _ in sections)
     return page("empathy-judge compare", "empathy-judge compare", intro + "".join(b for _, _, b in sections),
                 css=CSS, scripts=(JS,), nav=nav)  # fmt: skip

@@ -31,6 +31,7 @@ from judge.report.markup import (
     table,
     text_block,
 )
+from judge.report.versions import version_line
 from judge.store.rundir import atomic_write_text
 
 REPORT_HTML = "report.html"
@@ -50,6 +51,7 @@ KNOWN_KEYS = {
     "judge_cards",
     "judges",
     "calibration",
+    "version_differences",
     "disagreement",
     "score_distributions",
     "problems",
@@ -457,7 +459,27 @@ def calibration_section(data: RunData) -> tuple[str, str, str]:
            "(label items with <code>empathy-judge annotate</code>).")
         + "</p>"
     )  # fmt: skip
-    return section("calibration", title, chart + note_text + table(head, rows))
+    return section("calibration", title, chart + note_text + table(head, rows) + _versions_html(data.summary))
+
+
+def _versions_html(summary: dict[str, Any]) -> str:
+    """summary.json ``version_differences``: one line per pair of versions of a rubric."""
+    rows = summary.get("version_differences")
+    if not isinstance(rows, list) or not rows:
+        return ""
+    lines = []
+    for i, d in enumerate(rows):
+        a, b = f"{d['rubric_id']}@{d['version_a']}", f"{d['rubric_id']}@{d['version_b']}"
+
+        def number(field: str, i: int = i, d: dict[str, Any] = d) -> str:
+            signed = field.endswith(("_diff", "_low", "_high")) and d.get(field) is not None
+            return num(d.get(field), pointer("version_differences", i, field), prefix="+" if signed and
+                       d[field] >= 0 else "")  # fmt: skip
+
+        lines.append(f"<li>{version_line(d, esc(a), esc(b), number)}</li>")
+    return ('<h3>Rubric versions against gold</h3><p class="muted">Each version against the one before it on the '
+            "same gold-labelled items: b - a with a paired 95% item-bootstrap interval.</p><ul>"
+            + "".join(lines) + "</ul>")
 
 
 def _gold_labels(labels: dict[str, Any], mechanism: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from judge.core.taxonomy import VERDICT_STATUSES
 from judge.report.markup import rubric_of
+from judge.report.versions import version_line
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -78,6 +79,9 @@ def calibration_lines(summary: dict[str, Any]) -> list[str]:
             f"  {rubric_of(r):<16} {r['rater']:<10} n={r['n']:<4} kappa {_fmt(r.get('kappa_w'))}  "
             f"rho {_fmt(r.get('spearman'))}  MAE {_fmt(r.get('mae'))}"
         )
+    for d in summary.get("version_differences") or []:
+        a, b = f"{d['rubric_id']}@{d['version_a']}", f"{d['rubric_id']}@{d['version_b']}"
+        lines.append(f"  {version_line(d, a, b)} (b - a, 95% paired CI)")
     return lines
 
 

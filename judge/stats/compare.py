@@ -35,6 +35,7 @@ import polars as pl
 from judge.core.errors import InputError
 from judge.core.records import rubric_ref
 from judge.stats.bootstrap import bootstrap
+from judge.stats.diagnostics import calibration_difference, gold_reference
 from judge.stats.gate import GateRules, check_rules, holm, sign_flip_pvalue
 from judge.stats.health import judge_health
 from judge.stats.movement import moved_items
@@ -58,6 +59,7 @@ class RunSide:
     limit: int | None = None
     status: str | None = None  # the run's status (manifest)
     agreement: Mapping[str, Any] = field(default_factory=dict)  # summary.json's "agreement"
+    calibration: list[dict[str, Any]] = field(default_factory=list)  # summary.json's "calibration"
     # The run's judge health (manifest.json's ``health``, a RunHealth as plain data); None: computed
     # here from the verdicts with the default threshold (frames given without a run's record).
     health: Mapping[str, Any] | None = None
@@ -336,6 +338,36 @@ def agreement_changes(
     return out
 
 
+def gold_agreement(
+    baseline: RunSide, new: RunSide, pairs: pl.DataFrame, gold: pl.DataFrame | None, rules: GateRules
+) -> dict[str, Any]:
+    """Rubric iteration across runs: each run's panel agreement with gold per rubric version (its
+    summary.json ``calibration``, not recomputed), and for each paired graded rubric the paired
+    difference new - baseline on the items both scored that have a gold label
+    (``judge.stats.diagnostics.calibration_difference``)."""
+
+    def panel_rows(side: RunSide) -> list[dict[str, Any]]:
+        return [r for r in side.calibration if r.get("kind") == "panel"]
+
+    differences = []
+    graded = pairs.filter(pl.col("family") == "graded")
+    if gold is not None and graded.height:
+        for key, group in graded.group_by(["rubric_id", "rubric_version", "baseline_version", "mechanism"],
+                                           maintain_order=True):  # fmt: skip
+            rid, version, before, mechanism = key
+            ref = gold_reference(gold, str(mechanism), "id")
+            if ref is None:
+                continue
+            both = group.join(ref, on="item_id").sort("item_id")
+            diff = calibration_difference(4 * both["score"].to_numpy(), 4 * both["score_new"].to_numpy(),
+                                          both["gold"].to_numpy(), n_boot=rules.n_boot, seed=rules.seed,
+                                          ci=rules.ci)  # fmt: skip
+            differences.append({"rubric_id": rid, "baseline_version": before, "rubric_version": version,
+                                "mechanism": mechanism, "n": both.height, **diff})  # fmt: skip
+    differences.sort(key=lambda d: (d["rubric_id"], d["rubric_version"]))
+    return {"baseline": panel_rows(baseline), "new": panel_rows(new), "differences": differences}
+
+
 def _shared_rubrics(new: pl.DataFrame, pairs: Mapping[tuple[str, int], int]) -> list[dict[str, Any]]:
     """The rubric versions both runs hold (after pairing), with family and mechanism."""
     info = new.select(*RUBRIC_KEY, "family", "mechanism").unique()
@@ -372,10 +404,12 @@ def compare(
     rules: GateRules | None = None,
     allow: Allow | None = None,
     detail: bool = True,
+    gold: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The comparison as plain data (``--json`` prints it). ``delta``: the gate's minimum effect
     (None: no gate; the cells are still tested and reported). Items in ``movement`` carry no
-    texts (source and response null); the caller adds them from the runs' datasets.
+    texts (source and response null); the caller adds them from the runs' datasets. ``gold``:
+    the dataset's gold labels (``id`` and ``gold_*`` columns), for ``calibration``.
 
     ``detail=False`` computes only what the gate decides on (primary cells and health), leaving
     ``exploratory``, ``agreement`` and ``movement`` empty: the error-rate benchmark runs the gate
@@ -415,6 +449,7 @@ def compare(
         "regressions": regressions,
         "health": health,
         "agreement": agreement_changes(baseline.agreement, new.agreement, pairs_map) if detail else [],
+        "calibration": gold_agreement(baseline, new, pairs, gold, rules) if detail else {},
         "movement": moved_items(aligned.drop("baseline_version"), new.verdicts) if detail else {},
     }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -52,11 +53,11 @@ def _null(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def calibration_metrics(
-    pred: np.ndarray, gold: np.ndarray, *, n_boot: int, seed: int, ci: float
-) -> dict[str, float | None]:
-    """Quadratic weighted kappa (on 0-4 levels, halves up), Spearman and MAE (on the 0-4
-    scale, unrounded), each with an item-bootstrap CI."""
+def calibration_stat(pred: np.ndarray, gold: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """The calibration statistics on a chunk of item resamples (indices form, B x n): one row per
+    resample of quadratic weighted kappa (on 0-4 levels, halves up), Spearman and MAE (on the 0-4
+    scale, unrounded). One definition for :func:`calibration_metrics` and
+    :func:`calibration_difference`."""
     pred, gold = np.asarray(pred, np.float64), np.asarray(gold, np.float64)
     code = severity_levels(pred) * 5 + severity_levels(gold)
     err = np.abs(pred - gold)
@@ -69,14 +70,47 @@ def calibration_metrics(
         rho = pearson_rows(resampled_ranks(pred, idx), resampled_ranks(gold, idx))
         return np.stack([kappa, rho, err[idx].mean(1)], axis=1)
 
-    est = bootstrap(stats, len(pred), n_boot=n_boot, seed=seed, ci=ci, form="indices")
+    return stats
+
+
+CALIBRATION_METRICS = ("kappa_w", "spearman", "mae")
+
+
+def calibration_metrics(
+    pred: np.ndarray, gold: np.ndarray, *, n_boot: int, seed: int, ci: float
+) -> dict[str, float | None]:
+    """Quadratic weighted kappa (on 0-4 levels, halves up), Spearman and MAE (on the 0-4
+    scale, unrounded), each with an item-bootstrap CI."""
+    est = bootstrap(calibration_stat(pred, gold), len(pred), n_boot=n_boot, seed=seed, ci=ci, form="indices")
     out: dict[str, float | None] = {}
-    for i, name in enumerate(("kappa_w", "spearman", "mae")):
+    for i, name in enumerate(CALIBRATION_METRICS):
         out[name], out[f"{name}_low"], out[f"{name}_high"] = est.row(i)
     return out
 
 
-def _gold_reference(gold: pl.DataFrame, mechanism: str, id_col: str) -> pl.DataFrame | None:
+def calibration_difference(
+    pred_a: np.ndarray, pred_b: np.ndarray, gold: np.ndarray, *, n_boot: int, seed: int, ci: float
+) -> dict[str, float | None]:
+    """How much closer to gold ``pred_b`` is than ``pred_a`` on the same items: b - a of each
+    calibration statistic (``kappa_w_diff``, ``spearman_diff``, ``mae_diff``; a better b has higher
+    kappa and Spearman and lower MAE), with a paired item-bootstrap CI (every resample draws the
+    same items for both), and each side's value (``kappa_w_a``, ``kappa_w_b``, ...)."""
+    if len(gold) == 0:
+        return {f"{m}{s}": None for m in CALIBRATION_METRICS for s in ("_a", "_b", "_diff", "_diff_low", "_diff_high")}
+    a, b = calibration_stat(pred_a, gold), calibration_stat(pred_b, gold)
+    est = bootstrap(lambda idx: b(idx) - a(idx), len(gold), n_boot=n_boot, seed=seed, ci=ci, form="indices")
+    identity = np.arange(len(gold), dtype=np.int64)[None]
+    with np.errstate(all="ignore"):
+        sides = {"a": a(identity)[0], "b": b(identity)[0]} if len(gold) else {}
+    out: dict[str, float | None] = {}
+    for i, name in enumerate(CALIBRATION_METRICS):
+        for side, values in sides.items():
+            out[f"{name}_{side}"] = _null(float(values[i]))
+        out[f"{name}_diff"], out[f"{name}_diff_low"], out[f"{name}_diff_high"] = est.row(i)
+    return out
+
+
+def gold_reference(gold: pl.DataFrame, mechanism: str, id_col: str) -> pl.DataFrame | None:
     """item_id, gold (0-4): the adjudicated label, else the annotators' mean."""
     adjudicated = f"gold_{mechanism}"
     annotators = sorted(c for c in gold.columns if c.startswith(f"gold_{mechanism}__"))
@@ -116,7 +150,7 @@ def calibration(
     rows: list[dict[str, object]] = []
     rubrics = per_judge.select(*RUBRIC_KEY, "mechanism").unique().sort(RUBRIC_KEY)
     for rubric_id, version, mechanism in rubrics.iter_rows():
-        ref = _gold_reference(gold, mechanism, id_col)
+        ref = gold_reference(gold, mechanism, id_col)
         if ref is None:
             continue
         base = {"rubric_id": rubric_id, "rubric_version": version, "mechanism": mechanism}
@@ -136,6 +170,54 @@ def calibration(
             name = f"{a.split('__', 1)[1]}~{b.split('__', 1)[1]}"
             rows.append({**base, "kind": "human", "rater": name, "n": pair.height, **m})
     return pl.DataFrame(rows, schema=_CALIBRATION_SCHEMA).sort(*RUBRIC_KEY, "kind", "rater")
+
+
+def version_differences(
+    verdicts: pl.DataFrame,
+    gold: pl.DataFrame,
+    *,
+    aggregate: Aggregate = "mean",
+    quorum: int = 1,
+    n_boot: int = 1000,
+    seed: int = 0,
+    ci: float = 0.95,
+    id_col: str = "id",
+) -> pl.DataFrame:
+    """Rubric iteration within a run: for each graded rubric judged in several versions, each
+    version against the one before it, on the items both scored (panel) that have a gold label:
+    :func:`calibration_difference` (b - a, paired item bootstrap). Columns: rubric_id, mechanism,
+    version_a, version_b, n, then ``<metric>_a``, ``<metric>_b``, ``<metric>_diff`` with
+    ``_low``/``_high`` for kappa_w, spearman and mae."""
+    check_verdict_columns(verdicts)
+    panel = item_panel(verdicts, aggregate=aggregate, quorum=quorum).filter(
+        (pl.col("family") == "graded") & pl.col("panel").is_not_null()
+    )
+    rows: list[dict[str, Any]] = []
+    versions = panel.select("rubric_id", "mechanism", "rubric_version").unique().sort(RUBRIC_KEY)
+    for (rubric_id, mechanism), group in versions.group_by("rubric_id", "mechanism", maintain_order=True):
+        ref = gold_reference(gold, mechanism, id_col)
+        found = group["rubric_version"].to_list()
+        if ref is None or len(found) < 2:
+            continue
+        mine = panel.filter(pl.col("rubric_id") == rubric_id).select("item_id", "rubric_version", "panel")
+        for a, b in itertools.pairwise(found):
+            both = (
+                mine.filter(pl.col("rubric_version") == a)
+                .join(mine.filter(pl.col("rubric_version") == b), on="item_id", suffix="_b")
+                .join(ref, on="item_id")
+                .sort("item_id")
+            )
+            diff = calibration_difference(4 * both["panel"].to_numpy(), 4 * both["panel_b"].to_numpy(),
+                                          both["gold"].to_numpy(), n_boot=n_boot, seed=seed, ci=ci)  # fmt: skip
+            rows.append({"rubric_id": rubric_id, "mechanism": mechanism, "version_a": a, "version_b": b,
+                         "n": both.height, **diff})  # fmt: skip
+    return pl.DataFrame(rows, schema=VERSION_DIFFERENCE_SCHEMA)
+
+
+VERSION_DIFFERENCE_SCHEMA = {
+    "rubric_id": pl.String, "mechanism": pl.String, "version_a": pl.Int64, "version_b": pl.Int64, "n": pl.Int64,
+    **{f"{m}{s}": pl.Float64 for m in CALIBRATION_METRICS for s in ("_a", "_b", "_diff", "_diff_low", "_diff_high")},
+}  # fmt: skip
 
 
 def _pairwise_mean_corr(wide: np.ndarray) -> float | None:
@@ -192,7 +274,7 @@ def judge_diagnostics(
         wide = frame.pivot(on="judge", index="item_id", values="score").sort("item_id")
         judges = sorted(c for c in wide.columns if c != "item_id")
         basis, matrix = "scores", wide.select(judges).to_numpy().astype(np.float64)
-        ref = _gold_reference(gold, mechanism, id_col) if gold is not None else None
+        ref = gold_reference(gold, mechanism, id_col) if gold is not None else None
         if ref is not None:
             g = wide.select("item_id").join(ref, on="item_id", how="left")["gold"]
             matrix = matrix - g.fill_null(np.nan).to_numpy()[:, None] / 4

@@ -10,6 +10,9 @@ Stable top-level keys (CI jobs read them; the README documents each):
     agreement         per rubric version (keyed by ref, ``sa-graded@2``): Krippendorff's alpha
                       with CI, percent agreement, Fleiss, AC1
     calibration       judges, panel and annotator pairs against gold labels (when gold exists)
+    version_differences  rubric iteration: each graded rubric judged in several versions, each
+                      version against the one before on the same gold-labelled items (b - a of
+                      weighted kappa, Spearman, MAE, paired item-bootstrap CIs)
     judges            per rubric x judge diagnostics: invalid rate, leave-one-out agreement,
                       test-retest, error correlation and effective number of judges
     disagreement      the most disputed items per rubric (ids, spread and each judge's item score;
@@ -154,7 +157,13 @@ def summarise(
     judge health)."""
     from judge.stats.cards import judge_cards
     from judge.stats.cost import cost_breakdown
-    from judge.stats.diagnostics import calibration, disagreement, judge_diagnostics, problem_examples
+    from judge.stats.diagnostics import (
+        calibration,
+        disagreement,
+        judge_diagnostics,
+        problem_examples,
+        version_differences,
+    )
     from judge.stats.paper_metrics import summary_section
     from judge.stats.scores import panel_scores, rubric_agreement, score_distributions
 
@@ -172,6 +181,7 @@ def summarise(
         "cost_usd": float(cost or 0.0),
         "cost": cost_breakdown(verdicts),
         "scores": [], "scores_by_model": [], "scores_by_model_overall": [], "agreement": {}, "calibration": [],
+        "version_differences": [],
         "judges": [], "disagreement": [], "judge_cards": [], "paper_metrics": summary_section(verdicts, **panel),
         "invalid_rate": invalid_rates(verdicts), "score_distributions": score_distributions(verdicts),
         "problems": problem_examples(verdicts),
@@ -188,6 +198,7 @@ def summarise(
     summary["agreement"] = {rubric_ref(row["rubric_id"], row["rubric_version"]): row for row in agreement.to_dicts()}
     if facts.gold is not None:
         summary["calibration"] = calibration(verdicts, facts.gold, **panel).to_dicts()
+        summary["version_differences"] = version_differences(verdicts, facts.gold, **panel).to_dicts()
     summary["judges"] = judge_diagnostics(verdicts, gold=facts.gold).to_dicts()
     summary["judge_cards"] = judge_cards(verdicts, facts.lengths, **boot)
     disputed = disagreement(verdicts, facts.texts, top=s.top_disputed)
