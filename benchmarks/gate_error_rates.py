@@ -69,7 +69,8 @@ SEED = 20260101
 ALPHAS = (0.05, 0.025, 0.01)  # family-wise levels compared (the default is GateRules.alpha)
 SCHEMA = {"item_id": pl.String, "rubric_id": pl.String, "rubric_version": pl.Int64, "family": pl.String,
           "mechanism": pl.String, "dimension": pl.String, "model": pl.String, "judge": pl.String,
-          "repeat": pl.Int64, "status": pl.String, "score": pl.Float64, "error": pl.String}  # fmt: skip
+          "repeat": pl.Int64, "status": pl.String, "score": pl.Float64, "error": pl.String,
+          "response_format": pl.String}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the judges' verdicts
@@ -118,7 +119,7 @@ def frame(rubrics: list[Rubric], judges: str, trial: str, run: str, n: int, shif
           shifted: frozenset[str]) -> pl.DataFrame:  # fmt: skip
     rows = [
         (item, r.id, r.version, r.family, r.mechanism, dim, model, judge, 0, "ok",
-         level(judges, trial, run, judge, item, r.id, shift=shift, shifted=shifted) / 4, None)
+         level(judges, trial, run, judge, item, r.id, shift=shift, shifted=shifted) / 4, None, "json_schema")
         for item, _, dim, model in items(n) for r in rubrics for judge in JUDGES
     ]  # fmt: skip
     return pl.DataFrame(rows, schema=SCHEMA, orient="row")
