@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 
 from judge.cli.main import main
+from judge.core import paths
 from judge.core.errors import InputError
+from judge.inputs.rubrics import select
 from judge.report.compare import compare_runs
 from judge.stats.gate import check_rules
 from tests.fakeserver import GENERIC_VERDICT, FakeServer
@@ -33,6 +35,7 @@ ITEMS = [
     for k in range(40)
 ]
 RUBRICS = ("sa-graded", "ld-graded")  # both apply to every item
+SA = select(paths.rubrics_dir(), ["sa-graded"])[0].ref  # the latest version, which the runs use
 
 
 def responder(seed: int, harsh: tuple[str, str] | None = None) -> Any:
@@ -84,13 +87,13 @@ def test_injected_regression_exits_4(runs: dict[str, Path], tmp_path: Path, caps
                  "--html", str(page), "--n-boot", "2000"])  # fmt: skip
     captured = capsys.readouterr()
     assert code == 4
-    assert "Gate: REGRESSION" in captured.out and "| sa-graded@2 | sentiment_attenuation | 40 |" in captured.out
-    assert "1 regression(s) found: sa-graded@2" in captured.err
+    assert "Gate: REGRESSION" in captured.out and f"| {SA} | sentiment_attenuation | 40 |" in captured.out
+    assert f"1 regression(s) found: {SA}" in captured.err
     result = compare_runs(runs["base"], runs["harsh"], delta=0.05)
     assert [c["rubric_id"] for c in result["regressions"]] == ["sa-graded"]
     cells = {c["rubric_id"]: c for c in result["primary"]}
     assert cells["sa-graded"]["p_holm"] < 0.01 and cells["sa-graded"]["diff"] > 0.15
-    assert not cells["ca-graded"]["regression"] and cells["ca-graded"]["p_holm"] > 0.05
+    assert not cells["ld-graded"]["regression"] and cells["ld-graded"]["p_holm"] > 0.05
     assert result["gate"]["status"] == "regression" and result["gate"]["n_tested"] == 2
     # The finer cells are reported, but only the primary ones gate.
     assert {(c["rubric_id"], c["dimension"], c["model"]) for c in result["exploratory"]} == {
@@ -174,7 +177,7 @@ def _sample_change(m: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("change", "expected", "option"),
     [
-        pytest.param(_rubric_edit, "rubric versions differ (sa-graded@2 edited", "--allow-rubric-change", id="rubric"),
+        pytest.param(_rubric_edit, f"rubric versions differ ({SA} edited", "--allow-rubric-change", id="rubric"),
         pytest.param(_panel_change, "judge 'openai/judge-b' only in the baseline; judge 'openai/judge-c' only in the "
                      "new run", "--allow-panel-change", id="panel"),
         pytest.param(_judge_config_change, "judge 'openai/judge-a' changed model, parameters or output format",
@@ -201,7 +204,7 @@ def test_what_is_not_comparable_is_refused_unless_allowed(
 
 def test_a_run_with_another_rubric_set_is_refused(runs: dict[str, Path], tmp_path: Path) -> None:
     other = _edit(runs["noise"], tmp_path / "other", lambda m: m["rubrics"].pop(0))
-    with pytest.raises(InputError, match="sa-graded: sa-graded@2 in the baseline, none in the new run"):
+    with pytest.raises(InputError, match=f"sa-graded: {SA} in the baseline, none in the new run"):
         compare_runs(runs["base"], other, delta=None)
 
 

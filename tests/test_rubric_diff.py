@@ -9,14 +9,19 @@ import pytest
 from judge.cli.main import main
 from judge.core import paths
 from judge.inputs.rubric_diff import rubric_diff
-from judge.inputs.rubrics import rubric_roots, select
+from judge.inputs.rubrics import bump_version, discover, rubric_roots, select
+
+NEXT = max(discover(paths.rubrics_dir())["sa-graded"]) + 1  # a free version for a copy of @2
 
 
 def new_version(tmp_path: Path, edit: dict[str, str]) -> Path:
-    """sa-graded@3 in a folder of one's own: @2 with the given text replacements."""
+    """sa-graded@3 in a folder of one's own (another copy of @2, version bumped), with the given
+    text replacements."""
     mine = tmp_path / "mine"
-    assert main(["rubrics", "new", "sa-graded", "--rubrics-dir", str(mine)]) == 0
-    path = mine / "sa-graded" / "v3.yaml"
+    (mine / "sa-graded").mkdir(parents=True)
+    path = mine / "sa-graded" / f"v{NEXT}.yaml"
+    v2 = (paths.rubrics_dir() / "sa-graded" / "v2.yaml").read_text(encoding="utf-8")
+    path.write_text(bump_version(v2, NEXT), encoding="utf-8")
     text = path.read_text(encoding="utf-8")
     for old, new in edit.items():
         assert old in text
@@ -33,7 +38,7 @@ def test_each_part_shows_only_what_changed(tmp_path: Path, capsys: pytest.Captur
         "prompt: graded-v2": "prompt: graded-v1",
     })  # fmt: skip
     capsys.readouterr()
-    assert main(["rubrics", "diff", "sa-graded@2", "sa-graded@3", "--rubrics-dir", str(mine)]) == 0
+    assert main(["rubrics", "diff", "sa-graded@2", f"sa-graded@{NEXT}", "--rubrics-dir", str(mine)]) == 0
     out = capsys.readouterr().out
     instructions = out.split("== instructions ==")[1].split("== levels ==")[0]
     assert "-Compare how intense the feeling is on each side" in instructions
@@ -53,7 +58,7 @@ def test_identical_content_and_unchanged_parts() -> None:
 
 def test_versions_without_text_changes_say_unchanged(tmp_path: Path) -> None:
     mine = new_version(tmp_path, {})
-    a, b = select(rubric_roots(mine), ["sa-graded@2", "sa-graded@3"])
+    a, b = select(rubric_roots(mine), ["sa-graded@2", f"sa-graded@{NEXT}"])
     text = rubric_diff(a, b)  # only the version differs (it is part of the hash)
     assert text.count("(unchanged)") == 4
 

@@ -104,13 +104,13 @@ def gold_reply(body: dict[str, Any]) -> dict[str, Any]:
     """Version 2 says the gold level; version 1 says it only one time in three (else 4 - gold)."""
     import re
 
-    from tests.fakeserver import GENERIC_VERDICT
+    from tests.fakeserver import GENERIC_VERDICT_V2
 
     user = body["messages"][-1]["content"]
     gold = int(re.search(r"\[gold (\d)\]", user).group(1))  # type: ignore[union-attr]
     case = int(re.search(r"\[case (\d+)\]", user).group(1))  # type: ignore[union-attr]
     v2 = V2_MARKER in body["messages"][0]["content"]
-    return {**GENERIC_VERDICT, "severity": gold if v2 or case % 3 == 0 else 4 - gold}
+    return {**GENERIC_VERDICT_V2, "severity": gold if v2 or case % 3 == 0 else 4 - gold}
 
 
 def judge_with(tmp_path: Path, name: str, *rubrics: str) -> Path:

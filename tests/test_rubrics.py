@@ -13,7 +13,7 @@ from judge.core.errors import RubricError
 from judge.core.taxonomy import MECHANISMS
 from judge.inputs.prompts import PromptLibrary
 from judge.inputs.rubric_check import example_verdict, outside_blocks, validate
-from judge.inputs.rubrics import bump_version, load_all, rubric_roots, select
+from judge.inputs.rubrics import bump_version, discover, load_all, rubric_roots, select
 from judge.inputs.verdicts import VerdictParser, canonical_json
 
 EIGHT = ["sa-graded", "sa-paper", "egm-graded", "egm-paper", "ca-graded", "ca-paper", "ld-graded", "ld-paper"]
@@ -222,21 +222,26 @@ def test_cli_show_unknown_rubric_is_a_clean_error(capsys: pytest.CaptureFixture[
 # --- rubric iteration: --rubrics-dir on top of the built-in rubrics, new versions, real items --
 
 
+SA_NEWEST = max(discover(paths.rubrics_dir())["sa-graded"])  # the newest sa-graded file's version
+NEXT = SA_NEWEST + 1
+
+
 def test_rubrics_dir_adds_to_the_built_in_rubrics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rubrics", "new", "sa-graded", "--rubrics-dir", str(tmp_path / "mine")]) == 0
-    new = tmp_path / "mine" / "sa-graded" / "v3.yaml"
+    new = tmp_path / "mine" / "sa-graded" / f"v{NEXT}.yaml"
     assert str(new) in capsys.readouterr().out and new.is_file()
     text = new.read_text(encoding="utf-8")
-    shipped = (paths.rubrics_dir() / "sa-graded" / "v2.yaml").read_text(encoding="utf-8")
-    assert text == shipped.replace("version: 2", "version: 3", 1)  # comments and layout kept
+    shipped = (paths.rubrics_dir() / "sa-graded" / f"v{SA_NEWEST}.yaml").read_text(encoding="utf-8")
+    assert text == shipped.replace(f"version: {SA_NEWEST}", f"version: {NEXT}", 1)  # comments and layout kept
     assert main(["rubrics", "list", "--rubrics-dir", str(tmp_path / "mine")]) == 0
     out = capsys.readouterr().out
-    assert "sa-graded@3" in out and "ca-paper@1" in out  # the built-in ones are still there
-    refs = [r.ref for r in select(rubric_roots(tmp_path / "mine"), ["sa-graded@2", "sa-graded", "ca-graded"])]
-    assert refs == ["sa-graded@2", "sa-graded@3", "ca-graded@2"]
-    # The next one builds on the latest, wherever it lives.
+    assert f"sa-graded@{NEXT}" in out and "ca-paper@1" in out  # the built-in ones are still there
+    refs = [r.ref for r in select(rubric_roots(tmp_path / "mine"), ["sa-graded@2", f"sa-graded@{NEXT}"])]
+    assert refs == ["sa-graded@2", f"sa-graded@{NEXT}"]
+    assert select(rubric_roots(tmp_path / "mine"), ["sa-graded"])[0].version == NEXT  # now the latest
+    # The next one builds on the newest, wherever it lives.
     assert main(["rubrics", "new", "sa-graded", "--rubrics-dir", str(tmp_path / "mine")]) == 0
-    assert "a copy of sa-graded@3" in capsys.readouterr().out
+    assert f"a copy of sa-graded@{NEXT}" in capsys.readouterr().out
 
 
 def test_a_clash_with_a_built_in_rubric_names_both_files(tmp_path: Path) -> None:
@@ -249,15 +254,17 @@ def test_a_clash_with_a_built_in_rubric_names_both_files(tmp_path: Path) -> None
 def test_a_version_mismatch_says_bump_or_move(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     mine = tmp_path / "mine" / "sa-graded"
     mine.mkdir(parents=True)
-    # Copied to v3.yaml, `version:` not bumped: the common slip when starting a new version.
-    (mine / "v3.yaml").write_text((paths.rubrics_dir() / "sa-graded" / "v2.yaml").read_text(encoding="utf-8"))
-    assert main(["rubrics", "show", "sa-graded@3", "--rubrics-dir", str(tmp_path / "mine"), "--no-render"]) == 2
+    # Copied to the next file name, `version:` not bumped: the common slip when starting a version.
+    shipped = (paths.rubrics_dir() / "sa-graded" / f"v{SA_NEWEST}.yaml").read_text(encoding="utf-8")
+    (mine / f"v{NEXT}.yaml").write_text(shipped)
+    assert main(["rubrics", "show", f"sa-graded@{NEXT}", "--rubrics-dir", str(tmp_path / "mine"), "--no-render"]) == 2
     err = capsys.readouterr().err
-    assert "version: 2, but the file is v3.yaml; bump `version:` to 3 or move the file to sa-graded/v2.yaml" in err
+    assert (f"version: {SA_NEWEST}, but the file is v{NEXT}.yaml; bump `version:` to {NEXT} or move the file to "
+            f"sa-graded/v{SA_NEWEST}.yaml") in err  # fmt: skip
     wrong = tmp_path / "other" / "sa-grade"
     wrong.mkdir(parents=True)
-    (wrong / "v3.yaml").write_text(bump_version((mine / "v3.yaml").read_text(encoding="utf-8"), 3))
-    with pytest.raises(RubricError, match=r"set `id:` to sa-grade or move the file to sa-graded/v3\.yaml"):
+    (wrong / f"v{NEXT}.yaml").write_text(bump_version(shipped, NEXT))
+    with pytest.raises(RubricError, match=rf"set `id:` to sa-grade or move the file to sa-graded/v{NEXT}\.yaml"):
         load_all(wrong.parent)
 
 
