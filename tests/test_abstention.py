@@ -88,14 +88,11 @@ def test_abstention_applicability_and_the_new_columns_in_a_run(tmp_path: Path, f
 
 
 def test_strict_quotes_make_an_unfound_quote_invalid(tmp_path: Path, fake_server: FakeServer) -> None:
-    import shutil
+    from tests.reliability_helpers import rubric_overlay
 
-    from judge.core import paths
-
-    rubrics = tmp_path / "rubrics"
-    shutil.copytree(paths.rubrics_dir(), rubrics)
-    file = rubrics / "sa-graded" / "v3.yaml"
-    file.write_text(file.read_text(encoding="utf-8").replace("evidence: record", "evidence: require_found"))
+    # --rubrics-dir adds to the built-in rubrics: the strict copy is the next version of sa-graded.
+    strict = "evidence: require_found"
+    rubrics = rubric_overlay(tmp_path / "rubrics", lambda text: text.replace("evidence: record", strict), ["sa-graded"])
     fake_server.set_responder(responder)
     run_dir = tmp_path / "run"
     assert _run(tmp_path, fake_server, "--run-dir", str(run_dir), "--rubrics-dir", str(rubrics)) == 0
