@@ -84,6 +84,11 @@ def test_the_readme_synopsis_lists_every_option() -> None:
 
     from judge.cli.main import build_parser
 
+    def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return dict(actions[0].choices) if actions else {}
+
+    with_actions = {name for name, sub in subcommands(build_parser()).items() if subcommands(sub)}
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("## What a run gives you", 1)[1].split("```\n", 2)[1]
     entries: dict[str, str] = {}
@@ -91,12 +96,8 @@ def test_the_readme_synopsis_lists_every_option() -> None:
     for line in block.splitlines():
         if line.startswith("empathy-judge "):
             words = line.split()
-            key = " ".join(words[1:3]) if words[1] == "rubrics" else words[1]
+            key = " ".join(words[1:3]) if words[1] in with_actions else words[1]
         entries[key] = entries.get(key, "") + line + "\n"
-
-    def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-        return dict(actions[0].choices) if actions else {}
 
     missing = []
     for name, sub in subcommands(build_parser()).items():
