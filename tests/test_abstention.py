@@ -73,7 +73,8 @@ def test_abstention_applicability_and_the_new_columns_in_a_run(tmp_path: Path, f
     assert skip["prompt_tokens"] is None and skip["cost_usd"] is None
     assert fake_server.count() == len(rows) - 1
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["counts"] == {"ok": 3, "invalid": 0, "error": 0, "skipped": 1, "abstained": 2, "total": 6}
+    assert summary["counts"] == {"ok": 3, "invalid": 0, "error": 0, "skipped": 0, "abstained": 2,
+                                 "not_applicable": 1, "total": 6}
     (health,) = json.loads((run_dir / "manifest.json").read_text())["health"]["judges"]
     assert health["healthy"] and (health["ok"], health["abstained"], health["skipped"]) == (3, 2, 1)
     card = summary["judge_cards"][0]

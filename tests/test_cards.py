@@ -70,3 +70,17 @@ def test_disagreeing_judge_has_low_panel_agreement() -> None:
     cards = {c["judge"]: c for c in judge_cards(frame(rows), n_boot=0)}
     assert cards["contrarian"]["panel_alpha"] < 0 < cards["a"]["panel_alpha"]
     assert cards["a"]["length_bias"] is None  # no dataset lengths given
+
+
+def test_cards_unfound_quote_and_abstention_rates() -> None:
+    rows = [verdict("i0", "a", evidence_found=1.0), verdict("i1", "a", evidence_found=0.5),
+            verdict("i2", "a", status="invalid", evidence_found=0.0),  # require_found made it invalid
+            verdict("i3", "a", evidence_found=None),  # no quotes: not counted either way
+            verdict("i4", "a", status="abstained", error="the response is empty"),
+            verdict("i0", "b")]  # fmt: skip
+    cards = {c["judge"]: c for c in judge_cards(frame(rows), n_boot=0)}
+    a = cards["a"]
+    # three verdicts had quotes checked: 0, 1/2 and all of them unfound -> mean 0.5
+    assert a["n_quoted"] == 3 and a["unfound_quote_rate"] == pytest.approx(0.5)
+    assert a["abstention_rate"] == pytest.approx(1 / 5)
+    assert cards["b"]["n_quoted"] == 0 and cards["b"]["unfound_quote_rate"] is None

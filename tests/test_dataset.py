@@ -59,6 +59,8 @@ def test_all_three_formats_give_the_same_items(tmp_path: Path) -> None:
         pytest.param([{**ROW, "response": 5}], "field 'response' must be text", id="non-text"),
         pytest.param([{**ROW, "gold_sentiment_attenuation": 9}], "must be an integer 0-4", id="gold-range"),
         pytest.param([{**ROW, "gold_sentiment": 1}], "unknown mechanism 'sentiment'", id="gold-name"),
+        pytest.param([{**ROW, "amplification_sentiment_attenuation__ai1": 5}], "must be an integer 0-4",
+                     id="amplification-range"),
         pytest.param(['{"id": "s", "task": "news", "source": "\\ud800", "response": "r"}'], "unpaired surrogate",
                      id="surrogate"),
         pytest.param(["[1, 2]"], "expected a JSON object", id="not-object"),
@@ -70,6 +72,21 @@ def test_bad_rows_name_file_line_and_fix(tmp_path: Path, rows: list, message: st
         open_dataset(path)
     assert str(path) in str(exc.value)
     assert message in str(exc.value)
+
+
+def test_amplification_labels_are_gold_columns_and_other_amplification_columns_stay_metadata(
+    tmp_path: Path,
+) -> None:
+    row = {**ROW, "gold_sentiment_attenuation": 2, "amplification_sentiment_attenuation": 1,
+           "amplification_granularity_mismatch__ai2": None, "amplification_note": "free text",
+           "amplification_score": "high"}  # fmt: skip
+    data = open_dataset(jsonl(tmp_path, [row]))
+    item = next(data.items())
+    assert item.gold == {"gold_sentiment_attenuation": 2, "amplification_sentiment_attenuation": 1,
+                         "amplification_granularity_mismatch__ai2": None}  # fmt: skip
+    assert item.metadata == {"amplification_note": "free text", "amplification_score": "high"}
+    assert data.gold_columns == ("amplification_granularity_mismatch__ai2", "amplification_sentiment_attenuation",
+                                 "gold_sentiment_attenuation")  # fmt: skip
 
 
 def test_non_utf8_names_the_line(tmp_path: Path) -> None:

@@ -83,9 +83,11 @@ def test_error_correlation_against_gold() -> None:
 
 def test_calibration_per_judge_panel_and_humans() -> None:
     got = calibration(synth(GOOD3_ADV), gold_frame(), n_boot=200)
-    assert got.columns[:6] == ["rubric_id", "rubric_version", "mechanism", "kind", "rater", "n"]
+    assert got.columns[:7] == ["rubric_id", "rubric_version", "mechanism", "scale", "kind", "rater", "n"]
     by = {r["rater"]: r for r in got.iter_rows(named=True)}
-    assert set(by) == {"a", "b", "c", "adv", "panel", "ann1~ann2"}
+    # no response lengths given: no length baseline; two models under test: the model baseline
+    assert set(by) == {"a", "b", "c", "adv", "panel", "ann1~ann2", "constant", "model"}
+    assert {by[b]["kind"] for b in ("constant", "model")} == {"baseline"} and set(got["scale"]) == {"severity"}
     assert by["a"]["kappa_w"] == pytest.approx(1.0) and by["a"]["mae"] == 0.0
     assert by["adv"]["kappa_w"] < -0.9 and by["adv"]["spearman"] == pytest.approx(-1.0)
     assert by["panel"]["spearman"] == pytest.approx(1.0)  # 3 right, 1 mirrored: still monotone

@@ -80,7 +80,9 @@ def test_counts_are_items_x_rubrics_x_judges(tmp_path: Path, fake_server: FakeSe
     assert manifest["status"] == "completed"
     assert {j["label"] for j in manifest["judges"]} == {"openai/judge-a", "openai/judge-b"}
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["counts"]["ok"] == verdicts.height - skipped.height and summary["counts"]["skipped"] == 2
+    # ... and counted apart from other skips: they are not failures
+    assert summary["counts"]["ok"] == verdicts.height - skipped.height
+    assert (summary["counts"]["skipped"], summary["counts"]["not_applicable"]) == (0, 2)
     assert {ref.split("@")[0] for ref in summary["agreement"]} == set(rubrics)
     # Every verdict carries the hashes that could change it.
     assert verdicts["rubric_hash"].null_count() == 0 and verdicts["prompt_hash"].null_count() == 0

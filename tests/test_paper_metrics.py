@@ -129,6 +129,43 @@ def test_egm_totals_density_empty_text_and_single_sentence() -> None:
     assert value(out, "egm_density_difference")["value"] == pytest.approx(1 / 3)
     assert value(out, "egm_mean_reference_density")["value"] == pytest.approx(1.0)
     assert value(out, "egm_mean_generated_density")["value"] == pytest.approx(2 / 3)
+    # two-sided: |density differences| 0, 2, 1 -> mean 1
+    assert value(out, "egm_abs_density_difference")["value"] == pytest.approx(1.0)
+    # symmetric relative difference of totals: a |3 - 1| / 2 = 1, b |2 - 0| / 1 = 2, c |0 - 1| / 0.5 = 2
+    got = value(out, "egm_symmetric_difference")
+    assert got["value"] == pytest.approx(5 / 3) and got["n_defined"] == 3
+    # auc over the 9 (reference, generated) density pairs, ref (1, 2, 0) against gen (1, 0, 1):
+    # ref 1 ties two and beats one (2), ref 2 beats all three (3), ref 0 ties one (0.5): 5.5 / 9
+    assert value(out, "egm_density_auc")["value"] == pytest.approx(5.5 / 9)
+    assert value(out, "egm_discrimination")["value"] == pytest.approx(abs(2 * 5.5 / 9 - 1))
+
+
+def test_egm_two_sided_measures_do_not_let_amplification_cancel_attenuation() -> None:
+    # a is sanitised (2 elements -> 0), b is sensationalised (0 -> 2), c has none on either side
+    rows = [row("a", "granularity_mismatch", egm(counts(2), counts(0))),
+            row("b", "granularity_mismatch", egm(counts(0), counts(2))),
+            row("c", "granularity_mismatch", egm(counts(0), counts(0)))]  # fmt: skip
+    out = paper_metrics(frame(rows), n_boot=0)
+    assert value(out, "egm_density_difference")["value"] == pytest.approx(0.0)  # signed: they cancel
+    assert value(out, "egm_abs_density_difference")["value"] == pytest.approx(4 / 3)
+    got = value(out, "egm_symmetric_difference")  # c is 0/0: left out and counted
+    assert got["value"] == pytest.approx(2.0) and got["n_defined"] == 2 and got["n_items"] == 3
+    # Discrimination compares the two sides' density distributions as wholes: here they are the
+    # same (2, 0, 0 against 0, 2, 0), so it is 0. The paired measures above see both errors.
+    assert value(out, "egm_density_auc")["value"] == pytest.approx(0.5)
+    assert value(out, "egm_discrimination")["value"] == pytest.approx(0.0)
+
+
+def test_egm_discrimination_separated_sides_and_the_0_over_0_reason() -> None:
+    # every generated text denser than every reference: auc 0, discrimination 1 (amplified)
+    rows = [row(f"i{k}", "granularity_mismatch", egm(counts(k), counts(k + 5))) for k in range(4)]
+    out = paper_metrics(frame(rows), n_boot=200)
+    assert value(out, "egm_density_auc")["value"] == pytest.approx(0.0)
+    got = value(out, "egm_discrimination")
+    assert got["value"] == pytest.approx(1.0) and got["ci_low"] == pytest.approx(1.0)
+    none = paper_metrics(frame([row("a", "granularity_mismatch", egm(counts(0), counts(0)))]), n_boot=0)
+    got = value(none, "egm_symmetric_difference")
+    assert got["value"] is None and got["n_defined"] == 0 and "0/0" in got["reason"]
 
 
 def test_egm_counts_every_category() -> None:

@@ -41,9 +41,12 @@ def expected_scores(n_scored: int, below: int, mean: float | None) -> pl.DataFra
             "rubric_id": ["sa-graded"], "rubric_version": [1], "family": ["graded"],
             "mechanism": ["sentiment_attenuation"], "dimension": ["cognitive"], "model": ["m"],
             "n_items": [3], "n_scored": [n_scored], "n_below_quorum": [below],
-            "mean": [mean], "ci_low": [None], "ci_high": [None],
+            "mean": [mean], "ci_low": [None], "ci_high": [None], "n_amplification": [0],
+            **{f"amplification_{s}{e}": [None] for s in ("rate", "mean") for e in ("", "_ci_low", "_ci_high")},
         },
-        schema_overrides={"mean": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64},
+        schema_overrides={"mean": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
+                          **{f"amplification_{s}{e}": pl.Float64 for s in ("rate", "mean")
+                             for e in ("", "_ci_low", "_ci_high")}},
     )  # fmt: skip
 
 
@@ -133,3 +136,62 @@ def test_alpha_undefined_when_all_agree_on_one_value() -> None:
     row = rubric_agreement(v, n_boot=50).row(0, named=True)
     assert row["alpha"] is None and row["reason"] == "no variation"
     assert row["ci_low"] is None and row["percent_agreement"] == 1.0
+
+
+def two_sided(n: int = 40) -> pl.DataFrame:
+    """A graded v3 rubric judged by two judges over two models: 'sober' replies attenuate (severity
+    2, amplification 0), 'dramatic' ones melodramatise (severity 0, so they look faithful on
+    severity, and amplification 3 from one judge, 2 from the other). One more item of each kind
+    pins the threshold: panel amplification 1.5 (levels 2 and 1) counts, 1.0 does not. A paper
+    rubric beside it has no amplification scale."""
+    rows = []
+    for i in range(n):
+        model = "dramatic" if i % 2 else "sober"
+        for judge, amp in (("j1", 3), ("j2", 2)):
+            sev, a = (0, amp) if model == "dramatic" else (2, 0)
+            rows.append((f"i{i:03d}", model, *RUBRIC, "cognitive", judge, 0, "ok", sev / 4, 3, a / 4))
+            rows.append((f"i{i:03d}", model, "sa-paper", "paper", RUBRIC[2], "cognitive", judge, 0, "ok", 0.1, 1,
+                         None))  # fmt: skip
+    for item, amps in (("half", (2, 1)), ("one", (1, 1))):
+        for judge, a in zip(("j1", "j2"), amps, strict=True):
+            rows.append((item, "edge", *RUBRIC, "cognitive", judge, 0, "ok", 0.0, 3, a / 4))
+    return pl.DataFrame(rows, schema={**SCHEMA, "amplification": pl.Float64}, orient="row")
+
+
+def test_amplification_rate_makes_a_melodramatic_model_stand_out() -> None:
+    got = panel_scores(two_sided(), n_boot=300, seed=2)
+    by = {(r["rubric_id"], r["model"]): r for r in got.iter_rows(named=True)}
+    sober, dramatic = by[("sa-graded", "sober")], by[("sa-graded", "dramatic")]
+    # On severity alone the melodramatic model looks faithful ...
+    assert dramatic["mean"] == 0.0 < sober["mean"] == 0.5
+    # ... and beside it, every one of its items is amplified (panel 2.5 -> level 3 >= 2), the sober none.
+    assert dramatic["n_amplification"] == 20 and dramatic["amplification_rate"] == 1.0
+    assert dramatic["amplification_mean"] == pytest.approx(2.5 / 4)
+    assert (dramatic["amplification_rate_ci_low"], dramatic["amplification_rate_ci_high"]) == (1.0, 1.0)
+    assert sober["amplification_rate"] == 0.0 and sober["amplification_mean"] == 0.0
+    # the threshold on the panel level, halves up: 1.5 counts, 1.0 does not
+    edge = by[("sa-graded", "edge")]
+    assert edge["amplification_rate"] == pytest.approx(0.5)
+    assert edge["amplification_rate_ci_low"] == 0.0 and edge["amplification_rate_ci_high"] == 1.0
+    assert panel_scores(two_sided(), n_boot=0, amplified_at=3).filter(pl.col("model") == "edge")[
+        "amplification_rate"].item() == 0.0  # fmt: skip
+    # a rubric without an amplification scale: no amplification figures, not zeros
+    paper = by[("sa-paper", "dramatic")]
+    assert paper["n_amplification"] == 0 and paper["amplification_rate"] is None
+    assert paper["amplification_mean"] is None and paper["amplification_rate_ci_low"] is None
+    assert not has_nan(got)
+
+
+def test_amplification_ci_from_the_one_bootstrap() -> None:
+    # a half-amplified cell: its rate's CI is a real interval around 0.5, seeded
+    v = two_sided(80).with_columns(
+        pl.when((pl.col("model") == "dramatic")
+                & (pl.col("item_id").str.slice(1).cast(pl.Int64, strict=False) % 4 == 1))
+        .then(0.0).otherwise(pl.col("amplification")).alias("amplification")
+    )  # fmt: skip
+    a = panel_scores(v, n_boot=400, seed=5).filter((pl.col("model") == "dramatic") & (pl.col("family") == "graded"))
+    assert_frame_equal(a, panel_scores(v, n_boot=400, seed=5).filter(
+        (pl.col("model") == "dramatic") & (pl.col("family") == "graded")))  # fmt: skip
+    row = a.row(0, named=True)
+    assert row["amplification_rate"] == pytest.approx(0.5)
+    assert 0.2 < row["amplification_rate_ci_low"] < 0.5 < row["amplification_rate_ci_high"] < 0.8

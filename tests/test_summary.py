@@ -19,7 +19,7 @@ from judge.store.rundir import VERDICT_COLUMNS, polars_schema
 KEYS = {
     "format_version", "run_id", "status", "settings", "counts", "cost_usd", "cost", "scores", "scores_by_model",
     "agreement", "calibration", "judges", "judge_cards", "invalid_rate", "paper_metrics", "disagreement",
-    "scores_by_model_overall", "score_distributions", "problems", "health", "version_differences",
+    "scores_by_model_overall", "score_distributions", "problems", "health", "version_differences", "abstentions",
 }  # fmt: skip
 
 
@@ -62,7 +62,8 @@ def test_keys_counts_and_scores(tmp_path: Path) -> None:
     summary = summarise(panel(), {"run_id": "r", "status": "completed"}, facts=facts,
                         settings=SummarySettings(n_boot=200)).summary
     assert set(summary) == KEYS
-    assert summary["counts"] == {"ok": 12, "invalid": 1, "error": 0, "skipped": 0, "abstained": 0, "total": 13}
+    assert summary["counts"] == {"ok": 12, "invalid": 1, "error": 0, "skipped": 0, "abstained": 0,
+                                 "not_applicable": 0, "total": 13}
     assert summary["cost_usd"] == pytest.approx(0.013)
     (score,) = summary["scores"]
     # Panel mean per item, then over items: a gives 0,1,2,3,4,0; b the same but 4 for i5.
@@ -123,3 +124,28 @@ def test_empty_run_keeps_every_key() -> None:
     assert set(summary) == KEYS
     assert summary["counts"]["total"] == 0 and summary["scores"] == []
     assert "no valid verdicts" in table(summary)
+
+
+def test_abstentions_and_not_applicable_are_counted_apart(tmp_path: Path) -> None:
+    rows = [row(f"i{k}", "a", k % 5) for k in range(4)]
+    gone = row("i4", "a", None, status="abstained")
+    gone["error"] = "the response is not in English"
+    other = row("i5", "a", None, status="abstained")
+    other["model"], other["error"] = "n", "the response is empty"
+    na = row("i6", "a", None, status="skipped")
+    na["error"] = "not applicable: ca-graded@3 applies to tasks counselling, workplace, education, not news"
+    budget = row("i7", "a", None, status="skipped")
+    budget["error"] = "budget exhausted"
+    summary = summarise(verdicts([*rows, gone, other, na, budget]), {}, settings=SummarySettings(n_boot=20)).summary
+    counts = summary["counts"]
+    # a rubric that does not apply is no failure: counted apart from the work left undone
+    assert (counts["skipped"], counts["not_applicable"], counts["abstained"], counts["total"]) == (1, 1, 2, 8)
+    assert sum(counts[k] for k in counts if k != "total") == counts["total"]
+    by = {r["model"]: r for r in summary["abstentions"]}
+    # calls made = rows not skipped: 4 ok + 2 abstained, of which model m has 5 (4 ok, 1 abstained)
+    assert (by["all"]["calls"], by["all"]["abstained"], by["all"]["rate"]) == (6, 2, pytest.approx(1 / 3))
+    assert (by["m"]["calls"], by["m"]["abstained"], by["m"]["top_reason"]) == (5, 1, "the response is not in English")
+    assert by["n"]["rate"] == 1.0 and [r["model"] for r in summary["abstentions"]] == ["all", "m", "n"]
+    (diag,) = summary["judges"]
+    assert diag["abstention_rate"] == pytest.approx(2 / 6)
+    assert "not applicable 1" in table(summary)

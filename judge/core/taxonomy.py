@@ -24,6 +24,7 @@ __all__ = [
     "AVERSIVE_CATEGORIES",
     "DIMENSIONS",
     "FAMILIES",
+    "GOLD_PREFIXES",
     "LD_FEATURES",
     "LD_FEATURE_SCALES",
     "MECHANISMS",
@@ -105,6 +106,11 @@ REDO_WITH_ERRORS = tuple(s.name for s in STATUS_TABLE if s.redo or s.redo_on_err
 # How the reason of a ``skipped`` row begins when the rubric does not apply to the item (its tasks
 # or dimensions exclude it). Such a row is final: --resume does not judge it again.
 NOT_APPLICABLE = "not applicable"
+# Gold label columns of a dataset, 0-4 integers: ``gold_<mechanism>`` labels the severity (the
+# graded scale), ``amplification_<mechanism>`` the opposite error (graded v3's amplification scale);
+# either may be per annotator, ``<prefix><mechanism>__<annotator>``. A dataset's gold columns (the
+# manifest's ``dataset.gold_columns``, the items table's Int64 columns) are both kinds.
+GOLD_PREFIXES = ("gold_", "amplification_")
 # A run's status in manifest.json and summary.json.
 # degraded: the run finished, but a judge produced no ok verdict or too many errors (exit code 5).
 RUN_STATUSES = ("running", "completed", "degraded", "interrupted", "budget_exhausted", "failed")

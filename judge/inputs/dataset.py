@@ -3,8 +3,11 @@ one row per judged output.
 
 Required fields: ``id``, ``task``, ``source``, ``response``. Optional: ``model`` (model under test),
 ``reference``, ``dimension``, ``source_id``, gold labels ``gold_<mechanism>`` (0-4) and
-``gold_<mechanism>__<annotator>``; anything else is kept as metadata (``Item.metadata``; a run stores
-it in its items table, and ``export`` writes it) and never sent to a judge. A column mapping
+``gold_<mechanism>__<annotator>``, amplification labels ``amplification_<mechanism>`` and
+``amplification_<mechanism>__<annotator>`` (0-4; only for a known mechanism: any other column that
+starts with ``amplification_`` stays metadata, as before); anything else is kept as metadata
+(``Item.metadata``; a run stores it in its items table, and ``export`` writes it) and never sent to
+a judge. A column mapping
 (``judge.inputs.mapping``) renames columns as rows are read, for files with other column names.
 
 Opening a dataset reads and validates its rows in one streaming pass, and a run parses the file
@@ -36,7 +39,7 @@ from typing import Any
 from judge.core.errors import DatasetError, did_you_mean
 from judge.core.hashing import content_hash, file_hash
 from judge.core.mechanisms import mechanism_ids
-from judge.core.taxonomy import DIMENSIONS, TASK_DIMENSIONS
+from judge.core.taxonomy import DIMENSIONS, GOLD_PREFIXES, TASK_DIMENSIONS
 from judge.inputs.mapping import apply_map
 
 REQUIRED = ("id", "task", "source", "response")
@@ -425,8 +428,12 @@ def _to_item(path: Path, where: str, row: dict[str, Any], max_chars: int,
     for key, value in row.items():
         if key in KNOWN:
             continue
-        if key.startswith("gold_") and not key.startswith("gold_note_"):
-            mechanism = key[5:].split("__", 1)[0]
+        severity_prefix, amplification_prefix = GOLD_PREFIXES
+        amplification = key.startswith(amplification_prefix) and (
+            key.removeprefix(amplification_prefix).split("__", 1)[0] in mechanism_ids()
+        )
+        if amplification or (key.startswith(severity_prefix) and not key.startswith("gold_note_")):
+            mechanism = key.removeprefix(amplification_prefix if amplification else severity_prefix).split("__", 1)[0]
             known = mechanism_ids()
             if mechanism not in known:
                 raise DatasetError(

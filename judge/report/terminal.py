@@ -28,6 +28,7 @@ def _header(summary: dict[str, Any]) -> str:
     return (
         f"run {summary.get('run_id')} [{summary.get('status')}]: {counts['total']} verdicts: "
         + ", ".join(f"{k} {counts.get(k, 0)}" for k in VERDICT_STATUSES)
+        + (f", not applicable {counts['not_applicable']}" if counts.get("not_applicable") else "")
         + f"; cost ${summary.get('cost_usd', 0.0):.4f}"
         + "".join(
             f"\n  {row['judge']}: ${row['cost_usd'] or 0.0:.4f}, {row['prompt_tokens'] or 0} prompt + "

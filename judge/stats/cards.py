@@ -1,8 +1,11 @@
 """Judge cards: one record per judge saying how far its verdicts can be trusted.
 
 Each card has validity (the share of the calls made whose reply validated: ok or abstained),
-its abstention rate (abstained share of the calls made), mean latency, cost per verdict, agreement
-with the rest of the panel, length bias and consistency across repeats. Cards go into
+its abstention rate (abstained share of the calls made), its unfound-quote rate (over the verdicts
+whose evidence quotes were checked, the mean share of quotes not found in the texts; with
+``n_quoted``), mean latency, cost per verdict, agreement with the rest of the panel, length bias
+and consistency across repeats. (Its length bias *against gold's own* slope, per rubric, is in the
+calibration rows: ``judge.stats.calibration_views``.) Cards go into
 summary.json (``judge_cards``) and the HTML report.
 
 - agreement with the panel: per rubric, the judge's item score (mean over its ok repeats) is set
@@ -26,6 +29,7 @@ import polars as pl
 from judge.core.taxonomy import VALID_STATUSES, VERDICT_STATUSES
 from judge.stats.agreement import krippendorff_alpha
 from judge.stats.bootstrap import bootstrap
+from judge.stats.diagnostics import quote_rates
 from judge.stats.panel import RUBRIC_KEY, judge_item_scores, ok_rows
 
 LENGTH_UNIT_WORDS = 100
@@ -110,6 +114,7 @@ def judge_cards(
     """
     ok_all = ok_rows(verdicts)
     items = judge_item_scores(verdicts)
+    quotes = {r["judge"]: r for r in quote_rates(verdicts, ["judge"]).iter_rows(named=True)}
     cards = []
     for judge in sorted(verdicts["judge"].unique().to_list()):
         rows = verdicts.filter(pl.col("judge") == judge)
@@ -125,6 +130,8 @@ def judge_cards(
             "counts": counts,
             "validity_rate": sum(counts[s] for s in VALID_STATUSES) / called if called else None,
             "abstention_rate": counts["abstained"] / called if called else None,
+            "n_quoted": quotes[judge]["n_quoted"],
+            "unfound_quote_rate": _finite(quotes[judge]["unfound_quote_rate"]),
             "mean_latency_ms": _finite(float(latency.mean())) if latency.len() else None,  # type: ignore[arg-type]
             "cost_usd": cost,
             "cost_per_verdict_usd": cost / called if called else None,

@@ -5,7 +5,6 @@ item-bootstrap CIs, null never NaN, sorted output).
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from collections.abc import Callable
@@ -22,7 +21,9 @@ from judge.stats.agreement import (
     pearson_rows,
     weight_matrix,
 )
+from judge.stats.baselines import baseline_predictions
 from judge.stats.bootstrap import bootstrap, resampled_ranks
+from judge.stats.calibration_views import VIEW_SCHEMA, item_confidence, rater_views
 from judge.stats.panel import (
     ITEM,
     RUBRIC_KEY,
@@ -30,6 +31,7 @@ from judge.stats.panel import (
     check_verdict_columns,
     item_panel,
     judge_item_scores,
+    not_applicable,
     ok_rows,
     severity_levels,
 )
@@ -40,13 +42,20 @@ _CALIBRATION_SCHEMA = {
     "rubric_id": pl.String,
     "rubric_version": pl.Int64,
     "mechanism": pl.String,
+    "scale": pl.String,
     "kind": pl.String,
     "rater": pl.String,
     "n": pl.Int64,
     **{
         f"{m}{s}": pl.Float64 for m in ("kappa_w", "spearman", "mae") for s in ("", "_low", "_high")
     },
+    **VIEW_SCHEMA,
 }
+# The scales a rubric's verdicts are calibrated on: the name, the gold columns' prefix (dataset
+# columns gold_<mechanism>[__<annotator>] and amplification_<mechanism>[__<annotator>]), and the
+# judge's and the panel's item value on that scale.
+SCALES = (("severity", "gold", "score", "panel"), ("amplification", "amplification", "amplification",
+                                                    "panel_amplification"))
 
 
 def _null(x: float) -> float | None:
@@ -110,10 +119,15 @@ def calibration_difference(
     return out
 
 
-def gold_reference(gold: pl.DataFrame, mechanism: str, id_col: str) -> pl.DataFrame | None:
-    """item_id, gold (0-4): the adjudicated label, else the annotators' mean."""
-    adjudicated = f"gold_{mechanism}"
-    annotators = sorted(c for c in gold.columns if c.startswith(f"gold_{mechanism}__"))
+def _annotator_columns(gold: pl.DataFrame, mechanism: str, prefix: str = "gold") -> list[str]:
+    return sorted(c for c in gold.columns if c.startswith(f"{prefix}_{mechanism}__"))
+
+
+def gold_reference(gold: pl.DataFrame, mechanism: str, id_col: str, prefix: str = "gold") -> pl.DataFrame | None:
+    """item_id, gold (0-4): the adjudicated label, else the annotators' mean. ``prefix``
+    "amplification" reads the amplification labels instead of the severity ones."""
+    adjudicated = f"{prefix}_{mechanism}"
+    annotators = _annotator_columns(gold, mechanism, prefix)
     if adjudicated in gold.columns:
         ref = pl.col(adjudicated).cast(pl.Float64)
     elif annotators:
@@ -133,43 +147,91 @@ def calibration(
     seed: int = 0,
     ci: float = 0.95,
     id_col: str = "id",
+    lengths: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Judges, the panel and human annotators against gold labels, per graded rubric.
+    """Judges, the panel, baselines and human annotators against gold labels, per graded rubric.
 
     Only graded rubrics are calibrated: gold labels are 0-4 severities, and a graded score s
     maps back to 4 * s exactly (paper rubrics measure other quantities). Reference = the
     adjudicated ``gold_<mechanism>``, else the mean of ``gold_<mechanism>__<annotator>``
-    columns. kind "human" rows compare each annotator pair: the human-human ceiling.
+    columns. kind "human" rows compare each annotator pair: the human-human ceiling. kind
+    "baseline" rows are raters that do not read the texts (``judge.stats.baselines``: constant,
+    response length, which model wrote it), on the items the rubric applies to. Where the dataset
+    has amplification labels (``amplification_<mechanism>[__<annotator>]``), the same rows again
+    with ``scale`` "amplification" (the judges' and the panel's amplification against them).
+    Every row also carries the views of ``judge.stats.calibration_views`` (confusion matrix, level
+    bias, confidence against error, length bias against gold's own; ``lengths``: item_id, length
+    in words).
     """
     check_verdict_columns(verdicts)
     per_judge = judge_item_scores(verdicts).filter(pl.col("family") == "graded")
-    panel = item_panel(verdicts, aggregate=aggregate, quorum=quorum).filter(
-        (pl.col("family") == "graded") & pl.col("panel").is_not_null()
-    )
-    metrics = functools.partial(calibration_metrics, n_boot=n_boot, seed=seed, ci=ci)
+    panel = item_panel(verdicts, aggregate=aggregate, quorum=quorum).filter(pl.col("family") == "graded")
+    confidence = item_confidence(verdicts)
+    boot: dict[str, Any] = {"n_boot": n_boot, "seed": seed, "ci": ci}
     rows: list[dict[str, object]] = []
+
+    def rater(base: dict[str, Any], kind: str, name: str, frame: pl.DataFrame, value: str) -> None:
+        """One calibration row from ``frame`` (item_id, gold, ``value`` on 0-4, optional length and
+        confidence)."""
+        pred, ref = frame[value].to_numpy(), frame["gold"].to_numpy()
+        views = rater_views(pred, ref, **boot, length=_known(frame, "length"), confidence=_known(frame, "confidence"))
+        rows.append({**base, "kind": kind, "rater": name, "n": frame.height, **calibration_metrics(pred, ref, **boot),
+                     **views})  # fmt: skip
+
     rubrics = per_judge.select(*RUBRIC_KEY, "mechanism").unique().sort(RUBRIC_KEY)
     for rubric_id, version, mechanism in rubrics.iter_rows():
-        ref = gold_reference(gold, mechanism, id_col)
-        if ref is None:
-            continue
-        base = {"rubric_id": rubric_id, "rubric_version": version, "mechanism": mechanism}
         this = (pl.col("rubric_id") == rubric_id) & (pl.col("rubric_version") == version)
-        mine = per_judge.filter(this)
-        for (judge,), frame in mine.group_by("judge"):
-            both = frame.join(ref, on="item_id")
-            m = metrics(4 * both["score"].to_numpy(), both["gold"].to_numpy())
-            rows.append({**base, "kind": "judge", "rater": judge, "n": both.height, **m})
-        both = panel.filter(this).join(ref, on="item_id")
-        m = metrics(4 * both["panel"].to_numpy(), both["gold"].to_numpy())
-        rows.append({**base, "kind": "panel", "rater": "panel", "n": both.height, **m})
-        annotators = sorted(c for c in gold.columns if c.startswith(f"gold_{mechanism}__"))
-        for a, b in itertools.combinations(annotators, 2):
-            pair = gold.select(pl.col(a).cast(pl.Float64), pl.col(b).cast(pl.Float64)).drop_nulls()
-            m = metrics(pair[a].to_numpy(), pair[b].to_numpy())
-            name = f"{a.split('__', 1)[1]}~{b.split('__', 1)[1]}"
-            rows.append({**base, "kind": "human", "rater": name, "n": pair.height, **m})
-    return pl.DataFrame(rows, schema=_CALIBRATION_SCHEMA).sort(*RUBRIC_KEY, "kind", "rater")
+        applies = verdicts.filter(this & ~not_applicable(verdicts)).select("item_id", "model")
+        applies = applies.unique("item_id").sort("item_id")
+        if lengths is not None:
+            applies = applies.join(lengths, on="item_id", how="left")
+        for scale, prefix, value, panel_value in SCALES:
+            ref = gold_reference(gold, mechanism, id_col, prefix)
+            if ref is None or value not in per_judge.columns:
+                continue
+            base = {"rubric_id": rubric_id, "rubric_version": version, "mechanism": mechanism, "scale": scale}
+            known = applies.join(ref, on="item_id")
+            mine = per_judge.filter(this & pl.col(value).is_not_null())
+            if scale == "severity":
+                mine = mine.join(confidence, on=[*ITEM, "judge"], how="left")
+            for (judge,), frame in sorted(mine.group_by("judge"), key=lambda g: str(g[0][0])):
+                both = frame.join(known.drop("model"), on="item_id").with_columns(pl.col(value) * 4)
+                rater(base, "judge", str(judge), both, value)
+            both = panel.filter(this & pl.col(panel_value).is_not_null()).join(known.drop("model"), on="item_id")
+            rater(base, "panel", "panel", both.with_columns(pl.col(panel_value) * 4), panel_value)
+            facts = {"length": _known(known, "length"), "models": known["model"].to_numpy()}
+            for name, pred in (baseline_predictions(known["gold"].to_numpy(), **facts) if known.height else {}).items():
+                rater(base, "baseline", name, known.with_columns(pl.Series("pred", pred, pl.Float64)), "pred")
+            for a, b in itertools.combinations(_annotator_columns(gold, mechanism, prefix), 2):
+                pair = gold.select(pl.col(a).cast(pl.Float64), pl.col(b).cast(pl.Float64).alias("gold")).drop_nulls()
+                name = f"{a.split('__', 1)[1]}~{b.split('__', 1)[1]}"
+                rater(base, "human", name, pair, a)
+    order = pl.col("scale") != "severity"
+    return (
+        pl.DataFrame(rows, schema=_CALIBRATION_SCHEMA)
+        .sort([*RUBRIC_KEY, order, "kind", "rater"])  # type: ignore[list-item]
+    )
+
+
+def _known(frame: pl.DataFrame, column: str) -> np.ndarray | None:
+    """A column as floats when the frame has it for every row, else None (a view it feeds is null)."""
+    if column not in frame.columns or frame[column].null_count():
+        return None
+    return frame[column].cast(pl.Float64).to_numpy()
+
+
+def quote_rates(verdicts: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Per ``keys``: ``n_quoted`` (verdicts with evidence quotes that were checked: a non-null
+    ``evidence_found``, whatever the status) and ``unfound_quote_rate``, the mean over them of the
+    share of quotes not found in the texts (null when none was checked)."""
+    if "evidence_found" not in verdicts.columns:
+        return verdicts.select(keys).unique().with_columns(
+            pl.lit(0, pl.Int64).alias("n_quoted"), pl.lit(None, pl.Float64).alias("unfound_quote_rate")
+        )
+    found = pl.col("evidence_found")
+    return verdicts.group_by(keys).agg(
+        found.is_not_null().sum().cast(pl.Int64).alias("n_quoted"), (1 - found).mean().alias("unfound_quote_rate")
+    )
 
 
 def version_differences(
@@ -243,7 +305,8 @@ def judge_diagnostics(
     rest of the panel, test-retest agreement across repeats, and the rubric's mean inter-judge
     error correlation with the effective number of judges it implies.
 
-    - invalid_rate = (invalid + error) / (rows - skipped).
+    - invalid_rate = (invalid + error) / (rows - skipped); abstention_rate = abstained / (rows -
+      skipped); unfound_quote_rate and n_quoted as :func:`quote_rates`.
     - loo_alpha: interval alpha between the judge's item scores and the mean of the other
       judges' (loo_spearman likewise); ``flagged`` when loo_alpha < ``flag_below``.
     - retest_alpha: interval alpha over the judge's repeats (units = items); null with one
@@ -262,11 +325,11 @@ def judge_diagnostics(
             for s in VERDICT_STATUSES
         ],
     )
+    called = pl.col("n_rows") - pl.col("n_skipped")
     counts = counts.with_columns(
-        pl.when(pl.col("n_rows") > pl.col("n_skipped"))
-        .then((pl.col("n_invalid") + pl.col("n_error")) / (pl.col("n_rows") - pl.col("n_skipped")))
-        .alias("invalid_rate")
-    )
+        pl.when(called > 0).then((pl.col("n_invalid") + pl.col("n_error")) / called).alias("invalid_rate"),
+        pl.when(called > 0).then(pl.col("n_abstained") / called).alias("abstention_rate"),
+    ).join(quote_rates(verdicts, [*RUBRIC_KEY, "judge"]), on=[*RUBRIC_KEY, "judge"], how="left")
     per_judge = judge_item_scores(verdicts)
     ok = ok_rows(verdicts)
     rows: list[dict[str, object]] = []

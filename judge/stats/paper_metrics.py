@@ -19,7 +19,16 @@ Metrics (``ref`` = baseline side, the reference if the item has one, else the so
   totals; ``egm_compression_item_mean`` = mean over items with ref total > 0 of the per-item rate;
   ``egm_density_difference`` = mean over items of (ref total / ref sentences - gen total / gen
   sentences), a text with no sentences having density 0 as in the authors' script; plus the
-  two mean densities.
+  two mean densities. Those three are signed, so amplification cancels attenuation in them; the
+  two-sided measures beside them do not: ``egm_abs_density_difference`` = mean over items of
+  |ref density - gen density|; ``egm_symmetric_difference`` = mean over items with ref + gen > 0
+  of |ref - gen| / ((ref + gen) / 2) on the totals (0 to 2; an item with no element on either side
+  is 0/0, left out and counted in ``n_defined``); ``egm_density_auc`` = the probability that a
+  reference text of the group has a higher aversive density than a generated one (ties count
+  half; 0.5: the two sides' densities cannot be told apart, above: the generated texts are
+  sparser, below: denser), and ``egm_discrimination`` = |2 x auc - 1|, how well the density
+  separates reference from generated text in either direction (0 to 1). The discrimination score
+  is our reconstruction of the authors' term (see the README), not their code.
 - CA (ca-paper): ``ca_percent_labelled_1`` = 100 x mean label (a panel label is the judges'
   mean, so a split panel counts as a fraction).
 - LD (ld-paper): ``ld_zscore_distance`` = mean over items of the Euclidean distance between the
@@ -172,6 +181,35 @@ def _item_rate_mean(ref: np.ndarray, gen: np.ndarray) -> Stat:
     return lambda w: _ratio(w @ rate, w @ defined)
 
 
+def _symmetric_difference(ref: np.ndarray, gen: np.ndarray) -> Stat:
+    """Mean over items with ref + gen > 0 of |ref - gen| / ((ref + gen) / 2)."""
+    total = ref + gen
+    defined = (total > 0).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(total > 0, np.abs(ref - gen) / (np.where(total > 0, total, 1.0) / 2), 0.0)
+    return lambda w: _ratio(w @ rel, w @ defined)
+
+
+def _auc(ref: np.ndarray, gen: np.ndarray, *, two_sided: bool) -> Stat:
+    """P(ref_i > gen_j) + P(ref_i = gen_j) / 2 over all pairs of the group's reference and
+    generated values, each item weighted by its resample count (the Mann-Whitney U / (n x n));
+    ``two_sided``: |2 auc - 1|. O(n) per resample: the generated values are sorted once and each
+    resample's cumulative weights looked up at every reference value's place among them."""
+    order = np.argsort(gen, kind="stable")
+    below_at = np.searchsorted(gen[order], ref, side="left")
+    upto_at = np.searchsorted(gen[order], ref, side="right")
+
+    def stat(w: np.ndarray) -> np.ndarray:
+        cum = np.concatenate([np.zeros((w.shape[0], 1)), np.cumsum(w[:, order], axis=1)], axis=1)
+        below, upto = cum[:, below_at], cum[:, upto_at]
+        wins = (w * (below + (upto - below) / 2)).sum(axis=1)
+        total = w.sum(axis=1)
+        auc = _ratio(wins, total**2)
+        return np.abs(2 * auc - 1) if two_sided else auc
+
+    return stat
+
+
 def _rate_of_sums(ref: np.ndarray, gen: np.ndarray) -> Stat:
     # (mean ref - mean gen) / mean ref == (sum ref - sum gen) / sum ref under the same weights.
     return lambda w: _ratio(w @ ref - w @ gen, w @ ref)
@@ -237,6 +275,11 @@ def _metrics_for(mechanism: str, frame: pl.DataFrame) -> list[tuple[str, Stat, i
             ("egm_compression_of_totals", _rate_of_sums(ref, gen), n, "reference texts have no aversive elements", []),
             ("egm_compression_item_mean", _item_rate_mean(ref, gen), pos, "reference totals are all 0", []),
             ("egm_density_difference", _mean(rd - gd), n, "", []),
+            ("egm_abs_density_difference", _mean(np.abs(rd - gd)), n, "", []),
+            ("egm_symmetric_difference", _symmetric_difference(ref, gen), int((ref + gen > 0).sum()),
+             "no item has an aversive element on either side (0/0 for every item)", []),
+            ("egm_density_auc", _auc(rd, gd, two_sided=False), n, "", []),
+            ("egm_discrimination", _auc(rd, gd, two_sided=True), n, "", []),
             ("egm_mean_reference_density", _mean(rd), n, "", []),
             ("egm_mean_generated_density", _mean(gd), n, "", []),
         ]

@@ -30,6 +30,7 @@ from judge.stats.agreement import (
 )
 from judge.stats.bootstrap import bootstrap
 from judge.stats.panel import (
+    AMPLIFIED_AT,
     GROUP,
     RUBRIC_KEY,
     Aggregate,
@@ -50,39 +51,72 @@ def panel_scores(
     n_boot: int = 1000,
     seed: int = 0,
     ci: float = 0.95,
+    amplified_at: int = AMPLIFIED_AT,
 ) -> pl.DataFrame:
-    """Mean normalised severity per rubric x dimension x model, with item-bootstrap CIs.
+    """Mean normalised severity per rubric x dimension x model, with item-bootstrap CIs, and
+    beside it the opposite error: the amplification rate and mean amplification.
 
     Rubric (not only mechanism) is part of the key because graded and paper rubrics of one
     mechanism measure on different scales. Columns: rubric_id, rubric_version, family, mechanism, dimension,
-    model, n_items, n_scored, n_below_quorum, mean, ci_low, ci_high. Each cell resamples its
-    own scored items (one stratum per cell, all cells in one bootstrap).
+    model, n_items, n_scored, n_below_quorum, mean, ci_low, ci_high, then n_amplification (items
+    with a panel amplification), amplification_rate (the share of those whose panel amplification
+    level is at least ``amplified_at`` on 0-4), amplification_mean (normalised 0-1), each with
+    ``_ci_low``/``_ci_high``; null (and n_amplification 0) for rubrics without an amplification
+    scale. Each cell resamples its own scored items (one stratum per cell, all cells in one
+    bootstrap per statistic).
     """
     panel = item_panel(verdicts, aggregate=aggregate, quorum=quorum)
     counts = panel.group_by(GROUP, maintain_order=True).agg(
         pl.len().cast(pl.Int64).alias("n_items"),
         (~pl.col("below_quorum")).sum().cast(pl.Int64).alias("n_scored"),
         pl.col("below_quorum").sum().cast(pl.Int64).alias("n_below_quorum"),
+        pl.col("panel_amplification").is_not_null().sum().cast(pl.Int64).alias("n_amplification"),
     )
-    scored = panel.filter(~pl.col("below_quorum"))
-    cells = scored.group_by(GROUP, maintain_order=True).agg(pl.len().alias("n"))
-    sizes = cells["n"].to_numpy().astype(np.int64)
-    values = scored["panel"].to_numpy()
-    starts = np.cumsum(sizes) - sizes
-
-    def means(idx: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(values[idx], starts, axis=1) / sizes
-
-    est = bootstrap(means, len(values), n_boot=n_boot, seed=seed, ci=ci, form="indices", strata=sizes)
-    stats = cells.drop("n").with_columns(
-        pl.Series(name, x, dtype=pl.Float64).fill_nan(None)
-        for name, x in (("mean", est.value), ("ci_low", est.low), ("ci_high", est.high))
+    boot: dict[str, Any] = {"n_boot": n_boot, "seed": seed, "ci": ci}
+    severity = _cell_means(panel.filter(~pl.col("below_quorum")), {"": pl.col("panel")}, **boot)
+    level = (4 * pl.col("panel_amplification") + 0.5).floor()  # severity_level's rounding, halves up
+    amplification = _cell_means(
+        panel.filter(pl.col("panel_amplification").is_not_null()),
+        {
+            "amplification_rate": (level >= amplified_at).cast(pl.Float64),
+            "amplification_mean": pl.col("panel_amplification"),
+        },
+        **boot,
     )
     return (
-        counts.join(stats, on=GROUP, how="left", nulls_equal=True)
-        .with_columns(pl.col("mean", "ci_low", "ci_high").cast(pl.Float64))
+        counts.join(severity, on=GROUP, how="left", nulls_equal=True)
+        .join(amplification, on=GROUP, how="left", nulls_equal=True)
+        .select(
+            *GROUP, "n_items", "n_scored", "n_below_quorum", "mean", "ci_low", "ci_high", "n_amplification",
+            *[f"amplification_{s}{e}" for s in ("rate", "mean") for e in ("", "_ci_low", "_ci_high")],
+        )
         .sort(GROUP)
-    )
+    )  # fmt: skip
+
+
+def _cell_means(scored: pl.DataFrame, values: dict[str, pl.Expr], *, n_boot: int, seed: int, ci: float) -> pl.DataFrame:
+    """Per GROUP cell of ``scored`` (one row per item), the mean of each value with a percentile
+    CI over the cell's items: columns ``<name>``, ``<name>_ci_low``, ``<name>_ci_high`` (the name
+    "" gives ``mean``, ``ci_low``, ``ci_high``)."""
+    frame = scored.sort(GROUP, maintain_order=True)
+    frame = frame.with_columns(v.alias(f"_v{k}") for k, v in enumerate(values.values()))
+    cells = frame.group_by(GROUP, maintain_order=True).agg(pl.len().alias("n"))
+    sizes = cells["n"].to_numpy().astype(np.int64)
+    starts = np.cumsum(sizes) - sizes
+    out = cells.drop("n")
+    for k, name in enumerate(values):
+        x = frame[f"_v{k}"].cast(pl.Float64).to_numpy()
+
+        def means(idx: np.ndarray, x: np.ndarray = x) -> np.ndarray:
+            return np.add.reduceat(x[idx], starts, axis=1) / sizes
+
+        est = bootstrap(means, len(x), n_boot=n_boot, seed=seed, ci=ci, form="indices", strata=sizes)
+        low, high = (f"{name}_ci_low", f"{name}_ci_high") if name else ("ci_low", "ci_high")
+        out = out.with_columns(
+            pl.Series(col, values_, dtype=pl.Float64).fill_nan(None)
+            for col, values_ in ((name or "mean", est.value), (low, est.low), (high, est.high))
+        )
+    return out
 
 
 def _alpha_units(ok: pl.DataFrame) -> pl.DataFrame:

@@ -44,7 +44,7 @@ import polars as pl
 
 from judge.core.records import rubric_ref
 from judge.core.taxonomy import REPLIED_STATUSES, VERDICT_STATUSES
-from judge.stats.panel import RUBRIC_KEY
+from judge.stats.panel import AMPLIFIED_AT, RUBRIC_KEY, not_applicable
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class SummarySettings:
     seed: int = 0
     ci: float = 0.95
     top_disputed: int = 20
+    amplified_at: int = AMPLIFIED_AT  # an item is amplified when its panel amplification level is at least this
 
 
 @dataclass(frozen=True)
@@ -139,11 +140,40 @@ def disputed_ids(verdicts: pl.DataFrame, settings: SummarySettings | None = None
 
 
 def counts(verdicts: pl.DataFrame) -> dict[str, int]:
+    """Verdicts per status, with ``skipped`` split: ``not_applicable`` counts the rows of a rubric
+    that does not apply to the item, ``skipped`` the work that applies and was not done (budget,
+    a stopped judge). The statuses and ``not_applicable`` add up to ``total``."""
     out = dict.fromkeys(VERDICT_STATUSES, 0)
     for status, n in verdicts.group_by("status").len().iter_rows():
         out[status] = n
+    n_na = verdicts.select(not_applicable(verdicts).sum()).item() if verdicts.height else 0
+    out["skipped"] -= n_na
+    out["not_applicable"] = int(n_na)
     out["total"] = verdicts.height
     return out
+
+
+def abstentions(verdicts: pl.DataFrame) -> list[dict[str, Any]]:
+    """Per rubric version x model under test (and ``model`` "all", pooled): of the calls made (rows
+    not skipped), how many the judges abstained on, the rate, and the most frequent reason."""
+    called = verdicts.filter(pl.col("status") != "skipped")
+    if called.height == 0:
+        return []
+    frame = pl.concat([called, called.with_columns(pl.lit("all").alias("model"))])
+    abstained = pl.col("status") == "abstained"
+    rows = (
+        frame.group_by(*RUBRIC_KEY, "model")
+        .agg(
+            pl.len().cast(pl.Int64).alias("calls"),
+            abstained.sum().cast(pl.Int64).alias("abstained"),
+            pl.col("error").filter(abstained).drop_nulls().mode().sort().first().alias("top_reason"),
+        )
+        .with_columns((pl.col("abstained") / pl.col("calls")).alias("rate"))
+        .with_columns((pl.col("model") != "all").alias("_m"))
+        .sort(*RUBRIC_KEY, "_m", "model")
+        .drop("_m")
+    )
+    return rows.select(*RUBRIC_KEY, "model", "calls", "abstained", "rate", "top_reason").to_dicts()
 
 
 def summarise(
@@ -171,6 +201,7 @@ def summarise(
     facts = facts or ItemFacts()
     boot: dict[str, Any] = {"n_boot": s.n_boot, "seed": s.seed, "ci": s.ci}
     panel: dict[str, Any] = {"aggregate": s.aggregate, "quorum": s.quorum, **boot}
+    two_sided = {**panel, "amplified_at": s.amplified_at}
     cost = verdicts["cost_usd"].sum() if verdicts.height else 0.0
     summary: dict[str, Any] = {
         "format_version": manifest.get("format_version"),
@@ -184,20 +215,20 @@ def summarise(
         "version_differences": [],
         "judges": [], "disagreement": [], "judge_cards": [], "paper_metrics": summary_section(verdicts, **panel),
         "invalid_rate": invalid_rates(verdicts), "score_distributions": score_distributions(verdicts),
-        "problems": problem_examples(verdicts),
+        "problems": problem_examples(verdicts), "abstentions": abstentions(verdicts),
         "health": manifest.get("health"),
     }  # fmt: skip
     if verdicts.height == 0:
         return Summarised(summary)
     pooled = verdicts.with_columns(pl.lit("all").alias("model"))
-    summary["scores"] = panel_scores(pooled, **panel).drop("model").to_dicts()
-    summary["scores_by_model"] = panel_scores(verdicts, **panel).to_dicts()
+    summary["scores"] = panel_scores(pooled, **two_sided).drop("model").to_dicts()
+    summary["scores_by_model"] = panel_scores(verdicts, **two_sided).to_dicts()
     overall = verdicts.with_columns(pl.lit("all").alias("dimension"))
-    summary["scores_by_model_overall"] = panel_scores(overall, **panel).drop("dimension").to_dicts()
+    summary["scores_by_model_overall"] = panel_scores(overall, **two_sided).drop("dimension").to_dicts()
     agreement = rubric_agreement(verdicts, **boot)
     summary["agreement"] = {rubric_ref(row["rubric_id"], row["rubric_version"]): row for row in agreement.to_dicts()}
     if facts.gold is not None:
-        summary["calibration"] = calibration(verdicts, facts.gold, **panel).to_dicts()
+        summary["calibration"] = calibration(verdicts, facts.gold, **panel, lengths=facts.lengths).to_dicts()
         summary["version_differences"] = version_differences(verdicts, facts.gold, **panel).to_dicts()
     summary["judges"] = judge_diagnostics(verdicts, gold=facts.gold).to_dicts()
     summary["judge_cards"] = judge_cards(verdicts, facts.lengths, **boot)

@@ -9,7 +9,8 @@ The table (``export_table``) is the verdict table joined with the run's items ta
    have mixed types;
 3. ``source``, ``reference``, ``response``: the item's texts;
 4. ``gold``: the row's own gold label (``gold_<mechanism>`` of its mechanism; null without one),
-   then every gold column of the dataset (``gold_<mechanism>``, ``gold_<mechanism>__<annotator>``);
+   then every gold column of the dataset (``gold_<mechanism>``, ``gold_<mechanism>__<annotator>``,
+   and the amplification labels ``amplification_<mechanism>[__<annotator>]``);
 5. ``meta_<key>``: the dataset's other columns, one each (nested values as JSON text).
 
 So a spreadsheet, pandas, polars or DuckDB sees everything about a verdict in one row, with no
@@ -30,6 +31,7 @@ from typing import Any
 
 from judge.core.errors import InputError
 from judge.core.records import VERDICT_COLUMNS
+from judge.core.taxonomy import GOLD_PREFIXES
 from judge.store.items import TEXT_COLUMNS, read_items
 from judge.store.reader import read_run
 
@@ -146,7 +148,7 @@ def export_table(run_dir: Path | str, items: Any = None) -> Any:
     table = pl.concat([verdicts.drop("verdict"), fields], how="horizontal")
     if items is None:
         return table
-    gold_columns = [c for c in items.columns if c.startswith("gold_")]
+    gold_columns = [c for c in items.columns if c.startswith(GOLD_PREFIXES)]
     meta = _expanded(items["meta"].to_list(), "meta")
     wanted = items.select("item_id", *[c for c in TEXT_COLUMNS if c in items.columns], *gold_columns)
     wanted = pl.concat([wanted, meta], how="horizontal")
