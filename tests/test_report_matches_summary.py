@@ -90,6 +90,9 @@ def reply(body: dict[str, Any]) -> dict[str, Any]:
     if "severity" in verdict:
         digest = hashlib.sha256(body["messages"][-1]["content"].encode()).digest()
         verdict["severity"] = digest[0] % 5
+        if "amplification" in verdict:  # graded v3: the opposite error, and now and then an abstention
+            verdict["amplification"] = digest[1] % 5
+            verdict["abstain_reason"] = "the response is not an attempt at the task" if digest[2] % 9 == 0 else None
     return verdict
 
 
@@ -140,11 +143,20 @@ def test_every_number_on_the_page_is_summary_json(run_dir: Path) -> None:
     # The page really shows each kind of number (so the checks above are not vacuous).
     keys = [k["key"] for k in page.keyed]
     for prefix in ("/counts/", "/cost_usd", "/scores_by_model_overall/", "/paper_metrics/rows/", "/agreement/",
-                   "/judge_cards/", "/judges/", "/calibration/", "/disagreement/", "/problems/"):  # fmt: skip
+                   "/judge_cards/", "/judges/", "/calibration/", "/disagreement/", "/problems/",
+                   "/abstentions/"):  # fmt: skip
         assert any(k.startswith(prefix) for k in keys), f"the page shows nothing from {prefix}"
     for prefix in ("/scores_by_model/", "/scores/"):  # the heatmap: every cell's mean, CI and n
         for field in ("mean", "ci_low", "ci_high", "n_scored"):
             assert any(k.startswith(prefix) and k.endswith("/" + field) for k in keys), f"heatmap: {prefix}*/{field}"
+    # the two-sided figures and the calibration views, each of them
+    for pattern in (r"/scores_by_model(_overall)?/\d+/amplification_rate(_ci_low)?", r"/counts/not_applicable",
+                    r"/calibration/\d+/length_bias(_high)?", r"/calibration/\d+/confusion/\d/\d",
+                    r"/calibration/\d+/level_bias/\d", r"/calibration/\d+/confidence_bins/\d/mean_abs_error",
+                    r"/judge_cards/\d+/(abstention_rate|unfound_quote_rate)"):  # fmt: skip
+        assert any(re.fullmatch(pattern, k) for k in keys), f"the page shows nothing matching {pattern}"
+    raters = {(r["kind"], r["rater"]) for r in summary["calibration"]}
+    assert {("baseline", "constant"), ("baseline", "length"), ("baseline", "model")} <= raters
     kappa = [k for k in page.keyed if re.fullmatch(r"/calibration/\d+/kappa_w", k["key"])]
     assert len(kappa) == len(summary["calibration"]) > 0  # every calibration row, from the summary
 

@@ -31,6 +31,7 @@ from judge.report.markup import (
     table,
     text_block,
 )
+from judge.report.two_sided import abstention_section, amplification_section, calibration_views_section
 from judge.report.versions import version_line
 from judge.store.rundir import atomic_write_text
 
@@ -56,6 +57,7 @@ KNOWN_KEYS = {
     "score_distributions",
     "problems",
     "settings",
+    "abstentions",
 }
 
 
@@ -381,6 +383,11 @@ def _card(c: dict[str, Any], i: int) -> str:
     facts = {
         "verdicts": num(c.get("n_verdicts"), k("n_verdicts")),
         "validity": num(c.get("validity_rate"), k("validity_rate"), 1, scale=100, suffix="%"),
+        "abstained": num(c.get("abstention_rate"), k("abstention_rate"), 1, scale=100, suffix="%"),
+        "unfound quotes": f"{num(c.get('unfound_quote_rate'), k('unfound_quote_rate'), 1, scale=100, suffix='%')} "
+        f"of {num(c.get('n_quoted'), k('n_quoted'))} verdicts' quotes"
+        if c.get("n_quoted")
+        else "– (no quotes checked)",
         "mean latency": num(c.get("mean_latency_ms"), k("mean_latency_ms"), 0, suffix=" ms"),
         "cost / verdict": num(c.get("cost_per_verdict_usd"), k("cost_per_verdict_usd"), 5, prefix="$"),
         "agreement with panel": f"α {num(c.get('panel_alpha'), k('panel_alpha'))}, "
@@ -600,11 +607,14 @@ def render(data: RunData) -> str:
         header_section(data),
         heatmap_section(summary),
         severity_section(summary),
+        amplification_section(summary),
         paper_section(summary),
         agreement_section(summary),
         cards_section(summary),
         distribution_section(summary),
         calibration_section(data),
+        calibration_views_section(summary),
+        abstention_section(summary),
         disputed_section(data),
         browser_section(data),
         problems_section(summary),

@@ -1,5 +1,6 @@
 """Terminal report of a run: status counts, severity by rubric x dimension with CIs, agreement,
-calibration against gold, and flagged judges."""
+severity beside the amplification rate per model, abstentions, calibration against gold with the
+baselines beside every judge, and flagged judges."""
 
 from __future__ import annotations
 
@@ -70,15 +71,55 @@ def severity_table(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
-def calibration_lines(summary: dict[str, Any]) -> list[str]:
-    rows = [r for r in summary.get("calibration") or [] if r.get("kind") in ("panel", "human")]
+def two_sided_table(summary: dict[str, Any]) -> list[str]:
+    """Per rubric x model (dimensions pooled): the severity beside the amplification rate, for the
+    rubrics with an amplification scale, so a melodramatic model cannot pass for a faithful one."""
+    rows = [r for r in summary.get("scores_by_model_overall") or [] if r.get("n_amplification")]
     if not rows:
         return []
-    lines = ["agreement with gold labels (panel; quadratic-weighted kappa, Spearman, MAE on 0-4)"]
+    at = (summary.get("settings") or {}).get("amplified_at", 2)
+    width = 20
+    header = f"{'rubric':<16}{'model':<18}{'severity':>{width}}{'amplified':>{width}}{'mean ampl.':>12}{'n':>6}"
+    lines = [f"severity and amplification [95% CI] per model (amplified: panel amplification level >= {at} of 4)",
+             header, "-" * len(header)]  # fmt: skip
     for r in rows:
+        amplified = {"mean": r.get("amplification_rate"), "ci_low": r.get("amplification_rate_ci_low"),
+                     "ci_high": r.get("amplification_rate_ci_high")}  # fmt: skip
+        lines.append(f"{rubric_of(r):<16}{str(r['model'])[:17]:<18}{_ci(r):>{width}}{_ci(amplified):>{width}}"
+                     f"{_fmt(r.get('amplification_mean')):>12}{r['n_amplification']:>6}")  # fmt: skip
+    lines.append("severity: the mechanism's loss; amplification: the opposite error (melodrama, invented detail, "
+                 "moralising); both 0-1")  # fmt: skip
+    return lines
+
+
+def abstention_lines(summary: dict[str, Any]) -> list[str]:
+    rows = [r for r in summary.get("abstentions") or [] if r.get("model") == "all" and r.get("abstained")]
+    lines = [f"abstained: {rubric_of(r)} {r['abstained']} of {r['calls']} calls ({r['rate']:.1%})"
+             + (f", most often: {r['top_reason']}" if r.get("top_reason") else "") for r in rows]  # fmt: skip
+    return lines
+
+
+KIND_ORDER = {"judge": 0, "panel": 1, "baseline": 2, "human": 3}
+
+
+def calibration_lines(summary: dict[str, Any]) -> list[str]:
+    """Every calibration row: judges, the panel, the baselines beside them and the annotator pairs,
+    with the length bias against gold's own slope."""
+    def order(r: dict[str, Any]) -> tuple[Any, ...]:
+        return rubric_of(r), r.get("scale", "severity") != "severity", KIND_ORDER.get(r.get("kind", ""), 9), r["rater"]
+
+    rows = sorted(summary.get("calibration") or [], key=order)
+    if not rows:
+        return []
+    lines = ["agreement with gold labels (quadratic-weighted kappa, Spearman, MAE on 0-4; length bias: the rater's "
+             "slope per 100 words minus gold's, 0-1 scale, [95% CI])"]  # fmt: skip
+    for r in rows:
+        scale = "" if r.get("scale", "severity") == "severity" else " ampl."
+        bias = {"mean": r.get("length_bias"), "ci_low": r.get("length_bias_low"), "ci_high": r.get("length_bias_high")}
+        name = f"{r['rater']}" if r["kind"] in ("judge", "panel") else f"{r['kind']}:{r['rater']}"
         lines.append(
-            f"  {rubric_of(r):<16} {r['rater']:<10} n={r['n']:<4} kappa {_fmt(r.get('kappa_w'))}  "
-            f"rho {_fmt(r.get('spearman'))}  MAE {_fmt(r.get('mae'))}"
+            f"  {rubric_of(r) + scale:<18} {name[:24]:<24} n={r['n']:<4} kappa {_fmt(r.get('kappa_w')):>5}  "
+            f"rho {_fmt(r.get('spearman')):>5}  MAE {_fmt(r.get('mae'))}  length bias {_ci(bias)}"
         )
     for d in summary.get("version_differences") or []:
         a, b = f"{d['rubric_id']}@{d['version_a']}", f"{d['rubric_id']}@{d['version_b']}"
@@ -122,6 +163,8 @@ def table(summary: dict[str, Any]) -> str:
         [_header(summary)],
         health_lines(summary),
         severity_table(summary),
+        two_sided_table(summary),
+        abstention_lines(summary),
         paper_table(summary.get("paper_metrics") or {}),
         calibration_lines(summary),
         judge_lines(summary),
