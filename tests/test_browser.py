@@ -29,11 +29,14 @@ SECTIONS = [
     "Run",
     "Severity: mechanism × dimension, per model under test",
     "Severity per mechanism, per model (95% CI)",
+    "Severity and amplification, per model (95% CI)",
     "Paper metrics",
     "Inter-judge agreement per rubric",
     "Judge cards",
     "Score distributions per judge",
     "Calibration against gold labels",
+    "How the raters err against gold",
+    "Abstentions",
     "Most disputed items",
     "Items",
     "Invalid and error verdicts",
@@ -129,7 +132,7 @@ def test_report_in_headless_chromium(browser: DevTools, report: Path) -> None:
         assert s["charts"] + s["tables"] + s["cards"] > 0 or s["nodata"] > 0, s
         assert not (s["charts"] and s["nodata"] and s["title"] != "Run"), f"empty chart beside 'no data': {s}"
     by_title = {s["title"]: s for s in facts["sections"]}
-    for title in [*SECTIONS[1:3], *SECTIONS[4:8], "Items"]:
+    for title in [*SECTIONS[1:4], *SECTIONS[5:10], "Items"]:
         assert by_title[title]["nodata"] == 0, f"{title}: expected data in this run"
     if not GIVEN_REPORT:
         assert by_title["Paper metrics"]["nodata"] == 0 and by_title["Paper metrics"]["charts"] == 1
