@@ -321,7 +321,7 @@ def test_merge_two_annotators_and_see_the_human_ceiling(tmp_path: Path, capsys: 
     calibration = read_run(run_dir).summary.calibration  # type: ignore[union-attr]
     humans = [r for r in calibration if r["kind"] == "human"]
     assert [r["rater"] for r in humans] == ["ai-pass-b~alice"] and humans[0]["n"] == 8
-    assert {r["kind"] for r in calibration} == {"human", "judge", "panel"}
+    assert {r["kind"] for r in calibration} == {"human", "judge", "panel", "baseline"}
     page = (run_dir / "report.html").read_text(encoding="utf-8")
     assert "ai-pass-b~alice" in page and "annotator pair" in page
 
@@ -377,4 +377,5 @@ def test_the_bundled_ai_labelling_passes_merge_into_the_realistic_set(tmp_path: 
         if entry["abstain"]:
             assert item.metadata[f"gold_note_{mechanism}__ai1"].startswith("abstained: ")
         else:
-            assert item.metadata[f"amplification_{mechanism}__ai1"] == entry["amplification"]
+            # amplification labels are gold columns of their own (calibration's amplification scale)
+            assert item.gold[f"amplification_{mechanism}__ai1"] == entry["amplification"]

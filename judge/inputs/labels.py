@@ -24,9 +24,9 @@ A later line for the same item, mechanism and annotator replaces an earlier one 
 label, or one given again after a resume); a null label clears it. ``merge_labels`` writes the
 dataset with one column ``gold_<mechanism>__<annotator>`` per annotator and mechanism, plus
 ``gold_note_<mechanism>__<annotator>`` for notes and abstention reasons and
-``amplification_<mechanism>__<annotator>`` for amplification levels (metadata: gold columns hold
-severities), every other column and row kept as it was, so the summary's calibration reports each
-annotator pair (the human ceiling) beside the judges.
+``amplification_<mechanism>__<annotator>`` for amplification levels (read back as gold columns
+of their own: calibration's amplification scale), every other column and row kept as it was, so
+the summary's calibration reports each annotator pair (the human ceiling) beside the judges.
 """
 
 from __future__ import annotations

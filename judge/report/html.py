@@ -437,20 +437,29 @@ def calibration_section(data: RunData) -> tuple[str, str, str]:
     if isinstance(calib, str) or not calib:
         reason = data.texts_note or "the dataset has no gold labels for the graded rubrics in this run"
         return section("calibration", title, no_data(calib if isinstance(calib, str) else reason))
-    labels = sorted({rubric_of(r) for r in calib})
-    raters = list(dict.fromkeys(r["rater"] for r in sorted(calib, key=lambda r: (r["kind"], r["rater"]))))
-    values = {(rubric_of(r), r["rater"]): (r["kappa_w"], r.get("kappa_w_low"), r.get("kappa_w_high")) for r in calib}
+    severity = [r for r in calib if r.get("scale", "severity") == "severity"]  # the chart: severity only
+    labels = sorted({rubric_of(r) for r in severity})
+    raters = list(dict.fromkeys(r["rater"] for r in sorted(severity, key=lambda r: (r["kind"], r["rater"]))))
+    values = {(rubric_of(r), r["rater"]): (r["kappa_w"], r.get("kappa_w_low"), r.get("kappa_w_high"))
+              for r in severity}  # fmt: skip
     chart = plots.interval_bars(
         labels, raters, values, title="quadratic weighted kappa against gold (0-4 scale), 95% CI",
         xlabel="weighted kappa", xlim=(-0.2, 1.0),
     )  # fmt: skip
     # Per rubric: the human ceiling (annotator pairs) first, then the panel and each judge, so a
-    # judge's agreement with gold reads beside the agreement of two people with each other.
-    rank = {"human": 0, "panel": 1}
-    ordered = sorted(enumerate(calib), key=lambda p: (rubric_of(p[1]), rank.get(p[1]["kind"], 2), p[1]["rater"]))
-    kinds = {"human": "annotator pair", "panel": "panel", "judge": "judge"}
+    # judge's agreement with gold reads beside the agreement of two people with each other; then the
+    # baselines that read no text (what a judge must beat). The amplification scale follows severity.
+    rank = {"human": 0, "panel": 1, "judge": 2}
+    ordered = sorted(enumerate(calib), key=lambda p: (rubric_of(p[1]), p[1].get("scale", "severity") != "severity",
+                                                      rank.get(p[1]["kind"], 3), p[1]["rater"]))  # fmt: skip
+    kinds = {"human": "annotator pair", "panel": "panel", "judge": "judge", "baseline": "baseline"}
+
+    def rubric_cell(r: dict[str, Any]) -> str:
+        scale = r.get("scale", "severity")
+        return cell(rubric_of(r) if scale == "severity" else f"{rubric_of(r)} ({scale})")
+
     rows = [
-        [cell(rubric_of(r)), cell(kinds.get(str(r.get("kind")), r.get("kind"))), cell(r["rater"]),
+        [rubric_cell(r), cell(kinds.get(str(r.get("kind")), r.get("kind"))), cell(r["rater"]),
          cell(r["n"], key=pointer(key, i, "n"))]
         + [cell(r[m], ci_html(r, pointer(key, i), m, f"{m}_low", f"{m}_high")) for m in ("mae", "spearman", "kappa_w")]
         for i, r in ordered
@@ -464,6 +473,9 @@ def calibration_section(data: RunData) -> tuple[str, str, str]:
            "annotators' mean." if humans else
            "One set of gold labels: no second annotator, so no human ceiling to compare with "
            "(label items with <code>empathy-judge annotate</code>).")
+        + (" Baselines read no text: constant (gold's median level), length (response length mapped onto the "
+           "other items' gold levels), model (the other items' mean gold for the same model under test)."
+           if any(r["kind"] == "baseline" for r in calib) else "")
         + "</p>"
     )  # fmt: skip
     return section("calibration", title, chart + note_text + table(head, rows) + _versions_html(data.summary))

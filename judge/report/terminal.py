@@ -79,13 +79,15 @@ def two_sided_table(summary: dict[str, Any]) -> list[str]:
         return []
     at = (summary.get("settings") or {}).get("amplified_at", 2)
     width = 20
-    header = f"{'rubric':<16}{'model':<18}{'severity':>{width}}{'amplified':>{width}}{'mean ampl.':>12}{'n':>6}"
+    model_width = max(18, *(len(str(r["model"])) + 2 for r in rows))
+    header = (f"{'rubric':<16}{'model':<{model_width}}{'severity':>{width}}{'amplified':>{width}}"
+              f"{'mean ampl.':>12}{'n':>6}")  # fmt: skip
     lines = [f"severity and amplification [95% CI] per model (amplified: panel amplification level >= {at} of 4)",
              header, "-" * len(header)]  # fmt: skip
     for r in rows:
         amplified = {"mean": r.get("amplification_rate"), "ci_low": r.get("amplification_rate_ci_low"),
                      "ci_high": r.get("amplification_rate_ci_high")}  # fmt: skip
-        lines.append(f"{rubric_of(r):<16}{str(r['model'])[:17]:<18}{_ci(r):>{width}}{_ci(amplified):>{width}}"
+        lines.append(f"{rubric_of(r):<16}{r['model']!s:<{model_width}}{_ci(r):>{width}}{_ci(amplified):>{width}}"
                      f"{_fmt(r.get('amplification_mean')):>12}{r['n_amplification']:>6}")  # fmt: skip
     lines.append("severity: the mechanism's loss; amplification: the opposite error (melodrama, invented detail, "
                  "moralising); both 0-1")  # fmt: skip
