@@ -94,11 +94,17 @@ def test_a_judge_with_only_invalid_replies_is_unhealthy(tmp_path: Path, fake_ser
     assert judge["top_error"].startswith("reply is not JSON")
 
 
-def test_a_healthy_run_exits_0_and_records_each_judges_format(tmp_path: Path, fake_server: FakeServer) -> None:
+def test_a_healthy_run_exits_0_and_records_each_judges_format(
+    tmp_path: Path, fake_server: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     fake_server.refuse_formats("json_schema")
     fake_server.script(Status(503), model="judge-a", strict=False)  # one transient error, retried
     code, run_dir = run(tmp_path, [{"model": "openai/judge-a", "api_base": fake_server.base_url}])
     assert code == EXIT_OK
+    out, err = capsys.readouterr()
+    # Said once on the console as it happened, and again in the final table.
+    assert err.count("json_schema rejected") == 1 and "using json_object_schema" in err
+    assert "answered in response format json_object_schema (its server refused json_schema)" in out
     judge = health_of(run_dir)["openai/judge-a"]
     assert judge["healthy"] and judge["error"] == 0 and judge["error_share"] == 0.0
     assert judge["response_format"] == "json_object_schema"
