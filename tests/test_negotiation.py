@@ -178,3 +178,13 @@ def test_a_run_against_a_llama_cpp_like_server_needs_no_config(
     manifest = json.loads((run_dir / "manifest.json").read_text())
     (judge,) = manifest["judges"]
     assert judge["params"] == {"temperature": 0, "seed": 0} and judge["timeout_s"] == 300.0
+
+
+def test_each_repeat_sends_its_own_seed(fake_server: FakeServer) -> None:
+    from dataclasses import replace
+
+    judge = client(fake_server, params={"temperature": 0.7})
+    request = request_for()
+    for repeat in (0, 1, 2):
+        asyncio.run(judge.complete(replace(request, context=replace(request.context, repeat=repeat))))
+    assert [(r.body["seed"], r.body["temperature"]) for r in fake_server.requests] == [(0, 0.7), (1, 0.7), (2, 0.7)]
