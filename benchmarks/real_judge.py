@@ -13,8 +13,9 @@ through the Python API (``judge.evaluate``), one rubric at a time, in these conf
 
 One rubric at a time and one call at a time (``max_concurrency: 1``): llama.cpp's server keeps
 the KV cache of the last prompt, so a call reuses the prefix it shares with the call before it.
-The first call of each rubric follows another rubric's (it shares only the chat template's first
-tokens); the later ones follow the same rubric's. Latency is the client's, per verdict.
+The first call of a rubric's run follows another run's last call; the later ones follow the same
+run's. The configurations take turns rubric by rubric, so a change in the machine's load hits
+them alike. Latency is the client's, per verdict.
 
 The server runs with ``--verbose``: its log says, per request, how many prompt tokens it found in
 its KV cache ("prefix-match hit") and how long the request took on its side; both go beside the
@@ -162,6 +163,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "runs": [],
     }
     configs = [("after", "auto"), ("before", "auto")] + [("after", m) for m in args.modes if m != "auto"]
+    if args.merge and RESULTS_JSON.exists():  # keep the configurations not measured this time
+        kept = json.loads(RESULTS_JSON.read_text(encoding="utf-8"))["runs"]
+        results["runs"] = [r for r in kept if (r["layout"], r["mode"]) not in configs]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         data = items_file(tmp / "items.jsonl", args.items)
@@ -169,8 +173,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         log = tmp / "server.log"
         seen = 0
         with LlamaServer(setup, n_ctx=args.n_ctx, n_threads=args.n_threads, log=log, verbose=True) as server:
-            for layout, mode in configs:
-                for rubric in rubrics:
+            for rubric in rubrics:
+                for layout, mode in configs:
                     prompts = before if layout == "before" else None
                     run_dir = tmp / "runs" / f"{layout}-{mode}-{rubric.replace('@', '-')}"
                     entry = judge_one_rubric(server, data, rubric, mode, prompts, run_dir)
@@ -179,6 +183,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     for verdict, request in zip(replies, answered[seen:], strict=False):
                         verdict.update(request)
                     seen = len(answered)
+                    entry.update(at=time.strftime("%Y-%m-%d %H:%M"), load=os.getloadavg()[0])
                     results["runs"].append(entry)
                     print(f"{layout:6} {mode:11} {rubric:14} {entry['status']:9} {entry['wall_s']:7.1f} s "
                           + " ".join(v["status"] for v in entry["verdicts"]), flush=True)  # fmt: skip
@@ -222,8 +227,8 @@ def render(results: dict[str, Any]) -> str:
         "#### Response format, retries and run status",
         "",
         "| configuration | runs | form it answered in | forms refused on the way | requests beyond one per "
-        "verdict (retries) | run statuses |",
-        "|---|---|---|---|---|---|",
+        "verdict (retries) | run statuses | measured | load average (1 min) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for cfg in configs:
         rs = [r for r in runs if (r["layout"], r["mode"]) == cfg]
@@ -231,8 +236,13 @@ def render(results: dict[str, Any]) -> str:
         refused = sorted({f["mode"] for r in rs for f in r["format_rejected"]})
         retries = sum(v["attempts"] - 1 for r in rs for v in r["verdicts"] if v["attempts"])
         statuses = sorted({r["status"] for r in rs})
+        times = sorted(r["at"] for r in rs if r.get("at"))
+        loads = [r["load"] for r in rs if r.get("load") is not None]
+        when = f"{times[0]} to {times[-1][-5:]}" if times else "-"
+        load = f"{min(loads):.1f}-{max(loads):.1f}" if loads else "-"
         lines.append(f"| {label[cfg]} | {len(rs)} | {', '.join(formats)} | {', '.join(refused) or '-'} "
-                     f"| {retries} | {', '.join(statuses)} |")  # fmt: skip
+                     f"| {retries} | {', '.join(statuses)} | {when} | {load} |")  # fmt: skip
+    lines += ["", *[f"{note}" for note in results.get("notes", [])]] if results.get("notes") else []
     lines += [
         "",
         "#### Valid verdicts (ok / judged) per rubric and response format",
@@ -339,6 +349,8 @@ def main() -> int:
     parser.add_argument("--n-ctx", type=int, default=4096)
     parser.add_argument("--n-threads", type=int, default=1)
     parser.add_argument("--render", action="store_true", help="redraw the table from real_judge.json only")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the runs in real_judge.json of the configurations not measured now")
     args = parser.parse_args()
     results = json.loads(RESULTS_JSON.read_text(encoding="utf-8")) if args.render else measure(args)
     write_md(render(results))
