@@ -19,7 +19,7 @@ from judge.cli.main import main
 from judge.core import paths
 from judge.core.errors import InputError
 from judge.inputs.rubrics import select
-from judge.report.compare import compare_runs
+from judge.report.compare import compare_runs, markdown
 from judge.stats.gate import check_rules
 from tests.fakeserver import GENERIC_VERDICT, FakeServer
 
@@ -38,7 +38,7 @@ RUBRICS = ("sa-graded", "ld-graded")  # both apply to every item
 SA = select(paths.rubrics_dir(), ["sa-graded"])[0].ref  # the latest version, which the runs use
 
 
-def responder(seed: int, harsh: tuple[str, str] | None = None) -> Any:
+def responder(seed: int, harsh: tuple[str, str] | None = None, amplify: str | None = None) -> Any:
     def reply(body: dict[str, Any]) -> dict[str, Any]:
         text = body["messages"][-1]["content"]
         rubric = body["response_format"]["json_schema"]["name"]
@@ -47,7 +47,8 @@ def responder(seed: int, harsh: tuple[str, str] | None = None) -> Any:
         severity = level + noise
         if harsh is not None and body["model"] == harsh[0] and rubric == harsh[1]:
             severity += 2
-        return {**GENERIC_VERDICT, "severity": max(0, min(4, severity))}
+        # amplify: every judge calls the replies melodramatic on that rubric (the opposite error)
+        return {**GENERIC_VERDICT, "severity": max(0, min(4, severity)), "amplification": 3 if rubric == amplify else 0}
 
     return reply
 
@@ -78,6 +79,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "base": run(tmp, "base", responder(seed=1)),
         "noise": run(tmp, "noise", responder(seed=2)),
         "harsh": run(tmp, "harsh", responder(seed=2, harsh=("judge-b", "sa-graded"))),
+        "dramatic": run(tmp, "dramatic", responder(seed=1, amplify="sa-graded")),
     }
 
 
@@ -276,3 +278,22 @@ def test_a_large_n_boot_stays_within_memory(runs: dict[str, Path]) -> None:
     """100,000 resamples (the bound) run in chunks: no (B x n) matrix is ever whole."""
     result = compare_runs(runs["base"], runs["noise"], delta=0.05, rules=check_rules(n_boot=100_000))
     assert result["gate"]["n_boot"] == 100_000 and result["gate"]["status"] == "pass"
+
+
+def test_the_amplification_rate_is_compared_beside_severity(runs: dict[str, Path], tmp_path: Path) -> None:
+    """Same severities, but every SA reply now judged melodramatic: severity does not move and the
+    gate passes (it tests severity), while every cell shows the amplification rate jump."""
+    page = tmp_path / "dramatic.html"
+    assert main(["compare", str(runs["base"]), str(runs["dramatic"]), "--fail-on-regression", "0.05",
+                 "--html", str(page)]) == 0  # fmt: skip
+    result = compare_runs(runs["base"], runs["dramatic"], delta=0.05)
+    cells = {c["rubric_id"]: c for c in result["primary"]}
+    sa, ld = cells["sa-graded"], cells["ld-graded"]
+    assert sa["diff"] == 0 and sa["n_amplification"] == 40
+    assert (sa["baseline_amplification_rate"], sa["new_amplification_rate"]) == (0.0, 1.0)
+    assert (sa["amplification_rate_diff"], sa["amplification_rate_diff_ci_low"]) == (1.0, 1.0)
+    assert ld["amplification_rate_diff"] == 0.0 and ld["new_amplification_rate"] == 0.0
+    assert all(c["amplification_rate_diff"] == 1.0 for c in result["exploratory"] if c["rubric_id"] == "sa-graded")
+    assert "0.000 -&gt; 1.000 (+1.000 [+1.000, +1.000])" in page.read_text()  # escaped in the page
+    text = markdown(result)
+    assert f"| {SA} | sentiment_attenuation | 40 |" in text and "| 0.000 -> 1.000 (+1.000" in text

@@ -22,7 +22,7 @@ from judge.store.reader import read_manifest, read_run
 # The verdict columns compare reads: the item-panel reducer's, rationales (movement), and what
 # judge health reads for runs older than its record (errors, response format).
 COLUMNS = ("item_id", "rubric_id", "rubric_version", "family", "mechanism", "dimension", "model", "judge", "repeat",
-           "status", "score", "rationale", "error", "response_format")  # fmt: skip
+           "status", "score", "amplification", "rationale", "error", "response_format")  # fmt: skip
 
 
 def load_side(run_dir: Path) -> RunSide:
@@ -147,7 +147,9 @@ def rules_note(result: dict[str, Any]) -> str:
         f"({g['n_boot']:,} flips, seed {g['seed']}); Holm p: adjusted over the {g['n_tested']} tested cells "
         f"(family-wise alpha {g['alpha']:g}). A cell is tested with at least {g['min_items']} paired items and gates "
         f"when its Holm p <= alpha and its increase is above {g['min_effect']:g}. CI: item bootstrap, "
-        f"{g['n_boot']:,} resamples."
+        f"{g['n_boot']:,} resamples. Amplified: the share of paired items whose panel amplification (the opposite "
+        "error, graded v3) is level 2 or more of 4, baseline -> new, with the paired difference; shown beside "
+        "severity, never gated."
     )
 
 
@@ -160,25 +162,25 @@ def markdown(result: dict[str, Any]) -> str:
     rows = [
         "### Primary cells (the gate's family)",
         "",
-        "| rubric | mechanism | items | baseline | new | diff | 95% CI | p | Holm p | |",
-        "|---|---|---:|---:|---:|---:|---|---:|---:|---|",
+        "| rubric | mechanism | items | baseline | new | diff | 95% CI | p | Holm p | | amplified (diff [95% CI]) |",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|---|---|",
     ]
     for c in result["primary"]:
         mark = "REGRESSION" if c["regression"] else "" if c["tested"] and c["p_holm"] is not None else "not tested"
         rows.append(
             f"| {_ref(c)} | {c['mechanism']} | {c['n_items']} | {_f(c['baseline_mean'])} | {_f(c['new_mean'])} | "
             f"{_f(c['diff'], True)} | [{_f(c['ci_low'], True)}, {_f(c['ci_high'], True)}] | {_p(c['p_value'])} | "
-            f"{_p(c['p_holm'])} | {mark} |"
+            f"{_p(c['p_holm'])} | {mark} | {_amplified(c)} |"
         )
     rows += ["", rules_note(result), "",
              "### Exploratory cells (rubric x dimension x model; unadjusted, never gate)", "",
-             "| rubric | dimension | model | items | baseline | new | diff | 95% CI | p |",
-             "|---|---|---|---:|---:|---:|---:|---|---:|"]  # fmt: skip
+             "| rubric | dimension | model | items | baseline | new | diff | 95% CI | p | amplified (diff [95% CI]) |",
+             "|---|---|---|---:|---:|---:|---:|---|---:|---|"]  # fmt: skip
     for c in result["exploratory"]:
         rows.append(
             f"| {_ref(c)} | {c['dimension']} | {c['model']} | {c['n_items']} | {_f(c['baseline_mean'])} | "
             f"{_f(c['new_mean'])} | {_f(c['diff'], True)} | [{_f(c['ci_low'], True)}, {_f(c['ci_high'], True)}] | "
-            f"{_p(c['p_value'])} |"
+            f"{_p(c['p_value'])} | {_amplified(c)} |"
         )
     agree = ["", "### Inter-judge agreement", "",
              "| rubric | baseline alpha | new alpha | change | % agreement change |",
@@ -190,6 +192,16 @@ def markdown(result: dict[str, Any]) -> str:
         )
     return (head + "\n".join(rows) + "\n" + "\n".join(agree) + "\n" + gold_markdown(result["calibration"])
             + movement_markdown(result["movement"]))  # fmt: skip
+
+
+def _amplified(c: dict[str, Any]) -> str:
+    """A cell's amplification rate before -> after, with the paired difference and its CI; "-"
+    for rubrics without an amplification scale."""
+    if not c.get("n_amplification"):
+        return "-"
+    return (f"{_f(c['baseline_amplification_rate'])} -> {_f(c['new_amplification_rate'])} "
+            f"({_f(c['amplification_rate_diff'], True)} [{_f(c['amplification_rate_diff_ci_low'], True)}, "
+            f"{_f(c['amplification_rate_diff_ci_high'], True)}])")  # fmt: skip
 
 
 def _ci(row: dict[str, Any], metric: str) -> str:
@@ -273,23 +285,26 @@ def html_page(result: dict[str, Any]) -> str:
         [cell(_ref(c)), cell(c["mechanism"]), cell(c["n_items"], esc(c["n_items"])),
          _num(c["baseline_mean"], _f(c["baseline_mean"])), _num(c["new_mean"], _f(c["new_mean"])),
          _num(c["diff"], _f(c["diff"], True)), _ci_cell(c), _num(c["p_value"], _p(c["p_value"])),
-         _num(c["p_holm"], _p(c["p_holm"])), cell("REGRESSION" if c["regression"] else c["reason"])]
+         _num(c["p_holm"], _p(c["p_holm"])), cell("REGRESSION" if c["regression"] else c["reason"]),
+         cell(_amplified(c))]
         for c in result["primary"]
     ]  # fmt: skip
     primary = section("primary", "Primary cells: what the gate tested", (
         f'<p class="muted">{esc(rules_note(result))}</p>'
-        + table(["rubric", "mechanism", "items", "baseline", "new", "diff", "95% CI", "p", "Holm p", "decision"],
-                primary_rows)
+        + table(["rubric", "mechanism", "items", "baseline", "new", "diff", "95% CI", "p", "Holm p", "decision",
+                 "amplified (diff [95% CI])"], primary_rows)
     ))  # fmt: skip
     exploratory_rows = [
         [cell(_ref(c)), cell(c["dimension"]), cell(c["model"]), cell(c["n_items"], esc(c["n_items"])),
          _num(c["baseline_mean"], _f(c["baseline_mean"])), _num(c["new_mean"], _f(c["new_mean"])),
-         _num(c["diff"], _f(c["diff"], True)), _ci_cell(c), _num(c["p_value"], _p(c["p_value"]))]
+         _num(c["diff"], _f(c["diff"], True)), _ci_cell(c), _num(c["p_value"], _p(c["p_value"])),
+         cell(_amplified(c))]
         for c in result["exploratory"]
     ]  # fmt: skip
     exploratory = section("exploratory", "Exploratory cells: rubric × dimension × model", (
         '<p class="muted">Unadjusted p-values and intervals, for reading: these cells never gate.</p>'
-        + table(["rubric", "dimension", "model", "items", "baseline", "new", "diff", "95% CI", "p"], exploratory_rows)
+        + table(["rubric", "dimension", "model", "items", "baseline", "new", "diff", "95% CI", "p",
+                 "amplified (diff [95% CI])"], exploratory_rows)
     ))  # fmt: skip
     agreement_rows = [
         [cell(_ref(a)), _num(a["baseline_alpha"], _f(a["baseline_alpha"])), _num(a["new_alpha"], _f(a["new_alpha"])),

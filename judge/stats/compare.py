@@ -39,7 +39,7 @@ from judge.stats.diagnostics import calibration_difference, gold_reference
 from judge.stats.gate import GateRules, check_rules, holm, sign_flip_pvalue
 from judge.stats.health import judge_health
 from judge.stats.movement import moved_items
-from judge.stats.panel import RUBRIC_KEY, Aggregate, item_panel
+from judge.stats.panel import AMPLIFIED_AT, RUBRIC_KEY, Aggregate, item_panel
 
 KEYS = ["item_id", *RUBRIC_KEY, "model", "family", "mechanism", "dimension"]
 PRIMARY = [*RUBRIC_KEY, "family", "mechanism"]
@@ -198,14 +198,17 @@ def align_versions(baseline: pl.DataFrame, pairs: Mapping[tuple[str, int], int])
 
 def _panel(verdicts: pl.DataFrame, aggregate: Aggregate, quorum: int) -> pl.DataFrame:
     panel = item_panel(verdicts, aggregate=aggregate, quorum=quorum)
-    return panel.filter(pl.col("panel").is_not_null()).select(*KEYS, pl.col("panel").alias("score"))
+    return panel.filter(pl.col("panel").is_not_null()).select(
+        *KEYS, pl.col("panel").alias("score"), pl.col("panel_amplification").alias("amplification")
+    )
 
 
 def paired_items(
     baseline: pl.DataFrame, new: pl.DataFrame, *, aggregate: Aggregate = "mean", quorum: int = 1
 ) -> pl.DataFrame:
     """One row per item x rubric version x model scored in both runs (baseline already aligned):
-    ``score`` (baseline), ``score_new``, ``diff`` = new - baseline, ``baseline_version``."""
+    ``score`` (baseline), ``score_new``, ``diff`` = new - baseline, ``baseline_version``, and the
+    panel ``amplification`` and ``amplification_new`` (null for rubrics without that scale)."""
     versions = baseline.select(*RUBRIC_KEY, "baseline_version").unique()
     return (
         _panel(baseline.drop("baseline_version"), aggregate, quorum)
@@ -260,13 +263,42 @@ def _cells(pairs: pl.DataFrame, keys: list[str], rules: GateRules) -> list[dict[
     )
     diffs, base = ordered["diff"].to_numpy(), ordered["score"].to_numpy()
     items, versions = ordered["item_id"].to_numpy(), ordered["baseline_version"].to_numpy()
+    # pairs built without amplification columns (frames from elsewhere) have none to compare
+    amp, amp_new = (ordered[c].cast(pl.Float64).fill_null(np.nan).to_numpy() if c in ordered.columns
+                    else np.full(ordered.height, np.nan) for c in ("amplification", "amplification_new"))  # fmt: skip
     out = []
     for row in groups.iter_rows(named=True):
         at = slice(row["start"], row["start"] + row["n"])
         key = tuple(row[k] for k in keys)
         cell = {**dict(zip(keys, key, strict=True)), "baseline_version": int(versions[at.start])}
-        out.append({**cell, **_estimate(diffs[at], items[at], base[at], key, rules)})
+        out.append({**cell, **_estimate(diffs[at], items[at], base[at], key, rules),
+                    **_amplification(amp[at], amp_new[at], items[at], rules)})  # fmt: skip
     return sorted(out, key=lambda c: tuple(c[k] for k in keys))
+
+
+def _amplification(base: np.ndarray, new: np.ndarray, items: np.ndarray, rules: GateRules) -> dict[str, Any]:
+    """The cell's amplification rate in each run (the share of paired items whose panel
+    amplification level is at least ``AMPLIFIED_AT``, as in summary.json's scores) and the paired
+    difference new - baseline with an item-bootstrap CI; over the items with an amplification in
+    both runs (``n_amplification``; 0 and nulls for rubrics without that scale). Reported beside
+    the severity, so a model that trades attenuation for melodrama shows; the gate tests severity
+    only."""
+    keep = np.isfinite(base) & np.isfinite(new)
+    out: dict[str, Any] = {"n_amplification": len(np.unique(items[keep]))}
+    names = ("baseline_amplification_rate", "new_amplification_rate", "amplification_rate_diff",
+             "amplification_rate_diff_ci_low", "amplification_rate_diff_ci_high")  # fmt: skip
+    if not keep.any():
+        return {**out, **dict.fromkeys(names)}
+    level = AMPLIFIED_AT - 0.5  # a panel value of 1.5 on 0-4 is level 2 (halves up)
+    a, b = (4 * base[keep] >= level).astype(np.float64), (4 * new[keep] >= level).astype(np.float64)
+    _, clusters = np.unique(items[keep], return_inverse=True)
+
+    def mean(w: np.ndarray, d: np.ndarray = b - a) -> np.ndarray:
+        total = w.sum(axis=1)
+        return np.where(total > 0, (w @ d) / np.where(total > 0, total, 1), np.nan)
+
+    diff, lo, hi = bootstrap(mean, len(a), n_boot=rules.n_boot, seed=rules.seed, ci=rules.ci, clusters=clusters).row()
+    return {**out, **dict(zip(names, (float(a.mean()), float(b.mean()), diff, lo, hi), strict=True))}
 
 
 def primary_cells(
@@ -281,6 +313,7 @@ def primary_cells(
         cell = found.get((r["rubric_id"], r["rubric_version"])) or {
             **r, "n_items": 0, "baseline_mean": None, "new_mean": None, "diff": None, "ci_low": None,
             "ci_high": None, "p_value": None,
+            **_amplification(np.zeros(0), np.zeros(0), np.zeros(0), rules),
         }  # fmt: skip
         cells.append({**cell, "tested": cell["n_items"] >= rules.min_items, "p_holm": None, "regression": False})
     tested = [c for c in cells if c["tested"]]
