@@ -47,7 +47,7 @@ keep_as_baseline() {
 # 1. Judge.
 table=$(mktemp)
 $EJ run --config "$CONFIG" --dataset "$DATASET" --sample "$SAMPLE" --seed "$SEED" \
-  ${BUDGET_USD:+--budget-usd "$BUDGET_USD"} --run-dir "$RUN_DIR" --quiet > "$table"
+  ${BUDGET_USD:+--budget-usd "$BUDGET_USD"} --run-dir "$RUN_DIR" --quiet > "$table" 2>&1
 code=$?
 if [ "$code" -eq 3 ]; then
   echo "::warning::the budget of \$$BUDGET_USD was reached; part of the sample was skipped"
