@@ -150,7 +150,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     setup = find_llama()
     if setup.missing:
         raise SystemExit(f"real_judge: {setup.missing}")
-    rubrics = [r.ref for r in select(paths.rubrics_dir(), args.rubrics or None)]
+    selected = select(paths.rubrics_dir(), args.rubrics or None)
+    rubrics = [r.ref for r in selected]
+    templates = {r.ref: r.prompt for r in selected}
     results: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
@@ -175,6 +177,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         with LlamaServer(setup, n_ctx=args.n_ctx, n_threads=args.n_threads, log=log, verbose=True) as server:
             for rubric in rubrics:
                 for layout, mode in configs:
+                    if layout == "before" and not (before / f"{templates[rubric]}.yaml").exists():
+                        continue  # a template written after the layout change: no "before" to compare
                     prompts = before if layout == "before" else None
                     run_dir = tmp / "runs" / f"{layout}-{mode}-{rubric.replace('@', '-')}"
                     entry = judge_one_rubric(server, data, rubric, mode, prompts, run_dir)
@@ -208,14 +212,17 @@ def _median(values: list[float]) -> float | None:
 def render(results: dict[str, Any]) -> str:
     runs = results["runs"]
     rubrics = list(dict.fromkeys(r["rubric"] for r in runs))
-    configs = list(dict.fromkeys((r["layout"], r["mode"]) for r in runs))
+    order = ["auto", "json_object_schema", "json_schema", "json_object", "none"]
+    configs = sorted(dict.fromkeys((r["layout"], r["mode"]) for r in runs),
+                     key=lambda c: (order.index(c[1]) if c[1] in order else 9, c[0] != "after"))  # fmt: skip
     label = {cfg: f"{cfg[1]}{' (before layout)' if cfg[0] == 'before' else ''}" for cfg in configs}
     by = {(r["layout"], r["mode"], r["rubric"]): r for r in runs}
     lines = [
         f"Measured {results['started']} at commit `{results['commit']}`: {results['model']} on llama-cpp-python "
         f"0.3.36's server (`--n_threads {results['server']['n_threads']} --n_ctx {results['server']['n_ctx']}`), "
-        f"loopback; items {', '.join(results['items'])} of the bundled sample set; every rubric, one rubric at a "
-        f"time, one call at a time; `max_tokens` {results['max_tokens']}; prices set to 0 in the config. Load "
+        f"loopback; items {', '.join(results['items'])} of the bundled sample set; the latest version of every "
+        f"rubric at that commit, one rubric at a time, one call at a time; `max_tokens` {results['max_tokens']}; "
+        "prices set to 0 in the config. Load "
         f"average before {_load(results.get('load_before'))}, after {_load(results.get('load_after'))} (a "
         "2-core machine shared with other sessions: read latencies as rough). Raw figures: "
         "`benchmarks/real_judge.json`; `python benchmarks/real_judge.py` measures again.",
@@ -265,18 +272,20 @@ def render(results: dict[str, Any]) -> str:
         lines.append(f"| {rubric} | " + " | ".join(cells) + " |")
     lines.append("| **all** | " + " | ".join(f"**{ok}/{n}** ({ok / n:.0%})" if n else "-"
                                             for ok, n in totals.values()) + " |")  # fmt: skip
-    reasons = _reasons(runs)
+    reasons = [f"{label[c]}: {', '.join(_reasons([r for r in runs if (r['layout'], r['mode']) == c]))}"
+               for c in configs if _reasons([r for r in runs if (r["layout"], r["mode"]) == c])]  # fmt: skip
     if reasons:
-        lines += ["", "Why replies were invalid (most frequent first): " + "; ".join(reasons) + "."]
+        lines += ["", "Why replies were invalid, per configuration: " + "; ".join(reasons) + "."]
     lines += [
         "",
         "#### Latency: first call of a rubric vs the calls after it (prefix cache), before and after the layout",
         "",
         "Seconds per verdict (the client's), response format `auto` (json_object_schema), and the prompt tokens "
         "the server found in its KV cache (its log's \"prefix-match hit\"), first call / median of the later ones. "
-        "The first call of a rubric follows another rubric's last call; the later ones follow the same rubric's. "
-        "After the layout change the whole rubric is a shared prefix; before it, the rubric's text came after the "
-        "item's task line, so consecutive items of different tasks shared little more than the system message.",
+        "The first call of a rubric's run follows another run's last call (the other layout's run of the same "
+        "rubric, or the previous rubric's); the later ones follow the same run's. After the layout change the "
+        "whole rubric is a shared prefix; before it, the rubric's text came after the item's task line, so "
+        "consecutive items of different tasks shared little more than the system message.",
         "",
         "| rubric | prompt tokens | before: first s | before: later s | before: reused tokens | after: first s "
         "| after: later s | after: reused tokens |",
@@ -328,7 +337,7 @@ def _reasons(runs: list[dict[str, Any]]) -> list[str]:
         for v in run["verdicts"]:
             if v["status"] == "invalid" and v["error"]:
                 counted[v["error"].split(":")[0].split(" at ")[0][:60]] += 1
-    return [f"{reason} ({n})" for reason, n in counted.most_common(6)]
+    return [f"{reason} {n}" for reason, n in counted.most_common(4)]
 
 
 def write_md(text: str) -> None:
