@@ -319,9 +319,9 @@ def test_merge_two_annotators_and_see_the_human_ceiling(tmp_path: Path, capsys: 
     run_dir = tmp_path / "run"
     assert main(["run", "--dataset", str(out), "--rubric", "sa-graded", "--run-dir", str(run_dir), "--quiet"]) == 0
     calibration = read_run(run_dir).summary.calibration  # type: ignore[union-attr]
-    humans = [r for r in calibration if r["kind"] == "human"]
+    humans = [r for r in calibration if r["kind"] == "annotators"]
     assert [r["rater"] for r in humans] == ["ai-pass-b~alice"] and humans[0]["n"] == 8
-    assert {r["kind"] for r in calibration} == {"human", "judge", "panel", "baseline"}
+    assert {r["kind"] for r in calibration} == {"annotators", "judge", "panel", "baseline"}
     page = (run_dir / "report.html").read_text(encoding="utf-8")
     assert "ai-pass-b~alice" in page and "annotator pair" in page
 

@@ -99,5 +99,5 @@ def test_amplification_is_calibrated_against_amplification_labels() -> None:
     # gold levels (halves up) 0, 1, 1, 3, 3; errors 0, -0.5, 0, 0, +1
     assert j["level_bias"] == [0.0, -0.25, None, 0.5, None]
     assert j["confidence_bins"] is None  # the confidence is the severity's
-    assert amp["ann1~ann2"]["kind"] == "human" and amp["ann1~ann2"]["n"] == 4
+    assert amp["ann1~ann2"]["kind"] == "annotators" and amp["ann1~ann2"]["n"] == 4
     assert {"panel", "constant", "length"} <= set(amp)

@@ -92,7 +92,7 @@ def test_calibration_per_judge_panel_and_humans() -> None:
     assert by["adv"]["kappa_w"] < -0.9 and by["adv"]["spearman"] == pytest.approx(-1.0)
     assert by["panel"]["spearman"] == pytest.approx(1.0)  # 3 right, 1 mirrored: still monotone
     human = by["ann1~ann2"]
-    assert human["kind"] == "human" and 0.5 < human["kappa_w"] < 1.0
+    assert human["kind"] == "annotators" and 0.5 < human["kappa_w"] < 1.0
     assert human["kappa_w_low"] < human["kappa_w"] < human["kappa_w_high"]
     assert not has_nan(got)
 

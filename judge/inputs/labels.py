@@ -26,7 +26,8 @@ dataset with one column ``gold_<mechanism>__<annotator>`` per annotator and mech
 ``gold_note_<mechanism>__<annotator>`` for notes and abstention reasons and
 ``amplification_<mechanism>__<annotator>`` for amplification levels (read back as gold columns
 of their own: calibration's amplification scale), every other column and row kept as it was, so
-the summary's calibration reports each annotator pair (the human ceiling) beside the judges.
+the summary's calibration reports each annotator pair (kind "annotators": the inter-annotator ceiling) beside
+the judges.
 """
 
 from __future__ import annotations

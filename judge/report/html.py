@@ -446,13 +446,14 @@ def calibration_section(data: RunData) -> tuple[str, str, str]:
         labels, raters, values, title="quadratic weighted kappa against gold (0-4 scale), 95% CI",
         xlabel="weighted kappa", xlim=(-0.2, 1.0),
     )  # fmt: skip
-    # Per rubric: the human ceiling (annotator pairs) first, then the panel and each judge, so a
-    # judge's agreement with gold reads beside the agreement of two people with each other; then the
+    # Per rubric: the inter-annotator ceiling (annotator pairs) first, then the panel and each judge, so
+    # a judge's agreement with gold reads beside the annotators' agreement with each other; then the
     # baselines that read no text (what a judge must beat). The amplification scale follows severity.
-    rank = {"human": 0, "panel": 1, "judge": 2}
+    pair_kinds = ("annotators", "human")  # "human": summaries written before the kind was renamed
+    rank = {**dict.fromkeys(pair_kinds, 0), "panel": 1, "judge": 2}
     ordered = sorted(enumerate(calib), key=lambda p: (rubric_of(p[1]), p[1].get("scale", "severity") != "severity",
                                                       rank.get(p[1]["kind"], 3), p[1]["rater"]))  # fmt: skip
-    kinds = {"human": "annotator pair", "panel": "panel", "judge": "judge", "baseline": "baseline"}
+    kinds = {**dict.fromkeys(pair_kinds, "annotator pair"), "panel": "panel", "judge": "judge", "baseline": "baseline"}
 
     def rubric_cell(r: dict[str, Any]) -> str:
         scale = r.get("scale", "severity")
@@ -465,13 +466,14 @@ def calibration_section(data: RunData) -> tuple[str, str, str]:
         for i, r in ordered
     ]  # fmt: skip
     head = ["rubric", "kind", "rater", "items", "MAE (0-4)", "Spearman", "weighted κ"]
-    humans = any(r["kind"] == "human" for r in calib)
+    pairs = any(r["kind"] in pair_kinds for r in calib)
     note_text = (
         '<p class="muted">Severity on the 0-4 scale; kappa on 0-4 levels (halves up). [95% CI] when given. '
-        + ("Annotator pairs (a~b) compare two people's gold labels with each other: the agreement a judge "
-           "can hope to reach. Judges and the panel are compared with the adjudicated label, else the "
-           "annotators' mean." if humans else
-           "One set of gold labels: no second annotator, so no human ceiling to compare with "
+        + ("Annotator pairs (a~b) compare two annotators' gold labels with each other: the agreement a judge "
+           "can hope to reach (who or what the annotators are, people or AI labelling passes, is for the "
+           "dataset's datasheet to say). Judges and the panel are compared with the adjudicated label, else the "
+           "annotators' mean." if pairs else
+           "One set of gold labels: no second annotator, so no inter-annotator ceiling to compare with "
            "(label items with <code>empathy-judge annotate</code>).")
         + (" Baselines read no text: constant (gold's median level), length (response length mapped onto the "
            "other items' gold levels), model (the other items' mean gold for the same model under test)."

@@ -101,7 +101,8 @@ def abstention_lines(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
-KIND_ORDER = {"judge": 0, "panel": 1, "baseline": 2, "human": 3}
+# "human" is what summaries written before the kind was renamed "annotators" call an annotator pair.
+KIND_ORDER = {"judge": 0, "panel": 1, "baseline": 2, "annotators": 3, "human": 3}
 
 
 def calibration_lines(summary: dict[str, Any]) -> list[str]:

@@ -1,4 +1,4 @@
-"""How far to trust the judges: calibration against human gold labels, per-judge diagnostics
+"""How far to trust the judges: calibration against gold labels, per-judge diagnostics
 and a disagreement triage list. Conventions as in ``judge.stats.scores`` (ok rows carry scores,
 item-bootstrap CIs, null never NaN, sorted output).
 """
@@ -149,12 +149,13 @@ def calibration(
     id_col: str = "id",
     lengths: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Judges, the panel, baselines and human annotators against gold labels, per graded rubric.
+    """Judges, the panel, baselines and annotator pairs against gold labels, per graded rubric.
 
     Only graded rubrics are calibrated: gold labels are 0-4 severities, and a graded score s
     maps back to 4 * s exactly (paper rubrics measure other quantities). Reference = the
     adjudicated ``gold_<mechanism>``, else the mean of ``gold_<mechanism>__<annotator>``
-    columns. kind "human" rows compare each annotator pair: the human-human ceiling. kind
+    columns. kind "annotators" rows compare each annotator pair: the inter-annotator ceiling
+    (people or not: who labelled is the dataset's business, so the kind does not say "human"). kind
     "baseline" rows are raters that do not read the texts (``judge.stats.baselines``: constant,
     response length, which model wrote it), on the items the rubric applies to. Where the dataset
     has amplification labels (``amplification_<mechanism>[__<annotator>]``), the same rows again
@@ -205,7 +206,7 @@ def calibration(
             for a, b in itertools.combinations(_annotator_columns(gold, mechanism, prefix), 2):
                 pair = gold.select(pl.col(a).cast(pl.Float64), pl.col(b).cast(pl.Float64).alias("gold")).drop_nulls()
                 name = f"{a.split('__', 1)[1]}~{b.split('__', 1)[1]}"
-                rater(base, "human", name, pair, a)
+                rater(base, "annotators", name, pair, a)
     order = pl.col("scale") != "severity"
     return (
         pl.DataFrame(rows, schema=_CALIBRATION_SCHEMA)

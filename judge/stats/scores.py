@@ -1,5 +1,5 @@
 """Statistics over verdict rows (docs/CONTRACTS.md): panel scores, agreement per rubric,
-calibration against human gold labels, judge diagnostics and disagreement triage.
+calibration against gold labels, judge diagnostics and disagreement triage.
 
 Conventions shared by every function here:
 
