@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from judge import __version__
+from judge.core import paths
 from judge.core.errors import EXIT_INTERRUPTED, JudgeError
 
 
@@ -27,8 +28,10 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     """Options shared by every command that plans a run (run, estimate)."""
     p.add_argument("--config", type=Path, help="YAML run config (judges, rubrics, dataset, repeats)")
     p.add_argument(
-        "--dataset", type=Path,
-        help="JSONL, JSON array, CSV, Parquet or Inspect AI log (.eval); default: the bundled sample set",
+        "--dataset", type=paths.dataset_path,
+        help="JSONL, JSON array, CSV, Parquet or Inspect AI log (.eval), or a bundled set's name: sample (the "
+        "default: caricature replies, one annotator) or realistic (real small-model and assistant-style replies, "
+        "two AI labelling passes)",
     )
     p.add_argument(
         "--map", action="append", default=[], metavar="FIELD=COLUMN",
@@ -164,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     ann = sub.add_parser("annotate", help="label a dataset's items on a rubric's 0-4 scale in a local web page")
-    ann.add_argument("--dataset", type=Path, required=True, help="the dataset to label (any format run reads)")
+    ann.add_argument("--dataset", type=paths.dataset_path, required=True,
+                     help="the dataset to label (any format run reads, or a bundled set's name)")  # fmt: skip
     ann.add_argument("--rubric", required=True, metavar="ID[@VERSION]", help="a graded rubric (its levels)")
     ann.add_argument("--annotator", required=True, metavar="NAME", help="who labels; names the gold column")
     ann.add_argument(

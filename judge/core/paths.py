@@ -28,5 +28,20 @@ def sample_dataset() -> Path:
     return PACKAGE_DIR / "data" / "sample.jsonl"
 
 
+# The datasets that ship with the package, by the name ``--dataset`` (and a config's ``dataset:``)
+# accepts in place of a path: the caricature sample set and the realistic set (see their datasheets).
+BUNDLED_DATASETS = {"sample": "sample.jsonl", "realistic": "realistic.jsonl"}
+
+
+def dataset_path(given: str | Path, base: Path | None = None) -> Path:
+    """``given`` as a dataset path, relative to ``base`` when given (a config file's folder): a
+    bundled set's bare name (``sample``, ``realistic``) is that set's file, unless a file of that
+    name exists there (a file always wins, so a name never hides one)."""
+    path = Path(given) if base is None else base / given
+    if str(given) in BUNDLED_DATASETS and not path.is_file():
+        return PACKAGE_DIR / "data" / BUNDLED_DATASETS[str(given)]
+    return path
+
+
 def default_runs_dir() -> Path:
     return Path("runs")

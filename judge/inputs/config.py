@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from judge.core import paths
 from judge.core.errors import ConfigError, did_you_mean
 from judge.core.hashing import content_hash
 from judge.core.taxonomy import RESPONSE_FORMAT_MODES
@@ -304,7 +305,7 @@ def load_config(path: Path) -> RunConfig:
     return RunConfig(
         judges=judges,
         rubrics=list(rubrics),
-        dataset=(base / dataset) if isinstance(dataset, str) else None,
+        dataset=paths.dataset_path(dataset, base) if isinstance(dataset, str) else None,
         repeats=repeats,
         runs_dir=(base / runs_dir) if isinstance(runs_dir, str) else None,
         source=path,

@@ -36,6 +36,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from judge.core import paths
 from judge.core.errors import DatasetError, did_you_mean
 from judge.core.hashing import content_hash, file_hash
 from judge.core.mechanisms import mechanism_ids
@@ -131,7 +132,7 @@ def dataset_format(path: Path) -> str:
     if fmt is None:
         raise DatasetError(
             f"{path}: unknown dataset format '{path.suffix}'; use .jsonl, .json (an array of rows), .csv, .parquet "
-            "or .eval (an Inspect AI log)"
+            f"or .eval (an Inspect AI log), or a bundled set's name: {', '.join(paths.BUNDLED_DATASETS)}"
         )
     if not path.is_file():
         raise DatasetError(f"{path}: dataset file not found; check the path given to --dataset")
