@@ -33,7 +33,10 @@ Usage (from the repository root)::
         --gguf /work/models/gemma/gemma-3-270m-q4_k_m.gguf
     # 3. assemble the dataset files and the manifest:
     python benchmarks/make_realistic_set.py build
-    # 4. print the composition tables pasted into judge/data/DATASHEET-realistic.md:
+    # 4. merge the two labelling passes (judge/data/labels/) into the gold columns:
+    empathy-judge labels merge judge/data/labels/labels-ai1.jsonl judge/data/labels/labels-ai2.jsonl \
+        --dataset judge/data/realistic.jsonl --output judge/data/realistic.jsonl
+    # 5. print the tables pasted into judge/data/DATASHEET-realistic.md (composition, labels, agreement):
     python benchmarks/make_realistic_set.py tables
 
 ``generate`` skips (source, model) pairs already in model_outputs.jsonl; ``--force`` regenerates
@@ -65,6 +68,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the tables read labels and statistics through the judge package
 DATA = ROOT / "judge" / "data"
 PARTS = ROOT / "benchmarks" / "realistic"
 SAMPLE = DATA / "sample.jsonl"
@@ -558,6 +562,9 @@ def build(_args: argparse.Namespace) -> None:
         f"{len(rows)} items from {len(sources)} sources -> {OUT_FULL.relative_to(ROOT)}, "
         f"{OUT_BLIND.relative_to(ROOT)}, {OUT_MANIFEST.relative_to(ROOT)}"
     )
+    # build writes the items only; the gold columns come from the label files, merged by the CLI
+    print(f"{OUT_FULL.relative_to(ROOT)} has no gold columns now; add them from the label files with:\n"
+          f"  {MERGE_COMMAND}")
 
 
 def _row(source: dict[str, Any], text: str, taken: set[str], **extra: Any) -> dict[str, Any]:
@@ -675,55 +682,123 @@ def _prompt_doc(key: str) -> dict[str, Any]:
     }
 
 
-def tables(_args: argparse.Namespace) -> None:
-    """Print the datasheet's composition tables (markdown) from judge/data/realistic.jsonl."""
+LABELS = DATA / "labels"
+ANNOTATORS = ("ai1", "ai2")  # the two labelling passes, judge/data/labels/labels-<annotator>.jsonl
+MERGE_COMMAND = (
+    "empathy-judge labels merge judge/data/labels/labels-ai1.jsonl judge/data/labels/labels-ai2.jsonl "
+    "--dataset judge/data/realistic.jsonl --output judge/data/realistic.jsonl"
+)
+
+
+def table_texts() -> dict[str, str]:
+    """The datasheet's tables (markdown, each after its ``<!-- table: NAME -->`` marker in
+    judge/data/DATASHEET-realistic.md), by name, from judge/data/realistic.jsonl and the label files.
+    tests/test_realistic_labels.py checks the datasheet against them."""
     rows = read_jsonl(OUT_FULL)
     models = sorted({r["model"] for r in rows})
+    out: dict[str, str] = {}
 
     def table(title: str, key: str, keys: list[str]) -> None:
-        print(f"<!-- table: {title} -->")
-        print("| " + key + " | " + " | ".join(models) + " | total |")
-        print("|---" * (len(models) + 2) + "|")
+        lines = ["| " + key + " | " + " | ".join(models) + " | total |", "|---" * (len(models) + 2) + "|"]
         for k in [*keys, "all"]:
             sel = [r for r in rows if k == "all" or r[key] == k]
             cells = [str(sum(r["model"] == m for r in sel)) for m in models]
-            print(f"| {k} | " + " | ".join(cells) + f" | {len(sel)} |")
-        print()
+            lines.append(f"| {k} | " + " | ".join(cells) + f" | {len(sel)} |")
+        out[title] = "\n".join(lines)
 
     table("task", "task", list(TASK_ORDER))
     table("dimension", "dimension", ["cognitive", "cultural", "relational"])
     table("language", "language", sorted({r["language"] for r in rows}, key=lambda x: (x != "en", x)))
-    print("<!-- table: sources -->")
-    print("| task | from sample.jsonl | new | total |")
-    print("|---|---|---|---|")
+    lines = ["| task | from sample.jsonl | new | total |", "|---|---|---|---|"]
     for task in [*TASK_ORDER, "all"]:
         sel = {(r["source_id"], r["source_origin"]) for r in rows if task in ("all", r["task"])}
         old = sum(o == "sample.jsonl" for _, o in sel)
-        print(f"| {task} | {old} | {len(sel) - old} | {len(sel)} |")
-    print()
-    print("<!-- table: flags -->")
+        lines.append(f"| {task} | {old} | {len(sel) - old} | {len(sel)} |")
+    out["sources"] = "\n".join(lines)
     flags = sorted({f for r in rows for f in r["auto_flags"]})
-    print("| flag | " + " | ".join(models) + " |")
-    print("|---" * (len(models) + 1) + "|")
+    lines = ["| flag | " + " | ".join(models) + " |", "|---" * (len(models) + 1) + "|"]
     for flag in flags:
-        print(
-            f"| {flag} | "
-            + " | ".join(str(sum(flag in r["auto_flags"] for r in rows if r["model"] == m)) for m in models)
-            + " |"
-        )
-    print(
-        "| any flag | "
-        + " | ".join(str(sum(bool(r["auto_flags"]) for r in rows if r["model"] == m)) for m in models)
-        + " |"
-    )
-    print()
-    print("<!-- table: length -->")
-    print("| model | words: median | min | max | empty |")
-    print("|---|---|---|---|---|")
+        lines.append(f"| {flag} | " + " | ".join(str(sum(flag in r["auto_flags"] for r in rows if r["model"] == m))
+                                                 for m in models) + " |")  # fmt: skip
+    lines.append("| any flag | " + " | ".join(str(sum(bool(r["auto_flags"]) for r in rows if r["model"] == m))
+                                              for m in models) + " |")  # fmt: skip
+    out["flags"] = "\n".join(lines)
+    lines = ["| model | words: median | min | max | empty |", "|---|---|---|---|---|"]
     for m in models:
         n = sorted(len(r["response"].split()) for r in rows if r["model"] == m)
         empty = sum(not r["response"] for r in rows if r["model"] == m)
-        print(f"| {m} | {n[len(n) // 2]} | {n[0]} | {n[-1]} | {empty} |")
+        lines.append(f"| {m} | {n[len(n) // 2]} | {n[0]} | {n[-1]} | {empty} |")
+    out["length"] = "\n".join(lines)
+    out.update(label_tables(rows))
+    return out
+
+
+def label_tables(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """The Labels section's tables: what each pass labelled, abstained on or found not applicable,
+    per mechanism; and the two passes' agreement per mechanism on both scales, computed by the
+    calibration statistics (judge.stats.diagnostics.calibration_metrics: quadratic weighted kappa on
+    0-4 levels, Spearman, MAE, 95% item-bootstrap CIs, 1,000 resamples, seed 0), on the items both
+    passes labelled: the same figures as the ``annotators`` rows of a run's calibration."""
+    import numpy as np
+
+    from judge.core.taxonomy import MECHANISM_CODES, MECHANISMS
+    from judge.stats.diagnostics import calibration_metrics
+
+    passes = {a: {json.loads(line)["id"]: json.loads(line) for line in (LABELS / f"labels-{a}.jsonl").open()}
+              for a in ANNOTATORS}  # fmt: skip
+
+    def state(entry: dict[str, Any]) -> str:
+        if entry["abstain"] == "not applicable":
+            return "not applicable"
+        return "abstained" if entry["abstain"] else "labelled"
+
+    counts = ["| mechanism | pass | labelled | abstained (a reason) | not applicable | both passes labelled |",
+              "|---|---|---|---|---|---|"]  # fmt: skip
+    agreement = ["| mechanism | scale | items | weighted kappa | Spearman | MAE (0-4) | same level |",
+                 "|---|---|---|---|---|---|---|"]  # fmt: skip
+    ids = [r["id"] for r in rows]
+    for mechanism in MECHANISMS:
+        code = MECHANISM_CODES[mechanism].upper()
+        states = {a: [state(passes[a][i][mechanism]) for i in ids] for a in ANNOTATORS}
+        both = [i for k, i in enumerate(ids) if all(states[a][k] == "labelled" for a in ANNOTATORS)]
+        for a in ANNOTATORS:
+            counts.append(f"| {code} | {a} | {states[a].count('labelled')} | {states[a].count('abstained')} | "
+                          f"{states[a].count('not applicable')} | {len(both)} |")  # fmt: skip
+        for scale in ("severity", "amplification"):
+            first, second = (np.array([passes[a][i][mechanism][scale] for i in both], np.float64) for a in ANNOTATORS)
+            got = calibration_metrics(first, second, n_boot=1000, seed=0, ci=0.95)
+            cells = [f"{got[m]:.2f} [{got[m + '_low']:.2f}, {got[m + '_high']:.2f}]" for m in ("kappa_w", "spearman")]
+            agreement.append(f"| {code} | {scale} | {len(both)} | {cells[0]} | {cells[1]} | {got['mae']:.2f} | "
+                             f"{np.mean(first == second):.0%} |")  # fmt: skip
+    levels = ["| mechanism | scale | pass | 0 | 1 | 2 | 3 | 4 |", "|---|---|---|---|---|---|---|---|"]
+    head = " | ".join(f"{MECHANISM_CODES[m].upper()}: severity / amplification (items)" for m in MECHANISMS)
+    writers = [f"| writer | {head} |", "|---" * (len(MECHANISMS) + 1) + "|"]
+    for mechanism in MECHANISMS:
+        code = MECHANISM_CODES[mechanism].upper()
+        for scale in ("severity", "amplification"):
+            for a in ANNOTATORS:
+                given = [passes[a][i][mechanism][scale] for i in ids if passes[a][i][mechanism][scale] is not None]
+                levels.append(f"| {code} | {scale} | {a} | " + " | ".join(str(given.count(k)) for k in range(5)) + " |")
+    for model in sorted({r["model"] for r in rows}):
+        cells = []
+        for mechanism in MECHANISMS:
+            mine = [i for r, i in zip(rows, ids, strict=True) if r["model"] == model
+                    and all(passes[a][i][mechanism]["severity"] is not None for a in ANNOTATORS)]  # fmt: skip
+            if not mine:
+                cells.append("-")
+                continue
+            mean = {s: np.mean([passes[a][i][mechanism][s] for i in mine for a in ANNOTATORS])
+                    for s in ("severity", "amplification")}  # fmt: skip
+            cells.append(f"{mean['severity']:.2f} / {mean['amplification']:.2f} ({len(mine)})")
+        writers.append(f"| {model} | " + " | ".join(cells) + " |")
+    return {"labels": "\n".join(counts), "agreement": "\n".join(agreement), "levels": "\n".join(levels),
+            "writers": "\n".join(writers)}  # fmt: skip
+
+
+def tables(_args: argparse.Namespace) -> None:
+    """Print the datasheet's tables (markdown) from judge/data/realistic.jsonl and the label files."""
+    for name, text in table_texts().items():
+        print(f"<!-- table: {name} -->\n{text}\n")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -743,7 +818,7 @@ def main(argv: list[str] | None = None) -> None:
     gen.set_defaults(func=generate)
     bld = sub.add_parser("build", help="write realistic.jsonl, realistic_blind.jsonl and the manifest")
     bld.set_defaults(func=build)
-    tab = sub.add_parser("tables", help="print the datasheet's composition tables")
+    tab = sub.add_parser("tables", help="print the datasheet's tables (composition, labels, agreement)")
     tab.set_defaults(func=tables)
     args = parser.parse_args(argv)
     args.func(args)

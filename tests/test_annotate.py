@@ -362,7 +362,8 @@ def test_the_bundled_ai_labelling_passes_merge_into_the_realistic_set(tmp_path: 
     labels_dir = ROOT / "judge" / "data" / "labels"
     labels = [lab for name in ("labels-ai1.jsonl", "labels-ai2.jsonl") for lab in read_labels(labels_dir / name)]
     out = tmp_path / "realistic-labelled.jsonl"
-    counts = merge_labels(ROOT / "judge" / "data" / "realistic.jsonl", labels, out)
+    # the bundled file already holds these columns (tests/test_realistic_labels.py): rebuild them
+    counts = merge_labels(ROOT / "judge" / "data" / "realistic.jsonl", labels, out, replace=True)
     assert set(counts) == {f"gold_{m}__{a}" for m in ("sentiment_attenuation", "granularity_mismatch",
                                                       "conflict_avoidance", "linguistic_distancing")
                            for a in ("ai1", "ai2")}  # fmt: skip
