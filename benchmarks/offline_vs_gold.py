@@ -1,13 +1,31 @@
-"""How well the offline judges agree with the gold labels of a dataset (default: the sample set).
+"""How well the offline judges agree with a dataset's gold labels, beside what they must beat and the
+ceiling they can reach: the README's offline-vs-gold tables, with one command.
 
-    python benchmarks/offline_vs_gold.py [--run-dir DIR] [--dataset PATH] [--json]
+    python benchmarks/offline_vs_gold.py --dataset realistic     # the realistic set, two AI labelling passes
+    python benchmarks/offline_vs_gold.py --dataset sample        # the caricature sample set (the default)
+    python benchmarks/offline_vs_gold.py --dataset PATH [--run-dir DIR] [--json]
 
-Without --run-dir it first runs ``python -m judge run`` with the offline panel and every latest
-rubric into a temporary folder. For each rubric x judge (and the panel mean), it compares the
-item severity on the 0-4 scale (normalised score x 4, repeats averaged) with ``gold_<mechanism>``:
-quadratic-weighted kappa on rounded severities and MAE (graded rubrics only: a paper rubric's
-score is a compression rate or a label, not a 0-4 level) and Spearman's rho, with 95% item-bootstrap
-CIs from ``judge.stats.diagnostics.calibration_metrics``.
+Without --run-dir it runs ``python -m judge run`` on the dataset with the offline panel and every
+latest rubric into a temporary folder. Every figure comes from the statistics layer, so it equals
+what a run's summary.json and report show:
+
+- graded rubrics, both scales (severity; amplification where the dataset has amplification labels):
+  the run's own ``calibration`` rows (judge.stats.diagnostics.calibration): each judge, the panel,
+  the baselines that read no text (length, model, constant) and the annotator pairs (the
+  inter-annotator ceiling), with quadratic weighted kappa, Spearman and MAE, 95% item-bootstrap CIs;
+- paper rubrics: Spearman only (the score is a compression rate, a label or a feature distance, not
+  a 0-4 level) of each judge's and the panel's item score (judge.stats.panel) against the same
+  reference (judge.stats.diagnostics.gold_reference), with judge.stats.diagnostics.calibration_metrics;
+- the perturbation pairs (benchmarks/perturbations.py): the share of pairs in which the degraded
+  reply scored more severe than the faithful one, per mechanism and rubric family;
+- items and abstentions: per rubric, the items it applies to, the items with a reference label, the
+  items every annotator labelled, and each judge's abstentions (summary.json ``judges``);
+- with several annotators: the panel against each annotator alone and against the reference limited
+  to the items every annotator labelled; with several models under test: the same calibration within
+  each model's items (what the whole-set figures owe to telling the writers apart).
+
+The reference is the stats layer's: the adjudicated ``gold_<mechanism>`` when the dataset has one,
+else the mean of the annotators who labelled the item.
 """
 
 from __future__ import annotations
@@ -18,81 +36,304 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy as np
 import polars as pl
 
+from benchmarks.perturbations import PAIRS, load_pairs
+from benchmarks.perturbations import measure as measure_pairs
 from judge.core import paths
-from judge.stats.diagnostics import calibration_metrics
+from judge.core.taxonomy import MECHANISM_CODES, MECHANISMS
+from judge.inputs.dataset import open_dataset
+from judge.stats.diagnostics import calibration, calibration_metrics, gold_reference
+from judge.stats.panel import item_panel, judge_item_scores, not_applicable
+from judge.stats.summary import item_facts
+
+N_BOOT = 1000
+PANEL = "panel"
 
 
-def load_gold(dataset: Path) -> pl.DataFrame:
-    rows = [json.loads(line) for line in dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
-    keep = [{k: v for k, v in r.items() if k == "id" or (k.startswith("gold_") and "__" not in k
-             and not k.startswith("gold_note"))} for r in rows]  # fmt: skip
-    return pl.DataFrame(keep).rename({"id": "item_id"})
+def run_offline(dataset: Path, run_dir: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "judge", "run", "--dataset", str(dataset), "--run-dir", str(run_dir),
+                    "--quiet", "--no-cache"], check=True, stdout=subprocess.DEVNULL,
+                   cwd=paths.rubrics_dir().parent)  # fmt: skip
+    return run_dir
 
 
-def measure(run_dir: Path, dataset: Path, *, n_boot: int = 1000) -> list[dict[str, object]]:
-    verdicts = pl.read_parquet(run_dir / "verdicts.parquet").filter(pl.col("status") == "ok")
-    gold = load_gold(dataset)
-    per_judge = verdicts.group_by("rubric_id", "family", "mechanism", "judge", "item_id").agg(
-        (pl.col("score").mean() * 4).alias("pred")
-    )
-    panel = per_judge.group_by("rubric_id", "family", "mechanism", "item_id").agg(
-        pl.col("pred").mean(), pl.lit("panel").alias("judge")
-    )
-    both = pl.concat([per_judge, panel.select(per_judge.columns)])
+def _annotator_sets(gold: pl.DataFrame) -> list[str]:
+    return sorted({c.split("__", 1)[1] for c in gold.columns if "__" in c})
+
+
+def _every_annotator(gold: pl.DataFrame) -> pl.DataFrame:
+    """The gold frame with each mechanism's annotator columns (both scales) nulled on the items
+    that not every annotator labelled: the reference then rests only on items all of them gave."""
     out = []
-    for (rubric_id, family, mechanism, judge), frame in both.group_by(
-        "rubric_id", "family", "mechanism", "judge", maintain_order=True
-    ):
-        col = f"gold_{mechanism}"
-        if col not in gold.columns:
+    for column in gold.columns:
+        if "__" not in column:
+            out.append(pl.col(column))
             continue
-        joined = frame.join(gold.select("item_id", col), on="item_id").drop_nulls([col, "pred"])
-        got = calibration_metrics(
-            joined["pred"].to_numpy(), joined[col].to_numpy(), n_boot=n_boot, seed=0, ci=0.95
-        )
-        if family != "graded":
-            # Only the rank order of a compression rate or label is comparable with a 0-4 level.
-            got = {k: v for k, v in got.items() if k.startswith("spearman")}
-        out.append({"rubric_id": rubric_id, "judge": judge, "n": joined.height, **got})
-    return sorted(out, key=lambda r: (str(r["rubric_id"]), str(r["judge"])))
+        prefix = column.split("__", 1)[0]
+        siblings = [c for c in gold.columns if c.startswith(prefix + "__")]
+        out.append(pl.when(pl.all_horizontal(pl.col(c).is_not_null() for c in siblings)).then(pl.col(column))
+                   .otherwise(None).alias(column))  # fmt: skip
+    return gold.select(out)
 
 
-def _fmt(r: dict[str, object], key: str) -> str:
-    v, lo, hi = r.get(key), r.get(f"{key}_low"), r.get(f"{key}_high")
-    if v is None:
-        return "-" if key in r else "n/a"
-    return f"{v:.2f} [{lo:.2f}, {hi:.2f}]" if lo is not None else f"{v:.2f}"  # type: ignore[str-format]
+def paper_rows(verdicts: pl.DataFrame, gold: pl.DataFrame, *, n_boot: int) -> list[dict[str, Any]]:
+    """Spearman of each judge's and the panel's paper-rubric item score against the reference."""
+    paper = verdicts.filter(pl.col("family") == "paper")
+    values = pl.concat([
+        judge_item_scores(paper).select("rubric_id", "rubric_version", "mechanism", "judge", "item_id", "score"),
+        item_panel(paper).select("rubric_id", "rubric_version", "mechanism", pl.lit(PANEL).alias("judge"), "item_id",
+                                 pl.col("panel").alias("score")),
+    ]).drop_nulls("score")  # fmt: skip
+    rows = []
+    for (rubric_id, version, mechanism, judge), frame in values.group_by(
+        "rubric_id", "rubric_version", "mechanism", "judge", maintain_order=True
+    ):
+        ref = gold_reference(gold, str(mechanism), "id")
+        if ref is None:
+            continue
+        both = frame.join(ref, on="item_id").sort("item_id")
+        got = calibration_metrics(both["score"].to_numpy(), both["gold"].to_numpy(), n_boot=n_boot, seed=0, ci=0.95)
+        rows.append({"rubric_id": rubric_id, "rubric_version": version, "mechanism": mechanism, "scale": "severity",
+                     "kind": "panel" if judge == PANEL else "judge", "rater": judge, "n": both.height,
+                     **{k: v for k, v in got.items() if k.startswith("spearman")}})  # fmt: skip
+    return sorted(rows, key=lambda r: (r["rubric_id"], r["rater"]))
+
+
+def items_and_abstentions(verdicts: pl.DataFrame, gold: pl.DataFrame, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per rubric: items it applies to, items with a reference label, items every annotator labelled,
+    and per judge the abstentions over all applicable items and over the labelled ones."""
+    out = []
+    for (rubric_id, version, mechanism), frame in verdicts.group_by(
+        "rubric_id", "rubric_version", "mechanism", maintain_order=True
+    ):
+        applies = set(frame.filter(~not_applicable(frame))["item_id"])
+        ref = gold_reference(gold, str(mechanism), "id")
+        labelled = set(ref["item_id"]) & applies if ref is not None else set()
+        strict = gold_reference(_every_annotator(gold), str(mechanism), "id")
+        every = set(strict["item_id"]) & applies if strict is not None else set()
+        row: dict[str, Any] = {"rubric_id": rubric_id, "rubric_version": version, "mechanism": mechanism,
+                               "applies": len(applies), "labelled": len(labelled), "every_annotator": len(every),
+                               "judges": {}}  # fmt: skip
+        for j in summary.get("judges") or []:
+            if j["rubric_id"] != rubric_id or j["rubric_version"] != version:
+                continue
+            mine = frame.filter(pl.col("judge") == j["judge"])
+            abstained = set(mine.filter(pl.col("status") == "abstained")["item_id"])
+            row["judges"][j["judge"]] = {"abstained": j["n_abstained"], "of_labelled": len(abstained & labelled),
+                                         "ok": j["n_ok"], "invalid": j["n_invalid"] + j["n_error"]}  # fmt: skip
+        out.append(row)
+    return sorted(out, key=lambda r: (MECHANISMS.index(r["mechanism"]), r["rubric_id"]))
+
+
+def _panel_only(rows: pl.DataFrame) -> list[dict[str, Any]]:
+    return [r for r in rows.to_dicts() if r["kind"] in ("panel", "annotators", "baseline")]
+
+
+def _shown(path: Path) -> str:
+    """A path inside the repository relative to its root (the bundled sets), any other as given."""
+    root = paths.PACKAGE_DIR.parent
+    return str(path.resolve().relative_to(root)) if path.resolve().is_relative_to(root) else str(path)
+
+
+def measure(run_dir: Path, dataset: Path, *, n_boot: int = N_BOOT) -> dict[str, Any]:
+    verdicts = pl.read_parquet(run_dir / "verdicts.parquet")
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    data = open_dataset(dataset)
+    items = list(data.items())
+    facts = item_facts(items, data.gold_columns)
+    if facts.gold is None:
+        raise SystemExit(f"{dataset}: no gold columns; nothing to compare with")
+    gold = facts.gold
+    boot = {"n_boot": n_boot, "seed": 0, "ci": 0.95}
+    result: dict[str, Any] = {
+        "dataset": _shown(dataset),
+        "run": str(run_dir),
+        "rubrics": sorted({f"{r}@{v}" for r, v in verdicts.select("rubric_id", "rubric_version").unique().iter_rows()}),
+        "calibration": summary.get("calibration") or [],
+        "paper": paper_rows(verdicts, gold, n_boot=n_boot),
+        "items": items_and_abstentions(verdicts, gold, summary),
+        "pairs": measure_pairs(load_pairs(PAIRS)),
+    }
+    annotators = _annotator_sets(gold)
+    if len(annotators) >= 2:
+        views: dict[str, Any] = {}
+        for name in annotators:
+            one = gold.select("id", *[c for c in gold.columns if c.endswith(f"__{name}")])
+            views[name] = _panel_only(calibration(verdicts, one, lengths=facts.lengths, **boot))
+        views["every annotator"] = _panel_only(calibration(verdicts, _every_annotator(gold), lengths=facts.lengths,
+                                                           **boot))  # fmt: skip
+        result["by_reference"] = views
+    models = sorted({i.model for i in items})
+    if len(models) >= 2:
+        result["within_model"] = {}
+        for model in models:
+            ids = [i.id for i in items if i.model == model]
+            mine = verdicts.filter(pl.col("model") == model)
+            rows = calibration(mine, gold.filter(pl.col("id").is_in(ids)), lengths=facts.lengths, **boot)
+            result["within_model"][model] = _panel_only(rows)
+    return result
+
+
+# --- markdown -----------------------------------------------------------------------------------
+
+def _ci(r: dict[str, Any] | None, key: str, *, ci: bool = True) -> str:
+    if r is None or r.get(key) is None:
+        return "-"
+    lo, hi = r.get(f"{key}_low"), r.get(f"{key}_high")
+    return f"{r[key]:.2f} [{lo:.2f}, {hi:.2f}]" if ci and lo is not None and hi is not None else f"{r[key]:.2f}"
+
+
+def _graded(result: dict[str, Any], scale: str) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(r["mechanism"], r["rater"]): r for r in result["calibration"] if r.get("scale", "severity") == scale}
+
+
+def _pair_cell(result: dict[str, Any], mechanism: str, family: str, direction: str) -> str:
+    got = {r["judge"]: r for r in result["pairs"] if r["mechanism"] == mechanism and r["family"] == family
+           and r["direction"] == direction}  # fmt: skip
+    if PANEL not in got:
+        return "-"
+    p = got[PANEL]
+    return (f"{p['accuracy']:.0%} of {p['n']} (lexicon {got['lexicon']['accuracy']:.0%}, structure "
+            f"{got['structure']['accuracy']:.0%})")  # fmt: skip
+
+
+def _ceiling(rows: dict[tuple[str, str], dict[str, Any]], mechanism: str, key: str) -> str:
+    pairs = [r for (m, _), r in rows.items() if m == mechanism and r["kind"] in ("annotators", "human")]
+    return "; ".join(f"{_ci(r, key)} ({r['n']})" for r in pairs) or "- (one annotator)"
+
+
+def graded_table(result: dict[str, Any], scale: str, key: str) -> str:
+    rows = _graded(result, scale)
+    direction = "attenuation" if scale == "severity" else "amplification"
+    head = ["mechanism", "items", "offline/lexicon", "offline/structure", "panel", "length baseline",
+            "model baseline", "MAE: panel / constant", "inter-annotator ceiling (items)", f"pairs ({direction}): panel"]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for mechanism in MECHANISMS:
+        if (mechanism, PANEL) not in rows:
+            continue
+        cells = [_ci(rows.get((mechanism, j)), key) for j in ("offline/lexicon", "offline/structure")]
+        panel, const = rows[(mechanism, PANEL)], rows.get((mechanism, "constant"))
+        mae = f"{panel['mae']:.2f} / {const['mae']:.2f}" if const and const.get("mae") is not None else "-"
+        lines.append(f"| {MECHANISM_CODES[mechanism].upper()} | {panel['n']} | {' | '.join(cells)} | "
+                     f"{_ci(panel, key)} | {_ci(rows.get((mechanism, 'length')), key)} | "
+                     f"{_ci(rows.get((mechanism, 'model')), key)} | {mae} | {_ceiling(rows, mechanism, key)} | "
+                     f"{_pair_cell(result, mechanism, 'graded', direction)} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def spearman_table(result: dict[str, Any]) -> str:
+    graded = _graded(result, "severity")
+    paper = {(r["mechanism"], r["rater"]): r for r in result["paper"]}
+    head = ["rubric", "items", "offline/lexicon", "offline/structure", "panel", "length baseline", "model baseline",
+            "inter-annotator ceiling (items)", "pairs: panel"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for mechanism in MECHANISMS:
+        for family, rows in (("graded", graded), ("paper", paper)):
+            if (mechanism, PANEL) not in rows:
+                continue
+            panel = rows[(mechanism, PANEL)]
+            cells = [_ci(rows.get((mechanism, j)), "spearman") for j in ("offline/lexicon", "offline/structure")]
+            lines.append(f"| {panel['rubric_id']} | {panel['n']} | {' | '.join(cells)} | {_ci(panel, 'spearman')} | "
+                         f"{_ci(graded.get((mechanism, 'length')), 'spearman')} | "
+                         f"{_ci(graded.get((mechanism, 'model')), 'spearman')} | "
+                         f"{_ceiling(graded, mechanism, 'spearman')} | "
+                         f"{_pair_cell(result, mechanism, family, 'attenuation')} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def items_table(result: dict[str, Any]) -> str:
+    judges = sorted({j for r in result["items"] for j in r["judges"]})
+    head = ["rubric", "items it applies to", "with a reference label", "labelled by every annotator",
+            *[f"{j}: abstained (of them labelled)" for j in judges]]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for r in result["items"]:
+        cells = [f"{r['judges'][j]['abstained']} ({r['judges'][j]['of_labelled']})" if j in r["judges"] else "-"
+                 for j in judges]  # fmt: skip
+        lines.append(f"| {r['rubric_id']}@{r['rubric_version']} | {r['applies']} | {r['labelled']} | "
+                     f"{r['every_annotator']} | {' | '.join(cells)} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def reference_table(result: dict[str, Any]) -> str:
+    """The panel's weighted kappa against each annotator alone and against the reference limited to
+    items every annotator labelled, beside the default reference."""
+    views = result.get("by_reference")
+    if not views:
+        return ""
+    names = list(views)
+    head = ["rubric (scale)", "panel: default reference", *[f"panel: {n}" for n in names]]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    base = {(r["rubric_id"], r["scale"]): r for r in result["calibration"] if r["kind"] == "panel"}
+    for (rubric_id, scale), r in sorted(base.items(), key=lambda x: (x[0][1] != "severity", x[0][0])):
+        cells = []
+        for name in names:
+            got = next((v for v in views[name] if v["kind"] == "panel" and v["rubric_id"] == rubric_id
+                        and v["scale"] == scale), None)  # fmt: skip
+            cells.append(f"{_ci(got, 'kappa_w')} ({got['n']})" if got else "-")
+        lines.append(f"| {rubric_id} ({scale}) | {_ci(r, 'kappa_w')} ({r['n']}) | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def within_table(result: dict[str, Any]) -> str:
+    views = result.get("within_model")
+    if not views:
+        return ""
+    head = ["rubric (scale)", "model under test", "items", "panel: kappa / Spearman", "length baseline",
+            "inter-annotator ceiling"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for model, rows in views.items():
+        by = {(r["rubric_id"], r["scale"], r["kind"], r["rater"]): r for r in rows}
+        for (rubric_id, scale, kind, _), r in sorted(by.items(), key=lambda x: (x[0][1] != "severity", x[0][0])):
+            if kind != "panel":
+                continue
+            length = by.get((rubric_id, scale, "baseline", "length"))
+            pairs = [v for k, v in by.items() if k[:3] == (rubric_id, scale, "annotators")]
+
+            def pair(x: dict[str, Any] | None) -> str:
+                return "-" if x is None else f"{_ci(x, 'kappa_w', ci=False)} / {_ci(x, 'spearman', ci=False)}"
+
+            ceiling = f"{pair(pairs[0])} ({pairs[0]['n']})" if pairs else "-"
+            lines.append(f"| {rubric_id} ({scale}) | {model} | {r['n']} | {pair(r)} | {pair(length)} | {ceiling} |")
+    return "\n".join(lines)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    out = [f"dataset: {result['dataset']}; rubrics: {', '.join(result['rubrics'])}", "",
+           "Severity, weighted kappa [95% CI] (graded rubrics):", "", graded_table(result, "severity", "kappa_w"), "",
+           "Severity, Spearman [95% CI] (graded and paper rubrics):", "", spearman_table(result)]  # fmt: skip
+    if any(r.get("scale") == "amplification" for r in result["calibration"]):
+        out += ["", "Amplification, weighted kappa [95% CI] (graded rubrics):", "",
+                graded_table(result, "amplification", "kappa_w"), "",
+                "Amplification, Spearman [95% CI]:", "", graded_table(result, "amplification", "spearman")]  # fmt: skip
+    out += ["", "Items and abstentions:", "", items_table(result)]
+    if result.get("by_reference"):
+        out += ["", "The panel against other references (weighted kappa [95% CI], items):", "",
+                reference_table(result)]  # fmt: skip
+    if result.get("within_model"):
+        out += ["", "Within one model under test (weighted kappa / Spearman):", "", within_table(result)]
+    return "\n".join(out)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--run-dir", type=Path)
-    parser.add_argument("--dataset", type=Path, default=paths.sample_dataset())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", type=paths.dataset_path, default=paths.sample_dataset(),
+                        help="a dataset file, or a bundled set's name: sample (default), realistic")  # fmt: skip
+    parser.add_argument("--run-dir", type=Path, help="measure this run instead of running the offline panel")
+    parser.add_argument("--n-boot", type=int, default=N_BOOT)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    run_dir = args.run_dir
-    if run_dir is None:
-        run_dir = Path(tempfile.mkdtemp(prefix="offline-vs-gold-")) / "run"
-        subprocess.run(
-            [sys.executable, "-m", "judge", "run", "--dataset", str(args.dataset), "--run-dir", str(run_dir),
-             "--quiet"],
-            check=True, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-    rows = measure(run_dir, args.dataset)
-    if args.json:
-        print(json.dumps(rows, indent=1))
-        return
-    print("| rubric | judge | n | weighted kappa (quadratic) | Spearman | MAE (0-4) |")
-    print("|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['rubric_id']} | {r['judge']} | {r['n']} | {_fmt(r, 'kappa_w')} | {_fmt(r, 'spearman')} "
-              f"| {_fmt(r, 'mae')} |")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = args.run_dir or run_offline(args.dataset.resolve(), Path(tmp) / "run")
+        result = measure(run_dir, args.dataset, n_boot=args.n_boot)
+    print(json.dumps(result, indent=1, default=float) if args.json else markdown(result))
 
 
 if __name__ == "__main__":
+    np.seterr(all="ignore")
     main()

@@ -1,18 +1,23 @@
 """Cross-mechanism overlap: how often one response is penalised under several mechanisms, and how
 often for the same textual change, from gold labels and from a panel of judges.
 
-    python benchmarks/overlap.py [--dataset PATH] [--rubrics 2|3] [--run-dir DIR] [--json]
+    python benchmarks/overlap.py [--dataset sample|realistic|PATH] [--rubrics 2|3] [--run-dir DIR] [--json]
 
 Without --run-dir it runs ``python -m judge run`` with the offline panel and the graded rubrics of
 version ``--rubrics`` (2: before the disambiguation rules; 3: with them) into a temporary folder.
 
 Definitions (a mechanism "penalises" an item when its level is >= 2, "moderate" on the 0-4 scale):
 
-- ``level``: gold labels as given; a judge's level is round(4 x its item score) (repeats averaged,
-  halves up); the panel's is round(4 x the mean of the judges' item scores). Only mechanisms that
+- ``level``: gold labels as given (with several annotators, ``gold_<mechanism>__<annotator>``: each
+  annotator's labels alone, and their mean rounded halves up, the stats layer's reference); a
+  judge's level is round(4 x its item score) (repeats averaged, halves up); the panel's is
+  round(4 x the mean of the judges' item scores). Only mechanisms that
   apply to the item count (conflict avoidance from version 3 on: counselling, workplace and
   education; an abstained or skipped verdict has no level).
-- ``multi``: the share of items penalised under two or more mechanisms (denominator: all items).
+- ``items``: the items every annotator labelled on at least one mechanism (all of them on the sample
+  set; on the realistic set the items neither labelling pass abstained on entirely); gold, the
+  panel and every judge are counted over these same items.
+- ``multi``: the share of items penalised under two or more mechanisms (denominator: those items).
 - ``multi_given_failing``: the same among items penalised under at least one mechanism.
 - ``same_change`` (judges only, they quote): for one judge, the share of items where two
   mechanisms both penalise the item and each cites evidence on the same side whose spans overlap
@@ -22,6 +27,9 @@ Definitions (a mechanism "penalises" an item when its level is >= 2, "moderate" 
   Gold labels carry no quotes, so this has no gold value.
 - ``rho``: Spearman correlation between two mechanisms' item levels (gold) or item scores
   (panel), over the items both have; also over failing items (any mechanism >= 2).
+- ``by_model``: the gold (or mean) and panel ``rho`` over each model's items alone (models with at
+  least ``MIN_MODEL_ITEMS`` items): mechanisms that move together only because one writer fails
+  them all and another none correlate over the whole set, not within a writer.
 
 The three mechanisms that apply to every task (SA, EGM, LD) are also reported alone
 (``three_*``), so a change in conflict avoidance's applicability does not move the comparison.
@@ -48,6 +56,7 @@ from judge.inputs.evidence import find_quote, side_texts
 from judge.stats.agreement import spearman_rho
 
 FAIL_LEVEL = 2
+MIN_MODEL_ITEMS = 20
 EVERY_TASK = ("sentiment_attenuation", "granularity_mismatch", "linguistic_distancing")
 
 
@@ -60,13 +69,32 @@ def load_items(dataset: Path) -> dict[str, dict[str, Any]]:
     return {r["id"]: r for r in rows}
 
 
-def gold_levels(items: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """item -> mechanism -> gold level (the single-annotator gold_<mechanism> columns)."""
-    out: dict[str, dict[str, float]] = {}
+def gold_levels(items: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """label set -> item -> mechanism -> gold level. A dataset with plain ``gold_<mechanism>`` columns
+    has one set, "gold"; one with ``gold_<mechanism>__<annotator>`` columns has one per annotator
+    and "mean", their mean over those who labelled the item, rounded halves up."""
+    annotators = sorted({k.split("__", 1)[1] for r in items.values() for k in r
+                         if k.startswith("gold_") and not k.startswith("gold_note_") and "__" in k})  # fmt: skip
+    if not annotators:
+        return {"gold": {i: {m: float(r[f"gold_{m}"]) for m in MECHANISMS if r.get(f"gold_{m}") is not None}
+                         for i, r in items.items()}}  # fmt: skip
+    out: dict[str, dict[str, dict[str, float]]] = {a: {} for a in [*annotators, "mean"]}
     for item_id, row in items.items():
-        levels = {m: float(row[f"gold_{m}"]) for m in MECHANISMS if row.get(f"gold_{m}") is not None}
-        out[item_id] = levels
+        for a in annotators:
+            out[a][item_id] = {m: float(row[f"gold_{m}__{a}"]) for m in MECHANISMS
+                               if row.get(f"gold_{m}__{a}") is not None}  # fmt: skip
+        out["mean"][item_id] = {}
+        for m in MECHANISMS:
+            given = [row[f"gold_{m}__{a}"] for a in annotators if row.get(f"gold_{m}__{a}") is not None]
+            if given:
+                out["mean"][item_id][m] = float(_level(sum(given) / len(given) / 4))
     return out
+
+
+def labelled_items(gold: dict[str, dict[str, dict[str, float]]]) -> set[str]:
+    """The items every annotator (every label set but the mean) labelled on at least one mechanism."""
+    sets = [levels for name, levels in gold.items() if name != "mean"]
+    return {i for i in sets[0] if all(s.get(i) for s in sets)}
 
 
 def multi_penalised(levels: dict[str, dict[str, float]], mechanisms: tuple[str, ...]) -> dict[str, Any]:
@@ -161,9 +189,13 @@ def same_change(verdicts: pl.DataFrame, items: dict[str, dict[str, Any]]) -> dic
 
 
 def measure(run_dir: Path, dataset: Path) -> dict[str, Any]:
-    items = load_items(dataset)
-    gold = gold_levels(items)
-    verdicts = pl.read_parquet(run_dir / "verdicts.parquet")
+    every = load_items(dataset)
+    gold_sets = gold_levels(every)
+    keep = labelled_items(gold_sets)
+    items = {i: r for i, r in every.items() if i in keep}
+    gold_sets = {name: {i: v for i, v in levels.items() if i in keep} for name, levels in gold_sets.items()}
+    gold = gold_sets.get("gold", gold_sets.get("mean", {}))
+    verdicts = pl.read_parquet(run_dir / "verdicts.parquet").filter(pl.col("item_id").is_in(sorted(keep)))
     by_judge = judge_levels(verdicts)
     judges = sorted(by_judge)
     panel: dict[str, dict[str, float]] = {}
@@ -182,13 +214,32 @@ def measure(run_dir: Path, dataset: Path) -> dict[str, Any]:
         "rubrics": rubrics,
         "gold": {"all": multi_penalised(gold, MECHANISMS), "three": multi_penalised(gold, EVERY_TASK),
                  "rho": correlations(gold, gold)},
+        "gold_sets": {name: {"all": multi_penalised(levels, MECHANISMS), "three": multi_penalised(levels, EVERY_TASK),
+                             "rho": correlations(levels, levels)} for name, levels in gold_sets.items()},
         "panel": {"all": multi_penalised(panel_levels, MECHANISMS), "three": multi_penalised(panel_levels, EVERY_TASK),
                   "rho": correlations(panel, panel_levels),
                   "same_change": _mean([s["same_change"] for s in same.values()]),
                   "same_change_given_multi": _mean([s["same_change_given_multi"] for s in same.values()])},
         "judges": {j: {"all": multi_penalised(levels[j], MECHANISMS), "three": multi_penalised(levels[j], EVERY_TASK),
                        **same[j]} for j in judges},
+        "by_model": by_model(items, gold, panel, panel_levels),
     }  # fmt: skip
+
+
+def by_model(items: dict[str, dict[str, Any]], gold: dict[str, dict[str, float]], panel: dict[str, dict[str, float]],
+             panel_levels: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Per model under test with at least MIN_MODEL_ITEMS items: gold's and the panel's rho."""
+    models = sorted({str(r.get("model")) for r in items.values()})
+    out = {}
+    for model in models if len(models) > 1 else []:
+        ids = {i for i, r in items.items() if str(r.get("model")) == model}
+        if len(ids) < MIN_MODEL_ITEMS:
+            continue
+        mine = {i: v for i, v in gold.items() if i in ids}
+        out[model] = {"items": len(ids), "gold": correlations(mine, mine),
+                      "panel": correlations({i: v for i, v in panel.items() if i in ids},
+                                            {i: v for i, v in panel_levels.items() if i in ids})}
+    return out
 
 
 def _mean(values: list[Any]) -> float | None:
@@ -204,7 +255,10 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [f"rubrics: {', '.join(result['rubrics'])}", "",
              "| source | items | multi (4 mechanisms) | multi given failing | multi (SA, EGM, LD) | same change | "
              "same change given multi |", "|---|---|---|---|---|---|---|"]  # fmt: skip
-    rows = [("gold (one annotator)", result["gold"], None), ("offline panel", result["panel"], result["panel"])]
+    sets = result.get("gold_sets") or {"gold": result["gold"]}
+    names = {"gold": "gold (one annotator)", "mean": "gold (mean of the annotators)"}
+    rows = [(names.get(n, f"gold ({n})"), v, None) for n, v in sets.items()]
+    rows += [("offline panel", result["panel"], result["panel"])]
     rows += [(j, v, v) for j, v in result["judges"].items()]
     for name, values, same in rows:
         lines.append(
@@ -212,16 +266,27 @@ def markdown(result: dict[str, Any]) -> str:
             f"{_f(values['all']['multi_given_failing'])} | {_f(values['three']['multi'])} | "
             f"{_f(same and same.get('same_change'))} | {_f(same and same.get('same_change_given_multi'))} |"
         )
-    lines += ["", "| pair | gold rho (all / failing) | panel rho (all / failing) |", "|---|---|---|"]
+    heads = [f"{names.get(n, f'gold ({n})')} rho" for n in sets]
+    lines += ["", "| pair | " + " | ".join(f"{h} (all / failing)" for h in heads) + " | panel rho (all / failing) |",
+              "|---" * (len(heads) + 2) + "|"]  # fmt: skip
     for pair in result["gold"]["rho"]:
-        g, p = result["gold"]["rho"][pair], result["panel"]["rho"][pair]
-        lines.append(f"| {pair} | {_f(g['all'])} / {_f(g['failing'])} | {_f(p['all'])} / {_f(p['failing'])} |")
+        cells = [f"{_f(s['rho'][pair]['all'])} / {_f(s['rho'][pair]['failing'])}" for s in sets.values()]
+        p = result["panel"]["rho"][pair]
+        lines.append(f"| {pair} | {' | '.join(cells)} | {_f(p['all'])} / {_f(p['failing'])} |")
+    models = result.get("by_model") or {}
+    if models:
+        lines += ["", "| pair | " + " | ".join(f"{m} ({v['items']}): gold / panel rho" for m, v in models.items())
+                  + " |", "|---" * (len(models) + 1) + "|"]  # fmt: skip
+        for pair in result["gold"]["rho"]:
+            cells = [f"{_f(v['gold'][pair]['all'])} / {_f(v['panel'][pair]['all'])}" for v in models.values()]
+            lines.append(f"| {pair} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", type=Path, default=paths.sample_dataset())
+    parser.add_argument("--dataset", type=paths.dataset_path, default=paths.sample_dataset(),
+                        help="a dataset file, or a bundled set's name: sample (default), realistic")  # fmt: skip
     parser.add_argument("--rubrics", type=int, choices=(2, 3), default=3, help="graded rubric version to run")
     parser.add_argument("--run-dir", type=Path, help="measure this run instead of running the offline panel")
     parser.add_argument("--json", action="store_true")

@@ -7,7 +7,7 @@ import json
 import polars as pl
 import pytest
 
-from benchmarks.overlap import correlations, multi_penalised, same_change
+from benchmarks.overlap import correlations, gold_levels, labelled_items, multi_penalised, same_change
 
 SA, EGM, CA, LD = "sentiment_attenuation", "granularity_mismatch", "conflict_avoidance", "linguistic_distancing"
 
@@ -54,3 +54,17 @@ def test_same_change_needs_two_penalising_mechanisms_quoting_overlapping_spans()
     ]
     result = same_change(pl.DataFrame(rows), items)["j"]
     assert result == {"items": 2, "multi_items": 2, "same_change": 0.5, "same_change_given_multi": 0.5}
+
+
+def test_gold_levels_per_annotator_and_their_mean_on_the_items_every_annotator_labelled() -> None:
+    items = {
+        "x": {f"gold_{SA}__a": 1, f"gold_{SA}__b": 2, f"gold_{EGM}__a": 3, f"gold_{EGM}__b": None,
+              f"gold_note_{SA}__a": "kept as metadata, not a level"},
+        "y": {f"gold_{SA}__a": 0, f"gold_{SA}__b": None},  # b abstained on everything
+    }  # fmt: skip
+    got = gold_levels(items)
+    assert set(got) == {"a", "b", "mean"}
+    assert got["mean"]["x"] == {SA: 2.0, EGM: 3.0}  # 1.5 rounds up; EGM rests on a alone
+    assert got["b"]["y"] == {} and labelled_items(got) == {"x"}
+    plain = gold_levels({"x": {f"gold_{SA}": 2}})
+    assert plain == {"gold": {"x": {SA: 2.0}}} and labelled_items(plain) == {"x"}
