@@ -35,11 +35,19 @@ def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
         yield server
 
 
+def counselling_items(path: Path, n: int = 2) -> Path:
+    """The first ``n`` counselling items of the bundled sample set: every rubric applies to them."""
+    with open(paths.sample_dataset(), encoding="utf-8") as fh:
+        rows = [line for line in fh if json.loads(line)["task"] == "counselling"][:n]
+    path.write_text("".join(rows), encoding="utf-8")
+    return path
+
+
 def run(tmp_path: Path, *extra: str) -> tuple[int, Path]:
     run_dir = tmp_path / "run"
     code = main([
-        "run", "--judge", f"openai/{ALIAS}", "--limit", "2", "--run-dir", str(run_dir), "--no-cache", "--quiet",
-        *[a for r in RUBRICS for a in ("--rubric", r)], *extra,
+        "run", "--judge", f"openai/{ALIAS}", "--dataset", str(counselling_items(tmp_path / "items.jsonl")),
+        "--run-dir", str(run_dir), "--no-cache", "--quiet", *[a for r in RUBRICS for a in ("--rubric", r)], *extra,
     ])
     return code, run_dir
 
