@@ -64,6 +64,19 @@ def test_all_three_formats_give_the_same_items(tmp_path: Path) -> None:
         pytest.param(['{"id": "s", "task": "news", "source": "\\ud800", "response": "r"}'], "unpaired surrogate",
                      id="surrogate"),
         pytest.param(["[1, 2]"], "expected a JSON object", id="not-object"),
+        # issue 15: each of these used to end in a traceback or be silently accepted
+        pytest.param(['{"id": "a", "m": ' + "[" * 100_000 + "]" * 100_000 + "}"], "nested too deeply",
+                     id="deep-nesting"),
+        pytest.param(['{"id": ' + "7" * 5000 + "}"], "more than 4,300 digits", id="huge-integer"),
+        pytest.param([json.dumps(ROW)[:-1] + ', "gold_sentiment_attenuation": Infinity}'], "got inf",
+                     id="gold-infinity"),
+        pytest.param([{**ROW, "gold_sentiment_attenuation": 2.9}], "got 2.9", id="gold-fraction"),
+        pytest.param([{**ROW, "gold_sentiment_attenuation": True}], "got True", id="gold-bool"),
+        pytest.param([{**ROW, "response": None}], "required field 'response' is null", id="null-response"),
+        pytest.param([ROW, {**ROW, "id": "a\u200b1"}], "duplicate id 'a\\u200b1' (first at line 1 as 'a1'",
+                     id="zero-width-duplicate"),
+        pytest.param([{**ROW, "id": "caf\u00e9"}, {**ROW, "id": "cafe\u0301"}], "ids are compared after Unicode",
+                     id="nfc-duplicate"),
     ],
 )
 def test_bad_rows_name_file_line_and_fix(tmp_path: Path, rows: list, message: str) -> None:
@@ -185,7 +198,7 @@ def test_a_json_array_reads_like_jsonl(tmp_path: Path) -> None:
         pytest.param('[{"id": "a1",', "line 1, column", id="malformed"),
         pytest.param('[1]', r"element \[0\]: expected a JSON object, got int", id="not-an-object"),
         pytest.param(json.dumps([ROW, {**ROW, "id": "a2", "task": None}]),
-                     r"element \[1\]: missing required field 'task'", id="row-error-names-the-element"),
+                     r"element \[1\]: required field 'task' is null", id="row-error-names-the-element"),
         pytest.param('[]', "has no rows", id="empty"),
     ],
 )
@@ -193,3 +206,37 @@ def test_json_array_errors_name_the_element(tmp_path: Path, text: str, message: 
     (tmp_path / "d.json").write_text(text, encoding="utf-8")
     with pytest.raises(DatasetError, match=message):
         open_dataset(tmp_path / "d.json")
+
+
+def test_byte_order_mark_is_accepted_in_jsonl_as_in_csv(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(ROW).encode() + b"\n")
+    (item,) = open_dataset(path).items()
+    assert item.id == "a1"
+    csv = tmp_path / "bom.csv"
+    csv.write_bytes(b"\xef\xbb\xbfid,task,source,response\na1,news,x,y\n")
+    assert [i.id for i in open_dataset(csv).items()] == ["a1"]
+
+
+def test_integral_gold_labels_in_any_spelling(tmp_path: Path) -> None:
+    rows = [{**ROW, "id": str(i), "gold_sentiment_attenuation": v} for i, v in enumerate([2, 2.0, "3", None])]
+    labels = [i.gold["gold_sentiment_attenuation"] for i in open_dataset(jsonl(tmp_path, rows)).items()]
+    assert labels == [2, 2, 3, None]
+
+
+def test_csv_fields_reach_the_configured_text_limit(tmp_path: Path) -> None:
+    """The csv module stops at 131,072 characters a field; the default text limit is 200,000."""
+    frame = pl.DataFrame([{**ROW, "response": "x" * 150_000}])
+    frame.write_csv(tmp_path / "big.csv")
+    (item,) = open_dataset(tmp_path / "big.csv").items()
+    assert len(item.response) == 150_000
+    pl.DataFrame([{**ROW, "response": "x" * 300_000}]).write_csv(tmp_path / "huge.csv")
+    with pytest.raises(DatasetError, match="--max-text-chars"):
+        open_dataset(tmp_path / "huge.csv")
+    assert len(next(open_dataset(tmp_path / "huge.csv", max_chars=400_000).items()).response) == 300_000
+
+
+def test_duplicate_csv_header_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("id,task,source,response,response\na,news,x,first,second\n")
+    with pytest.raises(DatasetError, match="column 'response' appears more than once"):
+        open_dataset(tmp_path / "d.csv")

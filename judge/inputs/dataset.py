@@ -24,11 +24,15 @@ saves them (``Dataset.data``).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import json
+import math
+import re
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -51,6 +55,9 @@ FORMATS = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".eval": "inspect",
 }  # fmt: skip
 ROWS = "<rows>"  # the path shown for in-memory rows
+# A task reaches every prompt outside the fenced data blocks (``Task: {{ task }}``), so it is a
+# short slug, never free text a row could use to speak to the judge.
+TASK_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 # Validated items are kept in memory while their texts total at most this many characters (about
 # 100 MB of items): every dataset of ordinary size is parsed once per run.
 KEEP_CHARS = 32_000_000
@@ -116,7 +123,7 @@ class Dataset:
 
     def parse(self, limit: int | None) -> Iterator[Item]:
         """The file's first ``limit`` rows (every row with None) as items, validated."""
-        for where, row in _limited(_rows(self.path, self.format, self.data, limit), limit):
+        for where, row in _limited(_rows(self.path, self.format, self.data, limit, self.max_chars), limit):
             yield _to_item(self.path, where, apply_map(row, self.mapping, self.path, where), self.max_chars,
                            self.mapping)
 
@@ -187,7 +194,11 @@ def open_rows(
         if not isinstance(row, Mapping):
             raise DatasetError(f"{ROWS}: row {index}: expected a mapping of field names to values, got "
                                f"{type(row).__name__}")
-        lines.append(json.dumps(dict(row), ensure_ascii=False, default=str).encode("utf-8") + b"\n")
+        try:
+            text = json.dumps(dict(row), ensure_ascii=False, default=str)
+        except RecursionError:
+            raise DatasetError(f"{ROWS}: row {index}: nested too deeply to save; flatten the row") from None
+        lines.append(text.encode("utf-8", "surrogatepass") + b"\n")
     data = b"".join(lines)
     return _validate(Path(ROWS), "jsonl", data, max_chars, hashlib.sha256(data).hexdigest(), limit,
                      dict(mapping or {}))
@@ -236,13 +247,22 @@ def _validate(path: Path, fmt: str, data: bytes | None, max_chars: int, digest: 
     gold: set[str] = set()
     keeper = _Keeper()  # too big to hold: items() streams the file instead
     first: Item | None = None
-    for where, row in _limited(_rows(path, fmt, data, limit), limit):
+    first_ids: dict[str, str] = {}
+    for where, row in _limited(_rows(path, fmt, data, limit, max_chars), limit):
         item = _to_item(path, where, apply_map(row, mapping, path, where), max_chars, mapping)
-        if item.id in seen:
+        key = id_key(item.id)
+        if key in seen:
+            if first_ids[key] == item.id:
+                shown, same = f"'{item.id}'", ""
+            else:  # they look alike: show the code points that differ
+                shown = ascii(item.id)
+                same = (f" as {first_ids[key]!a}; ids are compared after Unicode normalisation (NFC) "
+                        "with invisible characters removed")
             raise DatasetError(
-                f"{path}: {where}: duplicate id '{item.id}' (first at {seen[item.id]}); ids must be unique"
+                f"{path}: {where}: duplicate id {shown} (first at {seen[key]}{same}); ids must be unique"
             )
-        seen[item.id] = where
+        seen[key] = where
+        first_ids[key] = item.id
         tasks[item.task] += 1
         models[item.model] += 1
         gold.update(item.gold)
@@ -267,14 +287,22 @@ def _validate(path: Path, fmt: str, data: bytes | None, max_chars: int, digest: 
     )
 
 
+def id_key(item_id: str) -> str:
+    """What two ids are compared by: "café" composed and decomposed, or "zw" with a zero-width
+    space inside, look the same to a reader, so they are the same id (NFC, format characters
+    such as U+200B and U+FEFF removed)."""
+    text = unicodedata.normalize("NFC", item_id)
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
 def _rows(
-    path: Path, fmt: str, data: bytes | None = None, limit: int | None = None
+    path: Path, fmt: str, data: bytes | None = None, limit: int | None = None, max_chars: int = DEFAULT_MAX_CHARS
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """The rows of a dataset with where each is; ``limit`` lets a reader stop early (the caller
     still cuts the stream at ``limit`` rows)."""
     if data is not None:  # written by open_rows: one JSON object per line, always well formed
         for index, line in enumerate(data.splitlines()):
-            yield f"row {index}", json.loads(line)
+            yield f"row {index}", _loads(ROWS, f"row {index}", line.decode("utf-8"))
     elif fmt == "jsonl":
         yield from _jsonl_rows(path)
     elif fmt == "json":
@@ -284,9 +312,27 @@ def _rows(
 
         yield from inspect_rows(path)
     elif fmt == "csv":
-        yield from _csv_rows(path)
+        yield from _csv_rows(path, max_chars)
     else:
         yield from _parquet_rows(path, limit)
+
+
+def _loads(path: Path | str, where: str, text: str) -> Any:
+    """One JSON value, every way it can fail turned into a DatasetError naming the line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(
+            f"{path}: {where}, column {exc.colno}: malformed JSON ({exc.msg}); "
+            "each line must be one complete JSON object"
+        ) from None
+    except RecursionError:
+        raise DatasetError(f"{path}: {where}: JSON nested too deeply to read; flatten the row") from None
+    except ValueError:  # an integer literal past Python's 4,300-digit conversion limit
+        raise DatasetError(
+            f"{path}: {where}: a number has more than 4,300 digits and cannot be read; shorten it or write it "
+            "as a string"
+        ) from None
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -300,15 +346,11 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                     f"{path}: {where}: not valid UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 1]!r}); "
                     "re-save the file as UTF-8"
                 ) from None
+            if lineno == 1 and text.startswith("\ufeff"):
+                text = text[1:]  # a byte-order mark, as some editors save UTF-8 (accepted in CSV too)
             if not text.strip():
                 continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(
-                    f"{path}: {where}, column {exc.colno}: malformed JSON ({exc.msg}); "
-                    "each line must be one complete JSON object"
-                ) from None
+            row = _loads(path, where, text)
             if not isinstance(row, dict):
                 raise DatasetError(f"{path}: {where}: expected a JSON object, got {type(row).__name__}")
             yield where, row
@@ -318,11 +360,15 @@ def _json_array_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """A ``.json`` file holding one array of row objects (read whole: JSON has no line boundaries
     to stream on; use JSONL for very large files)."""
     try:
-        rows = json.loads(path.read_bytes().decode("utf-8"))
+        rows = json.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise DatasetError(f"{path}: not valid UTF-8; re-save the file as UTF-8") from None
     except json.JSONDecodeError as exc:
         raise DatasetError(f"{path}: line {exc.lineno}, column {exc.colno}: malformed JSON ({exc.msg})") from None
+    except RecursionError:
+        raise DatasetError(f"{path}: JSON nested too deeply to read; flatten the rows") from None
+    except ValueError:  # an integer literal past Python's 4,300-digit conversion limit
+        raise DatasetError(f"{path}: a number has more than 4,300 digits and cannot be read; shorten it") from None
     if not isinstance(rows, list):
         raise DatasetError(
             f"{path}: holds a JSON {type(rows).__name__}, not an array of rows; a .json dataset is one array of "
@@ -335,20 +381,56 @@ def _json_array_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         yield where, row
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+# The csv module's own cap on one field (131,072 characters) is below our text limit's default.
+CSV_FIELD_LIMIT = 131_072
+
+
+@contextlib.contextmanager
+def _csv_field_limit(limit: int) -> Iterator[None]:
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, limit))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _csv_rows(path: Path, max_chars: int = DEFAULT_MAX_CHARS) -> Iterator[tuple[str, dict[str, Any]]]:
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise DatasetError(f"{path}: line {line}: not valid UTF-8; re-save the file as UTF-8") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    for row in reader:
-        if None in row:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    # One past the text limit, so a text field just over it gets the message naming the field.
+    with _csv_field_limit(max(CSV_FIELD_LIMIT, max_chars + 1)):
+        try:
+            header = next(reader, None)
+            if header is None:
+                return
+            repeated = sorted({name for name in header if header.count(name) > 1})
+            if repeated:
+                raise DatasetError(
+                    f"{path}: line 1: column '{repeated[0]}' appears more than once in the header; "
+                    "give every column a distinct name"
+                )
+            for fields in reader:
+                if not fields:
+                    continue
+                if len(fields) > len(header):
+                    raise DatasetError(
+                        f"{path}: line {reader.line_num}: more fields than the header has; "
+                        "quote fields that contain commas"
+                    )
+                fields += [""] * (len(header) - len(fields))
+                row = {k: (v if v != "" else None) for k, v in zip(header, fields, strict=True)}
+                yield f"line {reader.line_num}", row
+        except csv.Error as exc:
             raise DatasetError(
-                f"{path}: line {reader.line_num}: more fields than the header has; quote fields that contain commas"
-            )
-        yield f"line {reader.line_num}", {k: (v if v != "" else None) for k, v in row.items()}
+                f"{path}: line {reader.line_num}: unreadable CSV ({exc}); a field longer than "
+                f"{max_chars:,} characters needs a higher --max-text-chars"
+            ) from None
 
 
 def _parquet_rows(path: Path, limit: int | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -385,10 +467,33 @@ def _text(path: Path, where: str, row: dict[str, Any], name: str, max_chars: int
     return value
 
 
+def _gold(path: Path, where: str, key: str, value: Any) -> int | None:
+    """A gold label on the 0-4 scale: an integer (2, 2.0 or "2"); anything else is refused, never
+    truncated (2.9 is not 2) or overflowed (inf)."""
+    if value is None:
+        return None
+    label: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        label = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        label = int(value)
+    elif isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) < 4:
+        label = int(value.strip())
+    if label is None or not 0 <= label <= 4:
+        shown = repr(value) if len(repr(value)) <= 20 else repr(value)[:20] + "..."
+        raise DatasetError(f"{path}: {where}: gold label '{key}' must be an integer 0-4 or empty, got {shown}")
+    return label
+
+
 def _to_item(path: Path, where: str, row: dict[str, Any], max_chars: int,
              mapping: Mapping[str, str] | None = None) -> Item:  # fmt: skip
     for name in REQUIRED:
         if row.get(name) is None:
+            if name in row and not (mapping and name in mapping):
+                raise DatasetError(
+                    f"{path}: {where}: required field '{name}' is {'empty' if path.suffix == '.csv' else 'null'}; "
+                    f"give it a value"
+                )
             if mapping and name in mapping:
                 raise DatasetError(
                     f"{path}: {where}: column '{mapping[name]}' (mapped to '{name}' by --map {name}={mapping[name]}) "
@@ -406,6 +511,12 @@ def _to_item(path: Path, where: str, row: dict[str, Any], max_chars: int,
     task = row["task"]
     if not isinstance(task, str) or not task.strip():
         raise DatasetError(f"{path}: {where}: field 'task' must be a non-empty string")
+    if not TASK_SLUG.fullmatch(task):
+        shown = task if len(task) <= 40 else task[:40] + "..."
+        raise DatasetError(
+            f"{path}: {where}: field 'task' must be a short name (letters, digits, '-' or '_', at most 40), "
+            f"not '{shown}'; it is shown to the judge as is"
+        )
     dimension = row.get("dimension") or TASK_DIMENSIONS.get(task)
     if dimension is None:
         hint = did_you_mean(task, TASK_DIMENSIONS)
@@ -441,14 +552,7 @@ def _to_item(path: Path, where: str, row: dict[str, Any], max_chars: int,
                     f"{path}: {where}: gold column '{key}' names unknown mechanism "
                     f"'{mechanism}'{did_you_mean(mechanism, known)}"
                 )
-            if value is not None:
-                try:
-                    value = int(value)
-                except (TypeError, ValueError):
-                    value = -1
-                if not 0 <= value <= 4:
-                    raise DatasetError(f"{path}: {where}: gold label '{key}' must be an integer 0-4 or empty")
-            gold[key] = value
+            gold[key] = _gold(path, where, key, value)
         else:
             metadata[key] = value
     model = row.get("model")
