@@ -229,3 +229,34 @@ def test_resume_retry_errors_rejudges_only_errors(tmp_path: Path) -> None:
     final = pl.read_parquet(run_dir / "verdicts.parquet")
     assert final.height == first.height and final.select(KEY).is_unique().all()
     assert set(final["status"]) == {"ok"}
+
+
+def test_a_damaged_line_mid_log_costs_one_call_on_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 15 item 4: line 3 of 10 corrupted used to make --resume cut rows 3-10 and pay for 8
+    calls again; now line 3 is set aside (reported) and only its key is judged again."""
+    server = started_server()
+    try:
+        config = write_config(tmp_path / "judges.yaml", server.base_url, models=("judge-a",), max_concurrency=1)
+        dataset = write_dataset(tmp_path / "d.jsonl", items(10))
+        run_dir = tmp_path / "run"
+        args = ["--config", str(config), "--dataset", str(dataset), "--rubric", "sa-graded", "--quiet", "--no-cache"]
+        assert main(["run", *args, "--run-dir", str(run_dir)]) == 0
+        log = run_dir / "verdicts.jsonl"
+        lines = log.read_bytes().splitlines(keepends=True)
+        assert len(lines) == 10
+        damaged_key = json.loads(lines[2])["item_id"]
+        lines[2] = lines[2][:40] + b"\xff\xfe disk error \n"
+        log.write_bytes(b"".join(lines))
+        calls = server.count()
+        capsys.readouterr()
+        assert main(["run", "--resume", str(run_dir), "--no-cache", "--quiet"]) == 0
+        assert server.count() == calls + 1
+        assert "1 damaged line(s) (line 3) moved to" in capsys.readouterr().err
+    finally:
+        server.stop()
+    final = pl.read_parquet(run_dir / "verdicts.parquet")
+    assert final.height == 10 and final.select(KEY).is_unique().all() and set(final["status"]) == {"ok"}
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(rows) == 10 and rows[-1]["item_id"] == damaged_key  # nine kept, one judged again
+    (aside,) = (run_dir / "verdicts.damaged.jsonl").read_text().splitlines()
+    assert json.loads(aside)["line"] == 3

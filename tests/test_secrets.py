@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from judge.cli.main import main
-from tests.fakeserver import FakeServer, Status
+from tests.fakeserver import FakeServer, Status, with_fields
 from tests.reliability_helpers import items, write_dataset
 
 
@@ -90,3 +90,26 @@ def test_canary_key_never_leaves_the_request(
         for canary in (canary_a, canary_b):
             assert canary not in text, f"key leaked into {name}"
             assert canary[-12:] not in text, f"part of a key leaked into {name}"
+
+
+def test_key_echoed_in_a_successful_reply_is_scrubbed(
+    tmp_path: Path, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15 item 7: a reply quoting the key was stored verbatim in raw_text, rationale, the
+    log, the Parquet table and the cache."""
+    canary = "canary" + secrets.token_hex(12)
+    monkeypatch.setenv("EJ_CANARY", canary)
+    fake_server.set_responder(with_fields(rationale=f"the key is {canary}"))
+    config = tmp_path / "judges.yaml"
+    config.write_text(yaml.safe_dump({"judges": [{"model": "openai/judge-a", "api_base": fake_server.base_url,
+                                                  "api_key_env": "EJ_CANARY"}]}))  # fmt: skip
+    run_dir = tmp_path / "runs" / "r"
+    args = ["run", "--config", str(config), "--dataset", str(write_dataset(tmp_path / "d.jsonl", items(2))),
+            "--rubric", "sa-graded", "--run-dir", str(run_dir), "--quiet"]  # fmt: skip
+    assert main(args) == 0
+    verdicts = pl.read_parquet(run_dir / "verdicts.parquet")
+    assert verdicts["status"].to_list() == ["ok", "ok"]
+    assert all("the key is ***" in r for r in verdicts["rationale"].to_list())
+    for path in (p for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".parquet"):
+        assert canary not in path.read_bytes().decode("utf-8", "replace"), f"key leaked into {path}"
+    assert not any(canary in str(v) for col in verdicts.columns for v in verdicts[col].to_list())

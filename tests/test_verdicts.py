@@ -157,3 +157,76 @@ def test_egm_paper_lists_must_match_the_numbered_sentences(
         assert parsed.status == "invalid" and parsed.score is None
         assert parsed.error is not None and parsed.error.startswith(error)
     assert parser.parse(text).status == "ok"  # without the item there is nothing to check against
+
+
+EGM_ZERO = {"death": 0, "violence": 0, "injury": 0, "graphic": 0, "abuse": 0}
+
+
+def _egm_reply(source_total: float) -> dict:
+    return {"source_counts": [{**EGM_ZERO, "death": source_total}, {**EGM_ZERO, "violence": source_total}],
+            "response_counts": [{**EGM_ZERO, "death": 1}], "rationale": "counted"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        pytest.param(json.dumps(_egm_reply(1e308)), "past the bound", id="egm-1e308"),
+        pytest.param(json.dumps(_egm_reply(10**400)), "an integer of 401 digits", id="egm-huge-int"),
+        pytest.param('{"source_counts": [{"death": ' + "9" * 5000 + "}]}", "not JSON", id="int-over-4300-digits"),
+        pytest.param('{"source_counts": ' + "[" * 50_000 + "]" * 50_000 + "}", "nested too deeply", id="deep"),
+        pytest.param(json.dumps(_egm_reply(-5)), "schema violation", id="negative-count"),
+    ],
+)
+def test_unbounded_numbers_make_a_reply_invalid(text: str, reason: str) -> None:
+    """Issue 15 item 1: egm-paper counts have no schema maximum, so 1e308 validated, the total
+    overflowed to inf, the rate became NaN and _clamp(NaN) stored the row ok with score 0.0."""
+    parser = VerdictParser(select(paths.rubrics_dir(), ["egm-paper"])[0])
+    parsed = parser.parse(text)
+    assert parsed.status == "invalid" and parsed.score is None and parsed.raw_score is None
+    assert reason in (parsed.error or "")
+
+
+def test_a_non_finite_severity_is_never_stored() -> None:
+    from judge.core.severity import clamp, map_severity
+
+    with pytest.raises(ValueError):
+        clamp(float("nan"))
+    mapping = {"kind": "compression", "reference": "a", "generated": "b"}
+    with pytest.raises(ValueError, match="not a finite severity"):
+        map_severity(mapping, {"a": 5e-324, "b": 1e6})  # the rate overflows to -inf
+
+
+def test_one_poisoned_reply_neither_breaks_the_run_nor_the_cache(tmp_path: Path) -> None:
+    """The reply that used to poison the run (NaN in verdicts.jsonl, compaction crashing, the
+    manifest left `running`) and, through the cache, every later run: now an invalid row."""
+    from judge.cli.main import main
+    from tests.fakeserver import FakeServer
+
+    data = tmp_path / "d.jsonl"
+    rows = [{"id": "a", "task": "news", "source": "Three died. Two hurt.", "response": "An incident."},
+            {"id": "b", "task": "news", "source": "Two were hurt. One died.",
+             "response": "Two were injured."}]  # fmt: skip
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def poisoning(body: dict) -> dict:  # item a gets the poisoned reply; item b keeps the judge healthy
+        return _egm_reply(1e308 if "Three died" in json.dumps(body) else 2)
+
+    for attempt in ("poisoned", "healthy"):
+        responder = poisoning if attempt == "poisoned" else (lambda body: _egm_reply(2))
+        with FakeServer(responder=responder) as server:
+            config = tmp_path / "c.yaml"
+            config.write_text(f"judges:\n  - model: openai/j\n    api_base: {server.base_url}\n")
+            run_dir = tmp_path / attempt
+            args = ["run", "--config", str(config), "--dataset", str(data), "--rubric", "egm-paper",
+                    "--run-dir", str(run_dir), "--cache-dir", str(tmp_path / "cache"), "--quiet"]  # fmt: skip
+            assert main(args) == 0
+            # the healthy server is never asked: the poisoned reply comes from the cache, still invalid
+            assert server.count() == (2 if attempt == "poisoned" else 0)
+        log = (run_dir / "verdicts.jsonl").read_text()
+        assert "NaN" not in log and "Infinity" not in log
+        by_item = {row["item_id"]: row for row in map(json.loads, log.splitlines())}
+        row = by_item["a"]
+        assert row["status"] == "invalid" and row["score"] is None and "past the bound" in row["error"]
+        assert by_item["b"]["status"] == "ok"
+        assert json.loads((run_dir / "manifest.json").read_text())["status"] == "completed"
+        assert main(["export", str(run_dir), "--format", "csv"]) == 0

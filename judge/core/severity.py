@@ -66,10 +66,16 @@ def map_severity(mapping: Mapping[str, Any], verdict: Mapping[str, Any]) -> Scor
     kind = _kinds.get(mapping["kind"])
     if kind is None:
         raise ValueError(f"unknown severity kind {mapping['kind']!r}")
-    return kind.score(mapping, verdict)
+    score, raw = kind.score(mapping, verdict)
+    # clamp() passes NaN through min/max as 0.0 or NaN depending on order: check, never store it.
+    if not (math.isfinite(score) and 0.0 <= score <= 1.0) or (raw is not None and not math.isfinite(raw)):
+        raise ValueError(f"the {mapping['kind']} mapping gave score {score!r}, raw {raw!r}: not a finite severity")
+    return score, raw
 
 
 def clamp(x: float) -> float:
+    if math.isnan(x):  # min/max would quietly turn NaN into 0.0, a perfect score
+        raise ValueError("severity is NaN")
     return min(1.0, max(0.0, x))
 
 

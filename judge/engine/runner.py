@@ -9,6 +9,7 @@ streams through in constant memory. Verdict rows go straight to the durable log.
 from __future__ import annotations
 
 import asyncio
+import math
 import signal
 from collections import Counter
 from collections.abc import Callable
@@ -120,6 +121,18 @@ def _release_signals(loop: asyncio.AbstractEventLoop, runner: Runner) -> None:
 
 def _add(a: float | int | None, b: float | int | None) -> Any:
     return b if a is None else a if b is None else a + b
+
+
+def _tokens(value: Any) -> int | None:
+    """A provider's token count, or None when it is not a plausible one (usage is untrusted input)."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 53
+    return value if ok else None
+
+
+def _usd(value: Any) -> float | None:
+    """A reply's cost, or None (unknown) when it is not a finite amount >= 0."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    return float(value) if ok else None
 
 
 class Runner:
@@ -380,9 +393,9 @@ class Runner:
             self._note(judge.config.label, completion)
             row.attempts += completion.attempts
             row.latency_ms = _add(row.latency_ms, completion.latency_ms)
-            row.prompt_tokens = _add(row.prompt_tokens, completion.prompt_tokens)
-            row.completion_tokens = _add(row.completion_tokens, completion.completion_tokens)
-            row.cost_usd = _add(row.cost_usd, completion.cost_usd)
+            row.prompt_tokens = _add(row.prompt_tokens, _tokens(completion.prompt_tokens))
+            row.completion_tokens = _add(row.completion_tokens, _tokens(completion.completion_tokens))
+            row.cost_usd = _add(row.cost_usd, _usd(completion.cost_usd))
             row.cached = completion.cached if first and context.turn == 0 else row.cached and completion.cached
             row.raw_text = completion.text
             row.response_format = completion.response_format

@@ -261,7 +261,9 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
     done: set[VerdictKey] = set()
     if plan.resume_dir is not None:
         redo = REDO_WITH_ERRORS if plan.retry_errors else REDO_STATUSES
-        done = done_keys(run_dir / VERDICTS_LOG, redo=redo)
+        done, repair = done_keys(run_dir / VERDICTS_LOG, redo=redo)
+        if (warning := repair.message()) is not None:
+            session.say(warning)
         skip = done.__contains__
         # Derived from the log; rewritten when this attempt ends, and stale until then.
         (run_dir / VERDICTS_PARQUET).unlink(missing_ok=True)
@@ -312,7 +314,8 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
         session.end(run_status(outcome), failure=str(outcome.failure))
         raise outcome.failure
     try:
-        compact(run_dir)
+        if (warning := compact(run_dir).message()) is not None:
+            session.say(warning)
         compact_items(run_dir, plan.dataset.gold_columns)
         verdicts = _summary_verdicts(run_dir)  # what the summary and health read; Run.verdicts reads it all
         if session.budget is not None:

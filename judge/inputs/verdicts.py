@@ -22,6 +22,7 @@ Given the item the verdict judged, the parser also checks the verdict against th
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,10 @@ if TYPE_CHECKING:
 MAX_REASON_CHARS = 500
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.S)
+# The finite bound on every number in a verdict, whatever its schema says: the rubrics' scales are
+# 0-1, 0-4 and per-sentence counts, and an unbounded count (egm-paper's) once let one reply of
+# 1e308 overflow a total to inf and store a NaN score. A reply past it is invalid, never scored.
+NUMBER_BOUND = 1_000_000
 
 
 @dataclass(slots=True)
@@ -94,10 +99,15 @@ class VerdictParser:
     def load(self, text: str) -> tuple[dict[str, Any] | None, str | None]:
         try:
             data = json.loads(text, parse_constant=_reject_constant)
-        except (json.JSONDecodeError, ValueError) as exc:
+        except RecursionError:
+            return None, "reply is not JSON: nested too deeply"
+        except ValueError as exc:  # JSONDecodeError, NaN/Infinity, an integer over 4,300 digits
             return None, f"reply is not JSON: {exc}"
         if not isinstance(data, dict):
             return None, f"reply is JSON but not an object (got {type(data).__name__})"
+        out_of_bounds = _unbounded_number(data)
+        if out_of_bounds is not None:
+            return None, out_of_bounds
         if self._validator.is_valid(data):  # the common case, without collecting errors
             return data, None
         errors = sorted(self._validator.iter_errors(data), key=lambda e: list(e.absolute_path))
@@ -124,7 +134,7 @@ class VerdictParser:
         try:
             score, raw = map_severity(self.rubric.severity, verdict)
             amplification = self._amplification(verdict)
-        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             return Parsed(
                 "invalid", verdict, None, None, rationale, f"cannot map verdict to severity: {exc!r}",
                 evidence_found=found,
@@ -157,6 +167,25 @@ class VerdictParser:
                     "sentences; it needs one entry per sentence"
                 )
         return None
+
+
+def _unbounded_number(data: Any) -> str | None:
+    """The first number in ``data`` past NUMBER_BOUND (or not finite), as a reason; else None."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((f"{where}/{k}", v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((f"{where}/{i}", v) for i, v in enumerate(node))
+        elif (
+            isinstance(node, int | float)
+            and not isinstance(node, bool)
+            and (not (isinstance(node, int) or math.isfinite(node)) or abs(node) > NUMBER_BOUND)
+        ):
+            shown = f"{node:.3g}" if isinstance(node, float) else f"an integer of {len(str(abs(node)))} digits"
+            return f"schema violation at {where[1:] or '(root)'}: {shown} is past the bound of {NUMBER_BOUND:,}"
+    return None
 
 
 def repair(text: str) -> str | None:

@@ -201,6 +201,11 @@ class LiteLLMJudge:
                         last_error = describe(exc, self._api_key, timeout_s=cfg.timeout_s)
                         raise
             text = response.choices[0].message.content or ""
+            if self._api_key and len(self._api_key) >= 8:
+                # A reply can echo the key (prompt injection, a chatty proxy); it must not reach the
+                # verdict log, the tables or the cache. Only the exact key: pattern redaction
+                # (retries.redact) could break a valid JSON verdict.
+                text = text.replace(self._api_key, "***")
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
                 raise

@@ -11,7 +11,8 @@ back (``read_run``), upgrading older formats.
 
 Every whole-file write goes to a temporary file first and is moved into place with ``os.replace``,
 so a crash leaves either the old file or the new one, never half of one. The verdict log is
-append-only; a line cut short by a crash is detected and dropped when the log is read.
+append-only; a line cut short by a crash is cut off when the log is read for a resume or compacted,
+and a damaged line elsewhere is set aside (judge/store/logcheck.py).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from judge.core.errors import RunDirError
 from judge.core.records import FORMAT_VERSION as FORMAT_VERSION  # re-exported: the records define these
 from judge.core.records import KEY_COLUMNS, Manifest, verdict_schema
 from judge.core.records import VERDICT_COLUMNS as VERDICT_COLUMNS
-from judge.core.taxonomy import NOT_APPLICABLE, REDO_STATUSES
+from judge.core.taxonomy import NOT_APPLICABLE, REDO_STATUSES, VERDICT_STATUSES
+from judge.store.logcheck import LogRepair, parse_row, repair_log
 
 MANIFEST = "manifest.json"
 VERDICTS_LOG = "verdicts.jsonl"
@@ -99,7 +101,10 @@ class VerdictLog:
         self.written = 0
 
     def append(self, row: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n")
+        # allow_nan=False: a bare NaN token would make the whole log unreadable to strict parsers
+        # (polars, at compaction); a row holding one is a bug, and must fail here, loudly.
+        line = json.dumps(row, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        self._fh.write(line.encode("utf-8") + b"\n")
         self._fh.flush()
         self._pending += 1
         self.written += 1
@@ -119,45 +124,34 @@ class VerdictLog:
             self._fh.close()
 
 
-def read_log(path: Path, *, repair: bool = False) -> Iterator[dict[str, Any]]:
-    """Yield the complete rows of a verdict log, skipping a crash-truncated last line.
-
-    With ``repair``, a torn tail is cut off the file, so new rows append after a clean newline.
-    """
+def read_log(path: Path) -> Iterator[dict[str, Any]]:
+    """Yield the whole rows of a verdict log (judge/store/logcheck.py), skipping a crash-torn last
+    line and damaged lines; changes nothing (``repair_log`` cuts and sets aside)."""
     if not path.exists():
         return
-    good_end = 0
-    torn = False
     with path.open("rb") as fh:
         for raw in fh:
-            if not raw.endswith(b"\n"):
-                torn = True
-                break
-            try:
-                row = json.loads(raw)
-            except json.JSONDecodeError:
-                torn = True
-                break
-            good_end += len(raw)
-            yield row
-    if torn and repair:
-        with path.open("r+b") as fh:
-            fh.truncate(good_end)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if raw.endswith(b"\n"):
+                row = parse_row(raw)
+                if row is not None:
+                    yield row
 
 
-def cut_torn_tail(path: Path) -> None:
-    """Cut a crash-torn last line off the log, reading only the end of the file.
+def cut_torn_tail(path: Path) -> int:
+    """Cut a crash-torn last line off the log, reading only the end of the file; returns the
+    number of bytes cut.
 
-    Each row goes out in one ``write``, so a crash can tear only the last line: it lacks its
-    newline, or does not parse. (``read_log(repair=True)`` checks every line on the way, which a
-    resume needs anyway; compaction needs only this.)
+    Each row goes out in one ``write`` of its JSON and a newline (JSON text never holds a raw
+    newline), so a crash can only leave a last line without its newline. A newline-terminated line
+    that does not parse is damage, not a crash: compaction sets it aside (judge/store/logcheck.py).
     """
     if not path.exists() or not (size := path.stat().st_size):
-        return
+        return 0
     with path.open("r+b") as fh:
-        start, pos = 0, size - 1  # the final byte is the last line's own newline, if it is whole
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return 0
+        start, pos = 0, size - 1
         while pos > 0:
             begin = max(0, pos - (1 << 16))
             fh.seek(begin)
@@ -166,35 +160,34 @@ def cut_torn_tail(path: Path) -> None:
                 start = begin + newline + 1
                 break
             pos = begin
-        fh.seek(start)
-        last = fh.read()
-        try:
-            whole = last.endswith(b"\n") and isinstance(json.loads(last), dict)
-        except ValueError:
-            whole = False
-        if not whole:
-            fh.truncate(start)
-            fh.flush()
-            os.fsync(fh.fileno())
+        fh.truncate(start)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return size - start
 
 
 VerdictKey = tuple[str, str, int, str, int]  # KEY_COLUMNS' values: item, rubric id, rubric version, judge, repeat
 
 
-def done_keys(path: Path, *, redo: tuple[str, ...] = REDO_STATUSES) -> set[VerdictKey]:
-    """Keys (item, rubric id, rubric version, judge, repeat) whose latest row in the log is terminal.
+def done_keys(path: Path, *, redo: tuple[str, ...] = REDO_STATUSES) -> tuple[set[VerdictKey], LogRepair]:
+    """Keys (item, rubric id, rubric version, judge, repeat) whose latest row in the log is
+    terminal, and what the log's repair did.
 
     A row whose status is in ``redo`` is not: ``skipped`` always (never judged), ``error`` too
     with --retry-errors (``REDO_STATUSES``, ``REDO_WITH_ERRORS``); ``abstained`` is terminal, and
     so is a ``skipped`` row whose rubric does not apply to the item (its reason starts with
     ``NOT_APPLICABLE``): that cannot change while the rubric stays the same, which resume checks.
-    Also cuts a crash-torn tail off the log so new rows start on a clean line.
+    Also cuts a crash-torn tail off the log so new rows start on a clean line, and sets damaged
+    lines aside (their keys are then not done).
     """
     latest: dict[VerdictKey, bool] = {}
-    for row in read_log(path, repair=True):
-        key = (row["item_id"], row["rubric_id"], int(row["rubric_version"]), row["judge"], int(row["repeat"]))
+
+    def note(row: dict[str, Any]) -> None:
+        key = (row["item_id"], row["rubric_id"], row["rubric_version"], row["judge"], row["repeat"])
         latest[key] = row["status"] not in redo or str(row.get("error") or "").startswith(NOT_APPLICABLE)
-    return {key for key, final in latest.items() if final}
+
+    repair = repair_log(path, note)
+    return {key for key, final in latest.items() if final}, repair
 
 
 class RunLock:
@@ -226,33 +219,69 @@ class RunLock:
 COMPACT_CHUNK_BYTES = 16 << 20
 
 
-def compact(run_dir: Path) -> Path:
-    """Write verdicts.parquet from the log: one row per key (the last one wins), sorted.
+def _whole_rows(frame: Any) -> bool:
+    """Whether a chunk parsed by polars holds only whole verdict rows: polars fills a missing key
+    with null and reads 1e400 as inf, which no row the runner writes has."""
+    import polars as pl
+
+    floats = [name for name, kind in VERDICT_COLUMNS.items() if kind == "float"]
+    bad = pl.any_horizontal(
+        *[pl.col(k).is_null() for k in KEY_COLUMNS],
+        ~pl.col("status").is_in(list(VERDICT_STATUSES)) | pl.col("status").is_null(),
+        *[pl.col(name).is_infinite().fill_null(False) for name in floats],
+    )
+    return not frame.select(bad.any()).item()
+
+
+def _parse_parts(log: Path, parts_dir: Path) -> list[Path]:
+    """The log as Parquet parts, a chunk at a time; ValueError when a chunk holds a damaged line."""
+    import polars as pl
+
+    schema = polars_schema()
+    parts: list[Path] = []
+    if log.exists():
+        with log.open("rb") as fh:
+            while chunk := fh.read(COMPACT_CHUNK_BYTES):
+                chunk += fh.readline()  # end on a line boundary
+                try:
+                    frame = pl.read_ndjson(io.BytesIO(chunk), schema=schema)
+                except Exception as exc:  # polars raises several types for a line it cannot read
+                    raise ValueError(str(exc)) from None
+                if not _whole_rows(frame):
+                    raise ValueError("a line is not a whole verdict row")
+                part = parts_dir / f"{len(parts):06d}.parquet"
+                frame.write_parquet(part)
+                parts.append(part)
+    return parts
+
+
+def compact(run_dir: Path) -> LogRepair:
+    """Write verdicts.parquet from the log: one row per key (the last one wins), sorted. Returns
+    what checking the log did (a torn tail cut, damaged lines set aside before parsing).
 
     Memory stays near the size of the compacted table, not several times the log: the log is
     parsed a chunk at a time into temporary Parquet parts, and the de-duplication (which costs
     about as much memory again) runs only when a key really repeats (resumed or retried runs).
+    The log is read line by line in Python only when polars finds a damaged line in it.
     """
     import shutil
 
     import polars as pl
 
     log = run_dir / VERDICTS_LOG
-    cut_torn_tail(log)  # so parsing sees whole lines only
-    schema = polars_schema()
+    torn = cut_torn_tail(log)  # so parsing sees whole lines only
+    repair = LogRepair(log, torn_bytes=torn)
     keys = list(KEY_COLUMNS)
     parts_dir = run_dir / f".compact.{os.getpid()}"
     parts_dir.mkdir(exist_ok=True)
     try:
-        parts: list[Path] = []
-        if log.exists():
-            with log.open("rb") as fh:
-                while chunk := fh.read(COMPACT_CHUNK_BYTES):
-                    chunk += fh.readline()  # end on a line boundary
-                    part = parts_dir / f"{len(parts):06d}.parquet"
-                    pl.read_ndjson(io.BytesIO(chunk), schema=schema).write_parquet(part)
-                    parts.append(part)
-        frame = pl.scan_parquet(parts) if parts else pl.LazyFrame(schema=schema)
+        try:
+            parts = _parse_parts(log, parts_dir)
+        except ValueError:
+            repair = repair_log(log)  # set the damaged lines aside, then parse again
+            repair.torn_bytes = torn
+            parts = _parse_parts(log, parts_dir)
+        frame = pl.scan_parquet(parts) if parts else pl.LazyFrame(schema=polars_schema())
         repeated = frame.select(keys).collect().is_duplicated().any()
         if repeated:
             frame = frame.unique(subset=keys, keep="last", maintain_order=True)
@@ -262,7 +291,7 @@ def compact(run_dir: Path) -> Path:
         os.replace(tmp, target)
     finally:
         shutil.rmtree(parts_dir, ignore_errors=True)
-    return target
+    return repair
 
 
 def load_verdicts(run_dir: Path, columns: list[str] | None = None) -> Any:
