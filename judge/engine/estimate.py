@@ -112,16 +112,17 @@ def _history(runs_dir: Path) -> Any:
     return pl.concat(frames, how="vertical_relaxed")
 
 
-def _cache_probe(cache_dir: Path) -> Callable[[str, Any, list[dict[str, str]]], bool]:
-    """Whether the response cache (judge/cache.py) holds a call's reply, under the key a run uses.
+def _cache_probe(cache_dir: Path) -> Callable[[str, Any, list[dict[str, str]]], bool] | None:
+    """Whether the response cache (judge/cache.py) holds a call's reply, under the key a run uses;
+    None when nothing can hit.
 
     Imported by name so this module works in a build without the cache, where nothing can hit."""
     try:
         cache_mod = importlib.import_module("judge.judging.cache")
     except ImportError:
-        return lambda judge_hash, context, messages: False
+        return None
     if not cache_dir.is_dir():
-        return lambda judge_hash, context, messages: False
+        return None
     cache = cache_mod.ResponseCache(cache_dir)
     key = cache_mod.cache_key
     return lambda judge_hash, context, messages: cache.get(key(judge_hash, context, messages)) is not None
@@ -166,40 +167,46 @@ def estimate(plan: Any, runs_dir: Path, cache_dir: Path | None = None) -> dict[s
                 cap = effective_max_tokens(judge, rubric.max_tokens) or DEFAULT_MAX_TOKENS
                 price = prices[judge.label]
                 t = tallies[judge.label]
-                for repeat in range(plan.repeats):
-                    t.units += 1
-                    for n, (messages, schema_hash, part, schema) in enumerate(calls):
-                        counted = counts.get((judge.model, n))
-                        if counted is None:
-                            counted = counts[judge.model, n] = count_prompt_tokens(judge.model, messages)
-                        # A per-sentence row's tokens sum its calls: history only fits whole-item calls.
-                        if rubric.id in completion and part is None:
-                            c_low, c_exp = completion[rubric.id]
-                            source = "history"
-                        else:
-                            c_low, c_exp = instance_tokens(schema, "minimal"), instance_tokens(schema, "typical")
-                            source = "schema"
-                        c_exp = min(c_exp, cap)
-                        t.sources.add(source)
-                        context = CallContext(item.id, item.content_hash, rubric.id, rubric.hash, prompt_hash,
-                                              schema_hash, repeat, part=part)  # fmt: skip
-                        if probe(judge.hash, context, messages):
-                            t.cache_hits += 1
-                            continue
-                        extra = invalid_rate.get(rubric.id, 0.0) * reasks
-                        t.calls_low += 1
-                        t.calls += 1 + extra
-                        t.calls_high += 1 + reasks
-                        t.prompt_tokens += counted
-                        if price is None:
-                            t.priced = False
-                            continue
-                        t.low_usd += price.cost(int(counted * 0.9), int(c_low))
-                        t.expected_usd += (1 + extra) * price.cost(counted, round(c_exp))
-                        # A re-ask resends the prompt plus the bad reply, so its prompt is longer.
-                        worst = price.cost(worst_prompt_tokens(counted, len(messages)), cap)
-                        reask_prompt = worst_prompt_tokens(counted + cap + 64, len(messages) + 2)
-                        t.high_usd += worst + reasks * price.cost(reask_prompt, cap)
+                t.units += plan.repeats
+                for n, (messages, schema_hash, part, schema) in enumerate(calls):
+                    counted = counts.get((judge.model, n))
+                    if counted is None:
+                        counted = counts[judge.model, n] = count_prompt_tokens(judge.model, messages)
+                    # A per-sentence row's tokens sum its calls: history only fits whole-item calls.
+                    if rubric.id in completion and part is None:
+                        c_low, c_exp = completion[rubric.id]
+                        source = "history"
+                    else:
+                        c_low, c_exp = instance_tokens(schema, "minimal"), instance_tokens(schema, "typical")
+                        source = "schema"
+                    c_exp = min(c_exp, cap)
+                    t.sources.add(source)
+                    # Repeats differ only in whether the cache holds them, so every sum below is one
+                    # product, and the work does not grow with --repeats (only the cache look-ups do).
+                    hits = 0
+                    if probe is not None:
+                        for repeat in range(plan.repeats):
+                            context = CallContext(item.id, item.content_hash, rubric.id, rubric.hash, prompt_hash,
+                                                  schema_hash, repeat, part=part)  # fmt: skip
+                            hits += probe(judge.hash, context, messages)
+                    t.cache_hits += hits
+                    made = plan.repeats - hits
+                    if not made:
+                        continue
+                    extra = invalid_rate.get(rubric.id, 0.0) * reasks
+                    t.calls_low += made
+                    t.calls += made * (1 + extra)
+                    t.calls_high += made * (1 + reasks)
+                    t.prompt_tokens += made * counted
+                    if price is None:
+                        t.priced = False
+                        continue
+                    t.low_usd += made * price.cost(int(counted * 0.9), int(c_low))
+                    t.expected_usd += made * (1 + extra) * price.cost(counted, round(c_exp))
+                    # A re-ask resends the prompt plus the bad reply, so its prompt is longer.
+                    worst = price.cost(worst_prompt_tokens(counted, len(messages)), cap)
+                    reask_prompt = worst_prompt_tokens(counted + cap + 64, len(messages) + 2)
+                    t.high_usd += made * (worst + reasks * price.cost(reask_prompt, cap))
     total = Tally()
     for t in tallies.values():
         for name in ("units", "cache_hits", "calls_low", "calls", "calls_high", "prompt_tokens", "low_usd",

@@ -24,6 +24,8 @@ from judge.core.errors import ConfigError
 from judge.core.records import CACHE_MODES, Manifest, PlanIdentity, PlanOptions, RubricKey
 from judge.inputs.config import (
     DEFAULT_MAX_ERROR_SHARE,
+    MAX_CONCURRENCY,
+    MAX_REPEATS,
     JudgeConfig,
     RunConfig,
     check_error_share,
@@ -43,9 +45,11 @@ JudgeArg = str | JudgeConfig | Mapping[str, Any]
 DATASET_FILE = "dataset.jsonl"  # in-memory rows are saved under this name in the run directory
 
 
-def _positive(name: str, value: int | None) -> int | None:
+def _positive(name: str, value: int | None, maximum: int | None = None) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ConfigError(f"--{name}: {value} must be a positive integer")
+    if value is not None and maximum is not None and value > maximum:
+        raise ConfigError(f"--{name}: {value} is over the limit of {maximum:,}")
     return value
 
 
@@ -97,11 +101,15 @@ class Plan:
     ) -> None:
         self.config: RunConfig | None = load_config(Path(config)) if config is not None else None
         mapping = parse_map(map) if map is not None else dict(self.config.map if self.config else {})
+        for name, given in (("judges", judges), ("rubrics", rubrics)):
+            if given is not None and not isinstance(given, str | bytes | Mapping) and len(given) == 0:
+                # An empty list would mean "everything" (the offline panel, every rubric).
+                raise ConfigError(f"{name}: an empty list; name at least one, or leave it out (None) for the default")
         self.judges, self._judge_options = _judges(self.config, judges)
-        concurrency = _positive("concurrency", concurrency)
+        concurrency = _positive("concurrency", concurrency, MAX_CONCURRENCY)
         if concurrency:
             self.judges = [replace(j, max_concurrency=concurrency) for j in self.judges]
-        self.repeats: int = _positive("repeats", repeats) or (self.config.repeats if self.config else 1)
+        self.repeats: int = _positive("repeats", repeats, MAX_REPEATS) or (self.config.repeats if self.config else 1)
         self.limit = _positive("limit", limit)
         max_chars = _positive("max-text-chars", max_text_chars) or DEFAULT_MAX_CHARS
         self.rubrics: list[Rubric] = select(

@@ -28,6 +28,7 @@ written into ``params``, so the manifest and the judge hash record them.
 from __future__ import annotations
 
 import functools
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -79,6 +80,29 @@ SAMPLING_PARAMS = (
     "reasoning_effort",
     "top_k",
 )
+
+
+# Resource bounds: a config is a small hand-written file, and everything in it is copied into
+# every run's manifest and report. An alias-expansion bomb of 30 lines once made a 184 MB manifest.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_ALIASES = 100
+MAX_REPEATS = 1000
+MAX_CONCURRENCY = 1024
+MAX_ATTEMPTS = 100
+MAX_NAME_CHARS = 200
+# Each sampling parameter's accepted type and range (the widest any provider documents).
+MAX_STOP_SEQUENCES = 4
+MAX_STOP_CHARS = 200
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
+PARAM_RANGES: dict[str, tuple[bool, float, float]] = {  # name: (integer, minimum, maximum)
+    "temperature": (False, 0.0, 2.0),
+    "top_p": (False, 0.0, 1.0),
+    "max_tokens": (True, 1, 1_000_000),
+    "seed": (True, -(2**63), 2**63 - 1),
+    "frequency_penalty": (False, -2.0, 2.0),
+    "presence_penalty": (False, -2.0, 2.0),
+    "top_k": (True, 1, 100_000),
+}
 
 
 @dataclass(frozen=True)
@@ -189,14 +213,51 @@ def _where(path: Path | None, field_path: str) -> str:
 
 
 def _number(
-    path: Path | None, fp: str, value: Any, *, integer: bool = False, minimum: float = 0, allow_zero: bool = False
+    path: Path | None,
+    fp: str,
+    value: Any,
+    *,
+    integer: bool = False,
+    minimum: float = 0,
+    allow_zero: bool = False,
+    maximum: float | None = None,
 ) -> Any:
     ok = isinstance(value, int if integer else int | float) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value) and (maximum is None or value <= maximum)
     if ok and (value > minimum or (allow_zero and value == minimum)):
         return value
     kind = "an integer" if integer else "a number"
     bound = f">= {minimum}" if allow_zero else f"> {minimum}"
-    raise ConfigError(f"{_where(path, fp)}: {value!r} must be {kind} {bound}")
+    if maximum is not None:
+        bound += f" and <= {maximum:,}"
+    raise ConfigError(f"{_where(path, fp)}: {_shown(value)} must be {kind} {bound}")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
+def _check_params(path: Path | None, fp: str, params: dict[str, Any]) -> None:
+    """Every sampling parameter type-checked and bounded: they are sent with every call and
+    recorded in every manifest."""
+    for key, value in params.items():
+        if key in PARAM_RANGES:
+            integer, low, high = PARAM_RANGES[key]
+            _number(path, f"{fp}.{key}", value, integer=integer, minimum=low, allow_zero=True, maximum=high)
+        elif key == "stop":
+            stops = [value] if isinstance(value, str) else value
+            ok = isinstance(stops, list) and 0 < len(stops) <= MAX_STOP_SEQUENCES
+            if not ok or not all(isinstance(x, str) and 0 < len(x) <= MAX_STOP_CHARS for x in stops):
+                raise ConfigError(
+                    f"{_where(path, fp + '.stop')}: must be a string or a list of up to {MAX_STOP_SEQUENCES} "
+                    f"non-empty strings of at most {MAX_STOP_CHARS} characters"
+                )
+        elif key == "reasoning_effort" and value not in REASONING_EFFORTS:
+            raise ConfigError(
+                f"{_where(path, fp + '.reasoning_effort')}: {_shown(value)} must be one of "
+                f"{', '.join(REASONING_EFFORTS)}"
+            )
 
 
 def judge_from_dict(data: Any, *, path: Path | None = None, index: int = 0) -> JudgeConfig:
@@ -219,10 +280,7 @@ def judge_from_dict(data: Any, *, path: Path | None = None, index: int = 0) -> J
             raise ConfigError(
                 f"{_where(path, fp + '.params')}: unknown parameter '{key}'{did_you_mean(str(key), SAMPLING_PARAMS)}"
             )
-    if "max_tokens" in params:
-        _number(path, fp + ".params.max_tokens", params["max_tokens"], integer=True, minimum=0)
-    if "temperature" in params:
-        _number(path, fp + ".params.temperature", params["temperature"], minimum=0, allow_zero=True)
+    _check_params(path, fp + ".params", params)
     env = data.get("api_key_env")
     if env is not None and (not isinstance(env, str) or not env.replace("_", "").isalnum()):
         raise ConfigError(
@@ -236,23 +294,25 @@ def judge_from_dict(data: Any, *, path: Path | None = None, index: int = 0) -> J
     kwargs: dict[str, Any] = {"model": model, "params": dict(params)}
     for key in ("name", "api_base", "api_key_env"):
         if data.get(key) is not None:
-            if not isinstance(data[key], str):
-                raise ConfigError(f"{_where(path, f'{fp}.{key}')}: must be a string")
+            if not isinstance(data[key], str) or len(data[key]) > MAX_NAME_CHARS:
+                raise ConfigError(
+                    f"{_where(path, f'{fp}.{key}')}: must be a string of at most {MAX_NAME_CHARS} characters"
+                )
             kwargs[key] = data[key]
     if "api_base" in kwargs:
         check_api_base(kwargs["api_base"], _where(path, f"{fp}.api_base"))
-    for key, integer, zero in (
-        ("timeout_s", False, False),
-        ("max_concurrency", True, False),
-        ("rpm", False, False),
-        ("tpm", False, False),
-        ("max_attempts", True, False),
-        ("max_wait_s", False, True),
-        ("input_cost_per_token", False, True),
-        ("output_cost_per_token", False, True),
+    for key, integer, zero, maximum in (
+        ("timeout_s", False, False, None),
+        ("max_concurrency", True, False, MAX_CONCURRENCY),  # one worker task each
+        ("rpm", False, False, None),
+        ("tpm", False, False, None),
+        ("max_attempts", True, False, MAX_ATTEMPTS),
+        ("max_wait_s", False, True, None),
+        ("input_cost_per_token", False, True, None),
+        ("output_cost_per_token", False, True, None),
     ):
         if data.get(key) is not None:
-            kwargs[key] = _number(path, f"{fp}.{key}", data[key], integer=integer, allow_zero=zero)
+            kwargs[key] = _number(path, f"{fp}.{key}", data[key], integer=integer, allow_zero=zero, maximum=maximum)
     fmt = data.get("response_format", "auto")
     if fmt not in RESPONSE_FORMATS:
         raise ConfigError(
@@ -269,10 +329,18 @@ def load_config(path: Path) -> RunConfig:
     """Parse a YAML run config; every error names the file and the field."""
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: {path.stat().st_size:,} bytes, over the {MAX_CONFIG_BYTES:,} a run config may have")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_BoundedLoader)  # a SafeLoader with an alias cap
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not valid UTF-8; save it as UTF-8") from None
+    except _TooManyAliases:
+        raise ConfigError(
+            f"{path}: more than {MAX_ALIASES} YAML aliases (*name); write the values out instead"
+        ) from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to read") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}:" if mark else ""
@@ -284,6 +352,11 @@ def load_config(path: Path) -> RunConfig:
     for key in data:
         if key not in _TOP_KEYS:
             raise ConfigError(f"{path}: unknown key '{key}'{did_you_mean(str(key), _TOP_KEYS)}")
+    for key in ("judges", "rubrics"):
+        # An empty list must not mean "everything": the offline panel, or all eight rubrics (8x the
+        # calls with priced judges). Leave the key out for the default.
+        if key in data and not data[key]:
+            raise ConfigError(f"{path}: {key}: is empty; list at least one, or leave '{key}' out for the default")
     raw_judges = data.get("judges") or []
     if not isinstance(raw_judges, list):
         raise ConfigError(f"{path}: judges: must be a list of judges")
@@ -292,7 +365,7 @@ def load_config(path: Path) -> RunConfig:
     rubrics = data.get("rubrics") or []
     if not isinstance(rubrics, list) or not all(isinstance(r, str) for r in rubrics):
         raise ConfigError(f"{path}: rubrics: must be a list of rubric ids such as 'sa-graded@1'")
-    repeats = _number(path, "repeats", data.get("repeats", 1), integer=True)
+    repeats = _number(path, "repeats", data.get("repeats", 1), integer=True, maximum=MAX_REPEATS)
     dataset = data.get("dataset")
     runs_dir = data.get("runs_dir")
     mapping = data.get("map") or {}
@@ -301,6 +374,9 @@ def load_config(path: Path) -> RunConfig:
     share = data.get("max_error_share")
     if share is not None:
         check_error_share(share, f"{path}: max_error_share")
+    for key, value in (("dataset", dataset), ("runs_dir", runs_dir)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(f"{path}: {key}: must be a path (a non-empty string)")
     base = path.parent
     return RunConfig(
         judges=judges,
@@ -319,6 +395,25 @@ def check_error_share(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ConfigError(f"{where}: {value!r} must be a number from 0 to 1 (the share of a judge's calls)")
     return float(value)
+
+
+class _TooManyAliases(Exception):
+    pass
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with a cap on aliases, against alias-expansion bombs."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise _TooManyAliases
+        return super().compose_node(parent, index)
 
 
 def check_unique(judges: list[JudgeConfig], path: Path | None = None) -> None:
