@@ -149,3 +149,31 @@ def test_abstentions_and_not_applicable_are_counted_apart(tmp_path: Path) -> Non
     (diag,) = summary["judges"]
     assert diag["abstention_rate"] == pytest.approx(2 / 6)
     assert "not applicable 1" in table(summary)
+
+
+def test_unknown_cost_is_null_never_zero_and_cached_tokens_are_apart() -> None:
+    """Issue 15 item 14: an unpriced judge's verdicts carry cost_usd null, but the summary's total,
+    its per-judge cost and the judge card's cost per verdict said 0.0; and cached rows' tokens were
+    added to the billed ones (64,443 reported, 44,853 billed)."""
+    rows = [{**row(f"i{k}", "priced", 1), "prompt_tokens": 100, "completion_tokens": 10} for k in range(3)]
+    rows += [{**row(f"i{k}", "free-local", 1), "cost_usd": None, "prompt_tokens": 100, "completion_tokens": 10}
+             for k in range(2)]  # fmt: skip
+    rows.append({**row("i2", "free-local", 1), "cost_usd": 0.0, "cached": True, "prompt_tokens": 100,
+                 "completion_tokens": 10})  # fmt: skip
+    rows.append({**row("i3", "free-local", None, status="error"), "cost_usd": None})  # no reply: not unpriced
+    summary = summarise(verdicts(rows), {"format_version": 2}, settings=SummarySettings(n_boot=20)).summary
+    cost = summary["cost"]
+    assert summary["cost_usd"] is None and cost["total_usd"] is None and cost["unpriced"] == 2
+    by_judge = {r["judge"]: r for r in cost["by_judge"]}
+    assert by_judge["priced"]["cost_usd"] == pytest.approx(0.003) and by_judge["priced"]["unpriced"] == 0
+    assert by_judge["free-local"]["cost_usd"] is None and by_judge["free-local"]["unpriced"] == 2
+    assert (cost["prompt_tokens"], cost["completion_tokens"]) == (500, 50)  # billed only
+    assert (cost["cached_prompt_tokens"], cost["cached_completion_tokens"]) == (100, 10)
+    assert by_judge["free-local"]["cached_prompt_tokens"] == 100
+    cards = {c["judge"]: c for c in summary["judge_cards"]}
+    assert cards["free-local"]["cost_usd"] is None and cards["free-local"]["cost_per_verdict_usd"] is None
+    assert cards["free-local"]["unpriced"] == 2
+    assert cards["priced"]["cost_per_verdict_usd"] == pytest.approx(0.001)
+    text = table(summary)
+    assert "cost unknown (2 replies unpriced)" in text and "free-local: unknown" in text
+    assert "110 tokens served from the cache, not billed" in text

@@ -24,18 +24,30 @@ def _ci(row: dict[str, Any], key: str = "mean") -> str:
     return f"{_fmt(row[key])} [{_fmt(row['ci_low'])},{_fmt(row['ci_high'])}]"
 
 
+def _usd(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:.4f}"
+
+
+def _cached_tokens(row: dict[str, Any]) -> str:
+    cached = (row.get("cached_prompt_tokens") or 0) + (row.get("cached_completion_tokens") or 0)
+    return f"; {cached} tokens served from the cache, not billed" if cached else ""
+
+
 def _header(summary: dict[str, Any]) -> str:
     counts = summary["counts"]
+    cost = summary.get("cost") or {}
+    unpriced = cost.get("unpriced") or 0
     return (
         f"run {summary.get('run_id')} [{summary.get('status')}]: {counts['total']} verdicts: "
         + ", ".join(f"{k} {counts.get(k, 0)}" for k in VERDICT_STATUSES)
         + (f", not applicable {counts['not_applicable']}" if counts.get("not_applicable") else "")
-        + f"; cost ${summary.get('cost_usd', 0.0):.4f}"
+        + f"; cost {_usd(summary.get('cost_usd'))}"
+        + (f" ({unpriced} replies unpriced)" if unpriced else "")
         + "".join(
-            f"\n  {row['judge']}: ${row['cost_usd'] or 0.0:.4f}, {row['prompt_tokens'] or 0} prompt + "
-            f"{row['completion_tokens'] or 0} completion tokens"
+            f"\n  {row['judge']}: {_usd(row['cost_usd'])}, {row['prompt_tokens'] or 0} prompt + "
+            f"{row['completion_tokens'] or 0} completion tokens billed{_cached_tokens(row)}"
             + (f" ({row['unpriced']} replies unpriced)" if row["unpriced"] else "")
-            for row in (summary.get("cost") or {}).get("by_judge") or []
+            for row in cost.get("by_judge") or []
         )
         + _rubric_costs(summary)
     )
@@ -45,7 +57,7 @@ def _rubric_costs(summary: dict[str, Any]) -> str:
     rows = (summary.get("cost") or {}).get("by_rubric") or []
     if not rows:
         return ""
-    return "\n  by rubric: " + ", ".join(f"{rubric_of(r)} ${r['cost_usd'] or 0.0:.4f}" for r in rows)
+    return "\n  by rubric: " + ", ".join(f"{rubric_of(r)} {_usd(r['cost_usd'])}" for r in rows)
 
 
 def severity_table(summary: dict[str, Any]) -> list[str]:

@@ -26,9 +26,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from judge.core.taxonomy import VALID_STATUSES, VERDICT_STATUSES
+from judge.core.taxonomy import REPLIED_STATUSES, VALID_STATUSES, VERDICT_STATUSES
 from judge.stats.agreement import krippendorff_alpha
 from judge.stats.bootstrap import bootstrap
+from judge.stats.cost import total_cost
 from judge.stats.diagnostics import quote_rates
 from judge.stats.panel import RUBRIC_KEY, judge_item_scores, ok_rows
 
@@ -122,7 +123,7 @@ def judge_cards(
         counts = {s: int((rows["status"] == s).sum()) for s in VERDICT_STATUSES}
         called = n - counts["skipped"]
         latency = rows["latency_ms"].drop_nulls()
-        cost = float(rows["cost_usd"].fill_null(0.0).sum())
+        cost = total_cost(rows)  # None when a billed reply has no price: unknown, not $0
         ok = ok_all.filter(pl.col("judge") == judge)
         card: dict[str, Any] = {
             "judge": judge,
@@ -134,7 +135,8 @@ def judge_cards(
             "unfound_quote_rate": _finite(quotes[judge]["unfound_quote_rate"]),
             "mean_latency_ms": _finite(float(latency.mean())) if latency.len() else None,  # type: ignore[arg-type]
             "cost_usd": cost,
-            "cost_per_verdict_usd": cost / called if called else None,
+            "cost_per_verdict_usd": cost / called if called and cost is not None else None,
+            "unpriced": int((rows["cost_usd"].is_null() & rows["status"].is_in(REPLIED_STATUSES)).sum()),
             "n_rubrics": rows.select(RUBRIC_KEY).n_unique(),
             "mean_score": _finite(float(ok["score"].mean())) if ok.height else None,  # type: ignore[arg-type]
         }

@@ -186,7 +186,7 @@ def summarise(
     """Aggregate a run's verdicts (``manifest`` gives the run id, status, format version and
     judge health)."""
     from judge.stats.cards import judge_cards
-    from judge.stats.cost import cost_breakdown
+    from judge.stats.cost import cost_breakdown, total_cost
     from judge.stats.diagnostics import (
         calibration,
         disagreement,
@@ -202,14 +202,13 @@ def summarise(
     boot: dict[str, Any] = {"n_boot": s.n_boot, "seed": s.seed, "ci": s.ci}
     panel: dict[str, Any] = {"aggregate": s.aggregate, "quorum": s.quorum, **boot}
     two_sided = {**panel, "amplified_at": s.amplified_at}
-    cost = verdicts["cost_usd"].sum() if verdicts.height else 0.0
     summary: dict[str, Any] = {
         "format_version": manifest.get("format_version"),
         "run_id": manifest.get("run_id"),
         "status": manifest.get("status"),
         "settings": asdict(s),
         "counts": counts(verdicts),
-        "cost_usd": float(cost or 0.0),
+        "cost_usd": total_cost(verdicts),
         "cost": cost_breakdown(verdicts),
         "scores": [], "scores_by_model": [], "scores_by_model_overall": [], "agreement": {}, "calibration": [],
         "version_differences": [],
