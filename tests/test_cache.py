@@ -143,12 +143,27 @@ def test_queued_entries_are_read_at_once_and_written_by_flush(tmp_path: Path) ->
     assert not list((tmp_path / "cache").rglob("*.tmp"))
 
 
-def test_a_cache_that_cannot_be_written_warns_and_keeps_the_verdicts(tmp_path: Path) -> None:
+def test_a_cache_that_cannot_be_written_warns_and_keeps_the_verdicts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache folder that cannot be made is refused before anything is called (issue 15 item 2);
+    one that stops taking writes mid-run only warns, and every verdict is kept."""
     import judge
+    from judge.core.errors import ConfigError
+    from judge.judging.cache import ResponseCache
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder would go", encoding="utf-8")
     plan = judge.Plan(items(3), judges=["offline/lexicon"], rubrics=["sa-graded"], cache_dir=blocker / "cache")
+    with pytest.raises(ConfigError, match="cannot write the response cache"):
+        judge.evaluate(plan, tmp_path / "refused", html=False)
+    assert not (tmp_path / "refused").exists()
+
+    def unwritable(self: ResponseCache, key: str, data: bytes) -> None:
+        raise NotADirectoryError(20, "Not a directory", str(self.root / key[:2]))
+
+    monkeypatch.setattr(ResponseCache, "_write", unwritable)
+    plan = judge.Plan(items(3), judges=["offline/lexicon"], rubrics=["sa-graded"], cache_dir=tmp_path / "cache")
     run = judge.evaluate(plan, tmp_path / "run", html=False)
     assert run.status == "completed" and run.verdicts["status"].to_list() == ["ok"] * 3
     (warning,) = [m for m in run.messages if "response cache" in m]

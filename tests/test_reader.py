@@ -189,6 +189,21 @@ def _foreign_parquet(run_dir: Path) -> None:
     pl.DataFrame({"a": [1, 2]}).write_parquet(run_dir / "verdicts.parquet")
 
 
+def _truncated_parquet(run_dir: Path) -> None:
+    data = (run_dir / "verdicts.parquet").read_bytes()
+    (run_dir / "verdicts.parquet").write_bytes(data[: len(data) // 2])
+
+
+def _and_no_log(damage: Callable[[Path], None]) -> Callable[[Path], None]:
+    """A damaged Parquet table with no log to rebuild it from (with one, the log is read instead)."""
+
+    def both(run_dir: Path) -> None:
+        damage(run_dir)
+        (run_dir / "verdicts.jsonl").unlink()
+
+    return both
+
+
 @pytest.mark.parametrize(
     ("damage", "expected"),
     [
@@ -212,13 +227,15 @@ def _foreign_parquet(run_dir: Path) -> None:
                      ("summary.json", "counts.total: must be an integer", "run --resume"), id="summary-wrong-type"),
         pytest.param(_write("summary.json", '"a summary"'), ("summary.json", "JSON string", "not a run summary"),
                      id="summary-is-a-string"),
-        pytest.param(_bad_parquet_schema, ("verdicts.parquet", "column 'score' is String, expected Float64",
-                                           "run --resume"), id="parquet-wrong-type"),
-        pytest.param(_foreign_parquet, ("verdicts.parquet", "missing columns item_id, task, model (and 26 more)",
-                                         "unexpected column a"),
+        pytest.param(_and_no_log(_bad_parquet_schema), ("verdicts.parquet",
+                     "column 'score' is String, expected Float64", "run --resume"), id="parquet-wrong-type"),
+        pytest.param(_and_no_log(_foreign_parquet), ("verdicts.parquet",
+                     "missing columns item_id, task, model (and 26 more)", "unexpected column a"),
                      id="parquet-foreign"),
-        pytest.param(_write("verdicts.parquet", b"PAR1 not really"), ("verdicts.parquet", "cannot be read as Parquet"),
-                     id="parquet-garbage"),
+        pytest.param(_and_no_log(_write("verdicts.parquet", b"PAR1 not really")),
+                     ("verdicts.parquet", "cannot be read as Parquet"), id="parquet-garbage"),
+        pytest.param(_and_no_log(_truncated_parquet), ("verdicts.parquet", "cannot be read as Parquet"),
+                     id="parquet-truncated"),
     ],
 )
 def test_damaged_or_foreign_run_directories_fail_with_one_clear_line(
@@ -236,6 +253,24 @@ def test_damaged_or_foreign_run_directories_fail_with_one_clear_line(
     assert main(["export", str(run_dir), "--output", str(tmp_path / "out.csv")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err and expected[0] in err
+
+
+@pytest.mark.parametrize(
+    "damage", [_bad_parquet_schema, _foreign_parquet, _truncated_parquet, _write("verdicts.parquet", b"PAR1")]
+)
+def test_a_damaged_parquet_table_is_rebuilt_from_the_intact_log(
+    tmp_path: Path, damage: Callable[[Path], None]
+) -> None:
+    """Issue 15 item 5: a truncated (or foreign) verdicts.parquet made report, export and compare
+    fail although the log it is derived from was intact; readers now read the log instead."""
+    run_dir = copy_v1(tmp_path)
+    before = read_run(run_dir).verdicts
+    damage(run_dir)
+    after = read_run(run_dir).verdicts
+    keys = ["item_id", "rubric_id", "judge", "repeat"]
+    assert after.sort(keys).equals(before.sort(keys))
+    assert main(["export", str(run_dir), "--output", str(tmp_path / "out.jsonl"), "--format", "jsonl"]) == 0
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == before.height
 
 
 def test_not_a_directory(tmp_path: Path) -> None:

@@ -13,9 +13,11 @@ def compare_command(args: argparse.Namespace) -> int:
     from judge.report.compare import compare_runs, html_page, markdown
     from judge.stats.compare import Allow
     from judge.stats.gate import check_rules
-    from judge.store.rundir import atomic_write_text
+    from judge.store.rundir import output_path, write_output
 
     # Every option is checked before a run is read (exit 2, one line naming the option).
+    if args.html:
+        output_path(args.html, "--html")  # a folder or an unmakeable path fails before the work
     delta = args.fail_on_regression
     rules = check_rules(alpha=args.alpha, min_items=args.min_items, n_boot=args.n_boot, seed=args.seed,
                         **({} if delta is None else {"min_effect": delta}))  # fmt: skip
@@ -28,7 +30,7 @@ def compare_command(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(markdown(result))
     if args.html:
-        atomic_write_text(args.html, html_page(result))
+        write_output(args.html, html_page(result), "--html")
     status = result["gate"]["status"]
     if status == "unhealthy":
         print(f"empathy-judge: gate failed: {'; '.join(result['gate']['problems'])}", file=sys.stderr)

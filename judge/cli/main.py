@@ -11,24 +11,45 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from judge import __version__
 from judge.core import paths
-from judge.core.errors import EXIT_INTERRUPTED, JudgeError
+from judge.core.errors import EXIT_INPUT, EXIT_INTERRUPTED, JudgeError, RunInterrupted, one_line
+
+
+class _Parser(argparse.ArgumentParser):
+    """Option errors end like every other bad input: one line on stderr, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"empathy-judge: error: {one_line(message)} (see: {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_INPUT)
+
+
+def _path(value: str) -> Path:
+    """A path option: an empty one would mean the current folder, never what was meant."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("an empty path; name a file or folder")
+    return Path(value)
+
+
+def _dataset(value: str) -> Path:
+    """A dataset option: a path (never empty) or a bundled set's name."""
+    return paths.dataset_path(_path(value))
 
 
 def _add_rubrics_dir(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--rubrics-dir", type=Path, metavar="DIR",
+        "--rubrics-dir", type=_path, metavar="DIR",
         help="a folder of your own rubric files (<id>/v<N>.yaml), added to the built-in ones",
     )  # fmt: skip
 
 
 def _add_selection(p: argparse.ArgumentParser) -> None:
     """Options shared by every command that plans a run (run, estimate)."""
-    p.add_argument("--config", type=Path, help="YAML run config (judges, rubrics, dataset, repeats)")
+    p.add_argument("--config", type=_path, help="YAML run config (judges, rubrics, dataset, repeats)")
     p.add_argument(
-        "--dataset", type=paths.dataset_path,
+        "--dataset", type=_dataset,
         help="JSONL, JSON array, CSV, Parquet or Inspect AI log (.eval), or a bundled set's name: sample (the "
         "default: caricature replies, one annotator) or realistic (real small-model and assistant-style replies, "
         "two AI labelling passes)",
@@ -55,7 +76,7 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, help="judge only the first N items (only those rows are read)")
     p.add_argument("--concurrency", type=int, help="override every judge's max_concurrency")
     _add_rubrics_dir(p)
-    p.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")
+    p.add_argument("--prompts-dir", type=_path, help="folder of prompt templates (default: the project's prompts/)")
     p.add_argument("--sample", type=int, metavar="N", help="judge a sample of N items stratified by task x model")
     p.add_argument("--seed", type=int, help="seed for --sample (default 0)")
     p.add_argument(
@@ -64,7 +85,7 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="empathy-judge",
         description="Judge model outputs for empathy failure mechanisms with a panel of LLM judges.",
     )
@@ -73,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="judge a dataset and write a run directory")
     _add_selection(run)
-    run.add_argument("--run-dir", type=Path, help="where to write the run (default: runs/<run-id>)")
-    run.add_argument("--runs-dir", type=Path, help="parent folder for new run directories (default: runs/)")
+    run.add_argument("--run-dir", type=_path, help="where to write the run (default: runs/<run-id>)")
+    run.add_argument("--runs-dir", type=_path, help="parent folder for new run directories (default: runs/)")
     run.add_argument(
         "--quiet", action="store_true", help="no progress display; print only errors and the final table"
     )
@@ -89,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--resume",
-        type=Path,
+        type=_path,
         metavar="RUN_DIR",
         help="finish an interrupted run: judge only what its log lacks, with the options it was started with",
     )
@@ -101,20 +122,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--replay", action="store_true", help="answer only from the cache; fail on any miss (no network; for CI)"
     )
     run.add_argument(
-        "--cache-dir", type=Path, help="response cache folder (default: .cache next to the run directories)"
+        "--cache-dir", type=_path, help="response cache folder (default: .cache next to the run directories)"
     )
 
     est = sub.add_parser("estimate", help="estimate a run's calls and cost without calling any judge")
     _add_selection(est)
     est.add_argument("--json", action="store_true", help="print the estimate as JSON")
-    est.add_argument("--runs-dir", type=Path, help="past runs to learn completion lengths from (default: runs/)")
-    est.add_argument("--cache-dir", type=Path, help="response cache to count hits in (default: RUNS_DIR/.cache)")
+    est.add_argument("--runs-dir", type=_path, help="past runs to learn completion lengths from (default: runs/)")
+    est.add_argument("--cache-dir", type=_path, help="response cache to count hits in (default: RUNS_DIR/.cache)")
 
     cmp = sub.add_parser(
         "compare", help="paired severity differences between two runs, and a regression gate with a stated error rate"
     )
-    cmp.add_argument("baseline", type=Path, metavar="BASELINE_RUN")
-    cmp.add_argument("new", type=Path, metavar="NEW_RUN")
+    cmp.add_argument("baseline", type=_path, metavar="BASELINE_RUN")
+    cmp.add_argument("new", type=_path, metavar="NEW_RUN")
     cmp.add_argument(
         "--fail-on-regression",
         type=float,
@@ -133,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-items", type=int, default=30, help="paired items a primary cell needs to be tested (default 30)"
     )
     cmp.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
-    cmp.add_argument("--html", type=Path, metavar="PATH", help="also write a self-contained HTML page")
+    cmp.add_argument("--html", type=_path, metavar="PATH", help="also write a self-contained HTML page")
     cmp.add_argument(
         "--allow-rubric-change", action="store_true", help="compare even if rubric versions, hashes or sets differ"
     )
@@ -149,30 +170,30 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--seed", type=int, default=0, help="seed of the resamples and flips (default 0)")
 
     report = sub.add_parser("report", help="print a finished run's summary table again, or write its HTML page")
-    report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    report.add_argument("--html", type=Path, metavar="PATH", help="write the self-contained HTML report to PATH")
+    report.add_argument("run_dir", type=_path, metavar="RUN_DIR")
+    report.add_argument("--html", type=_path, metavar="PATH", help="write the self-contained HTML report to PATH")
 
     export = sub.add_parser(
         "export", help="write a run as one flat table (verdicts, texts, gold labels, metadata), one row per verdict"
     )
-    export.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    export.add_argument("run_dir", type=_path, metavar="RUN_DIR")
     export.add_argument(
         "--format", choices=("csv", "jsonl", "json", "parquet"),
         help="output format (default: from the --output extension, else csv); must agree with the extension",
     )
-    export.add_argument("--output", "-o", type=Path, help="file to write (default: RUN_DIR/verdicts-export.FORMAT)")
+    export.add_argument("--output", "-o", type=_path, help="file to write (default: RUN_DIR/verdicts-export.FORMAT)")
     export.add_argument(
         "--verdicts-only", action="store_true",
         help="only the verdict table's own columns, as stored (no texts, gold labels or metadata; verdict as JSON)",
     )
 
     ann = sub.add_parser("annotate", help="label a dataset's items on a rubric's 0-4 scale in a local web page")
-    ann.add_argument("--dataset", type=paths.dataset_path, required=True,
+    ann.add_argument("--dataset", type=_dataset, required=True,
                      help="the dataset to label (any format run reads, or a bundled set's name)")  # fmt: skip
     ann.add_argument("--rubric", required=True, metavar="ID[@VERSION]", help="a graded rubric (its levels)")
     ann.add_argument("--annotator", required=True, metavar="NAME", help="who labels; names the gold column")
     ann.add_argument(
-        "--labels", type=Path, help="labels file to append to (default: ./<dataset name>.labels.jsonl)"
+        "--labels", type=_path, help="labels file to append to (default: ./<dataset name>.labels.jsonl)"
     )
     ann.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN", help="column renames, as for run")
     ann.add_argument("--seed", type=int, default=0, help="item order seed (default 0)")
@@ -183,9 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     labels = sub.add_parser("labels", help="merge labels files into a dataset's gold columns")
     lsub = labels.add_subparsers(dest="labels_command", metavar="ACTION")
     merge = lsub.add_parser("merge", help="write the dataset with gold_<mechanism>__<annotator> columns from labels")
-    merge.add_argument("labels_files", nargs="+", type=Path, metavar="LABELS", help="labels files (JSONL or CSV)")
-    merge.add_argument("--dataset", type=Path, required=True, help="the dataset the labels were given on")
-    merge.add_argument("--output", "-o", type=Path, required=True, help="dataset to write (.jsonl/.json/.csv/.parquet)")
+    merge.add_argument("labels_files", nargs="+", type=_path, metavar="LABELS", help="labels files (JSONL or CSV)")
+    merge.add_argument("--dataset", type=_path, required=True, help="the dataset the labels were given on")
+    merge.add_argument(
+        "--output", "-o", type=_path, required=True, help="dataset to write (.jsonl/.json/.csv/.parquet)"
+    )
     merge.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN", help="column renames, as for run")
     merge.add_argument("--replace", action="store_true", help="rebuild gold columns the dataset already has")
 
@@ -196,22 +219,24 @@ def build_parser() -> argparse.ArgumentParser:
     rshow = rsub.add_parser("show", help="one rubric's fields, hashes and its prompt rendered for an item")
     rshow.add_argument("rubric", metavar="ID[@VERSION]", help="rubric id, optionally with a version (latest if not)")
     _add_rubrics_dir(rshow)
-    rshow.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")
+    rshow.add_argument("--prompts-dir", type=_path, help="folder of prompt templates (default: the project's prompts/)")
     rshow.add_argument(
         "--task", default="news", help="task of the sample item the prompt is rendered for (default: news)"
     )
-    rshow.add_argument("--dataset", type=Path, metavar="FILE", help="with --item: render a real item of this dataset")
+    rshow.add_argument("--dataset", type=_path, metavar="FILE", help="with --item: render a real item of this dataset")
     rshow.add_argument("--item", metavar="ITEM_ID", help="with --dataset: the id of the item to render")
     rshow.add_argument("--no-render", action="store_true", help="show the rubric without rendering its prompt")
     rcheck = rsub.add_parser("validate", help="check rubric files and render each against sample items")
     rcheck.add_argument(
-        "path", nargs="?", type=Path, metavar="PATH", help="a rubrics folder or one rubric file (default: rubrics/)"
+        "path", nargs="?", type=_path, metavar="PATH", help="a rubrics folder or one rubric file (default: rubrics/)"
     )
-    rcheck.add_argument("--prompts-dir", type=Path, help="folder of prompt templates (default: the project's prompts/)")
+    rcheck.add_argument(
+        "--prompts-dir", type=_path, help="folder of prompt templates (default: the project's prompts/)"
+    )
     rnew = rsub.add_parser("new", help="copy a rubric's latest version to the next one, with `version:` bumped")
     rnew.add_argument("rubric", metavar="ID", help="rubric id")
     rnew.add_argument(
-        "--rubrics-dir", type=Path,
+        "--rubrics-dir", type=_path,
         help="write the new version here (default: the project's rubrics/ of a checkout)",
     )  # fmt: skip
     rdiff = rsub.add_parser("diff", help="what changed between two rubric versions: instructions, levels, schema")
@@ -222,15 +247,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the options were still being read
+        print("empathy-judge: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or an option error (already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_INPUT
     if args.command is None:
         parser.print_help()
         return 0
     try:
         return _dispatch(args, parser)
+    except RunInterrupted as exc:
+        print(f"empathy-judge: {one_line(str(exc))}", file=sys.stderr)
+        return exc.exit_code
     except JudgeError as exc:
-        print(f"empathy-judge: error: {exc}", file=sys.stderr)
+        # Messages quote dataset values (ids, fields): escape what a terminal would act on.
+        print(f"empathy-judge: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("empathy-judge: interrupted", file=sys.stderr)

@@ -15,14 +15,23 @@ def report_command(args: argparse.Namespace) -> int:
         path = write_report(args.run_dir, args.html)
         print(f"empathy-judge: wrote {path}")
         return EXIT_OK
-    from judge.report.terminal import print_table
+    from judge.report.terminal import table
     from judge.store.reader import read_run
 
     run = read_run(args.run_dir, columns=())
+    path = args.run_dir / "summary.json"
     if run.summary is None:
         raise RunDirError(
-            f"{args.run_dir / 'summary.json'}: not found: the run ended before its summary was written; "
+            f"{path}: not found: the run ended before its summary was written; "
             f"finish it with: empathy-judge run --resume {args.run_dir}"
         )
-    print_table(run.summary.to_dict(), args.run_dir)
+    try:
+        text = table(run.summary.to_dict())
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # read_run checks the summary's top level; a section holding the wrong shapes shows here.
+        raise RunDirError(
+            f"{path}: a section cannot be shown ({type(exc).__name__}: {str(exc)[:80]}); the file is damaged: "
+            f"rebuild it with: empathy-judge run --resume {args.run_dir}"
+        ) from None
+    print(f"{text}\n\nrun directory: {args.run_dir}")
     return EXIT_OK

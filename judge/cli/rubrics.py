@@ -45,6 +45,11 @@ def rubrics_command(args: argparse.Namespace) -> int:
 
         target = args.path or paths.rubrics_dir()
         count, problems = validate(target, args.prompts_dir or paths.prompts_dir())
+        if count == 0 and not problems:
+            raise InputError(
+                f"{target}: no rubric files found (rubrics are <id>/v<N>.yaml); "
+                "name a rubrics folder or one rubric file"
+            )
         for problem in problems:
             print(problem)
         verdict = f"{len(problems)} problem(s)" if problems else "all valid"

@@ -9,7 +9,15 @@ import signal
 import sys
 
 from judge.cli.options import plan_kwargs
-from judge.core.errors import EXIT_BUDGET, EXIT_DEGRADED, EXIT_INTERRUPTED, EXIT_OK, ConfigError
+from judge.core.errors import (
+    EXIT_BUDGET,
+    EXIT_DEGRADED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ConfigError,
+    RunInterrupted,
+    one_line,
+)
 
 EXIT_CODES = {
     "completed": EXIT_OK,
@@ -34,19 +42,22 @@ def run_command(args: argparse.Namespace) -> int:
     _sigterm_as_interrupt()
     try:
         return _run(args)
+    except RunInterrupted:
+        raise  # says how to finish the run; the CLI's error boundary prints it
     except KeyboardInterrupt:
-        # Interrupted outside the judging phase: the manifest says so when a run had started.
+        # Interrupted before a run had started, or before it took the signals (then its manifest
+        # says so).
         print("empathy-judge: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr)
+    print(one_line(message), file=sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> int:
     from judge.engine.plan import Plan
-    from judge.engine.session import evaluate
+    from judge.engine.session import evaluate, interrupted_message
     from judge.report.terminal import print_table
 
     kwargs = plan_kwargs(args)
@@ -68,9 +79,5 @@ def _run(args: argparse.Namespace) -> int:
 
         print(exhausted_message(run.manifest.budgets[-1], run.path), file=sys.stderr)  # type: ignore[arg-type]
     elif run.status == "interrupted":
-        print(
-            f"empathy-judge: interrupted; {run.path} holds the verdicts so far; "
-            f"finish it with: empathy-judge run --resume {run.path}",
-            file=sys.stderr,
-        )
+        print(f"empathy-judge: {one_line(interrupted_message(run.path))}", file=sys.stderr)
     return EXIT_CODES[run.status]

@@ -6,10 +6,12 @@
     │   ├── DatasetError        dataset file: format, row, field
     │   ├── RubricError         rubric or prompt file, unknown rubric id or version
     │   └── TemplateError       template variables missing or unknown
-    ├── RunDirError             run directory missing, locked, or not resumable (exit 2)
+    ├── RunDirError             run directory missing, locked, unwritable, or not resumable (exit 2)
     ├── ReplayMiss              --replay asked for a reply that is not in the cache (exit 2)
     ├── BudgetExhausted         the spending cap stopped the run (exit 3)
-    └── RegressionFound         compare found a regression past the gate (exit 4)
+    ├── RegressionFound         compare found a regression past the gate (exit 4)
+    └── RunInterrupted          Ctrl-C or SIGTERM while a judged run was being finished (exit 130);
+                                also a KeyboardInterrupt, so ``except KeyboardInterrupt`` sees it
 
 Exit codes: 0 done; 1 unexpected failure; 2 bad input; 3 budget reached; 4 regression found;
 5 degraded (the run finished, but a judge produced no ok verdict, or more errors than the run's
@@ -75,6 +77,21 @@ class BudgetExhausted(JudgeError):
 
 class RegressionFound(JudgeError):
     exit_code = EXIT_REGRESSION
+
+
+class RunInterrupted(JudgeError, KeyboardInterrupt):
+    """Interrupted after judging, while the summary or report was written: every verdict is in
+    the log, the manifest says ``interrupted``, and the message says how to finish the run."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
+def one_line(text: str) -> str:
+    """``text`` safe to print as one terminal line: control characters (newlines, escape
+    sequences from a dataset id) and other unprintable ones are shown as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -326,13 +326,16 @@ class ResumeInfo(Record):
 
 @dataclass
 class BudgetInfo(Record):
-    """One invocation's spending cap and what it spent."""
+    """One invocation's spending cap and what it spent: ``spent_usd`` is what the replies it
+    received cost; ``cancelled_usd`` the worst cases of calls cancelled in flight (Ctrl-C after the
+    grace), which the provider may or may not have billed (the cap counted them as spent)."""
 
     cap_usd: float
     spent_usd: float
     calls: int
     exhausted: bool
     overshoot_usd: float = 0.0
+    cancelled_usd: float = 0.0
 
 
 @dataclass
@@ -512,7 +515,7 @@ class Summary(Record):
     run_id: str | None = None
     status: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
-    cost_usd: float = 0.0
+    cost_usd: float | None = None  # None: some billed reply had no price (unknown, never $0)
     cost: dict[str, Any] = field(default_factory=dict)
     scores: list[dict[str, Any]] = field(default_factory=list)
     scores_by_model: list[dict[str, Any]] = field(default_factory=list)

@@ -45,10 +45,13 @@ class Unit:
     item_hash: str
 
 
+INTERRUPTED = "interrupted"
+
+
 @dataclass
 class RunOutcome:
     counts: Counter[str] = field(default_factory=Counter)
-    interrupted: bool = False
+    interrupted: bool = False  # a stop left planned work without a row (resume finishes it)
     stopped_judges: dict[str, str] = field(default_factory=dict)
     budget_exhausted: bool = False  # a call was refused by the budget: the rest is skipped
     failure: JudgeError | None = None  # an error that stopped the whole run (e.g. a --replay miss)
@@ -131,8 +134,13 @@ def _tokens(value: Any) -> int | None:
 
 def _usd(value: Any) -> float | None:
     """A reply's cost, or None (unknown) when it is not a finite amount >= 0."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
-    return float(value) if ok else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        amount = float(value)
+    except OverflowError:  # an integer past any float
+        return None
+    return amount if math.isfinite(amount) and amount >= 0 else None
 
 
 class Runner:
@@ -173,6 +181,11 @@ class Runner:
         self.interrupt_grace_s = interrupt_grace_s
         self._stop = asyncio.Event()
         self._in_flight = 0
+        # Whether every planned unit got a row: the producer went through the whole plan and each
+        # unit it queued was emitted. A stop that came after that interrupted nothing.
+        self._produced_all = False
+        self._queued = 0
+        self._emitted = 0
 
     def planned(self) -> int:
         """How many verdict rows the plan has (before resume skips)."""
@@ -208,7 +221,8 @@ class Runner:
         error = None if everything.cancelled() else everything.exception()
         if error is not None and not isinstance(error, asyncio.CancelledError):
             raise error  # a bug in a worker: keep its traceback
-        self.outcome.interrupted = self._stop.is_set() and self.outcome.failure is None
+        complete = self._produced_all and self._emitted == self._queued
+        self.outcome.interrupted = self._stop.is_set() and not complete and self.outcome.failure is None
         return self.outcome
 
     def request_stop(self) -> None:
@@ -241,10 +255,13 @@ class Runner:
                                 row = base_row(unit, judge.config)
                                 _skip(row, not_applicable)
                                 row.finished_at = now_iso()
+                                self._queued += 1
                                 self._emit(row)
                                 continue
                             # Workers drain without calling once stopped, so this never blocks long.
                             await queue.put(unit)
+                            self._queued += 1
+            self._produced_all = not self._stop.is_set()
         finally:
             if not self._stop.is_set():  # when stopped, the workers are cancelled instead
                 for queue, judge in zip(queues, self.judges, strict=True):
@@ -260,14 +277,24 @@ class Runner:
             if self._stop.is_set():
                 return  # the run is being interrupted: start nothing new
             row = base_row(unit, judge.config)
-            if self.outcome.budget_exhausted:
-                _skip(row, BUDGET_EXHAUSTED)
-            elif label in self.outcome.stopped_judges:
+            # No shortcut for a spent budget: the judge refuses what needs a call at once, and a
+            # cached reply, which spends nothing, is still served.
+            if label in self.outcome.stopped_judges:
                 _skip(row, self.outcome.stopped_judges[label])
             else:
                 self._in_flight += 1
                 try:
                     await self._judge_one(judge, unit, row)
+                except asyncio.CancelledError:
+                    # The interrupt's grace ran out mid-call. A reply already received for this key
+                    # was billed: its row goes on record before the cancellation takes it with it.
+                    if row.raw_text is not None:
+                        if row.status is None:
+                            row.status = "error"
+                            row.error = f"{INTERRUPTED} after a billed reply, before the key's calls were done"
+                        row.finished_at = now_iso()
+                        self._emit(row)
+                    raise
                 except JudgeError as exc:  # stops the run (a --replay miss): recorded, then raised
                     if self.outcome.failure is None:
                         self.outcome.failure = exc
@@ -282,6 +309,7 @@ class Runner:
 
     def _emit(self, row: VerdictRow) -> None:
         self.log.append(row.to_dict())
+        self._emitted += 1
         self.outcome.counts[row.status or "error"] += 1
         if self.on_row is not None:
             self.on_row(row)
@@ -332,6 +360,11 @@ class Runner:
         texts: list[dict[str, str | None]] = []
         steps: set[str] = set()
         for n, part in enumerate(parts):
+            if n and self._stop.is_set():
+                # Interrupted between sentence calls: what was billed so far stays on record.
+                row.raw_text = canonical_json(texts)
+                row.status, row.error = "error", f"{INTERRUPTED} after {n} of {len(parts)} sentence calls"
+                return
             messages = self.prompts.render(rubric, item, part=part)
             answer = await self._ask(judge, unit, row, messages, self._context(unit, schema_hash, part), parser,
                                      first=n == 0, part=part)  # fmt: skip
@@ -371,9 +404,18 @@ class Runner:
         parsed: Parsed | None = None  # the previous turn's parse, while re-asking
         first_messages = messages
         while True:
+            if parsed is not None and self._stop.is_set():
+                # Interrupted between turns: the billed invalid reply stays the verdict (as for a
+                # re-ask the budget refuses), so its cost is on record and a resume does not pay twice.
+                parsed = replace(parsed, error=f"{parsed.error}; re-ask not sent: {INTERRUPTED}")
+                return Answer(parsed, None, text=row.raw_text)
             request = JudgeRequest(messages, rubric, unit.item, context, max_tokens=rubric.max_tokens, part=part)
             try:
                 completion = await judge.complete(request)
+            except asyncio.CancelledError:
+                if parsed is not None:  # mid re-ask: the worker records the billed invalid reply
+                    _fill(row, replace(parsed, error=f"{parsed.error}; re-ask not finished: {INTERRUPTED}"), None)
+                raise
             except BudgetExhausted:
                 # Refused before it started: nothing billed for this call.
                 self.outcome.budget_exhausted = True
@@ -395,7 +437,12 @@ class Runner:
             row.latency_ms = _add(row.latency_ms, completion.latency_ms)
             row.prompt_tokens = _add(row.prompt_tokens, _tokens(completion.prompt_tokens))
             row.completion_tokens = _add(row.completion_tokens, _tokens(completion.completion_tokens))
-            row.cost_usd = _add(row.cost_usd, _usd(completion.cost_usd))
+            cost = _usd(completion.cost_usd)
+            if first and context.turn == 0:
+                row.cost_usd = cost
+            elif row.cost_usd is not None:
+                # An unpriced reply makes the row's cost unknown for good: never a known amount.
+                row.cost_usd = None if cost is None else row.cost_usd + cost
             row.cached = completion.cached if first and context.turn == 0 else row.cached and completion.cached
             row.raw_text = completion.text
             row.response_format = completion.response_format

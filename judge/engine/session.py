@@ -12,6 +12,7 @@ draws the progress line on stderr.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import sys
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ from typing import Any
 
 from judge import __version__
 from judge.core import paths
-from judge.core.errors import ConfigError
+from judge.core.errors import ConfigError, JudgeError, RunDirError, RunInterrupted
 from judge.core.records import (
     FORMAT_VERSION,
     BudgetInfo,
@@ -64,18 +65,20 @@ def run_status(
 ) -> str:
     """The run's final status, decided here only. An exception that ended the run: ``interrupted``
     for Ctrl-C, SIGTERM or a cancelled task, else ``failed``. Otherwise, in this order: an error that
-    stopped the run (a --replay miss) ``failed``; a spent budget ``budget_exhausted``; a stop
-    signal ``interrupted``; a judge with no ok verdict or too many errors (``health``,
-    judge/stats/health.py) ``degraded``; else ``completed``."""
+    stopped the run (a --replay miss) ``failed``; a stop signal that left planned work without a
+    row ``interrupted`` (also when the budget ran out too: the work is missing, not skipped); a
+    spent budget ``budget_exhausted`` (every unit has a row, the unpaid ones ``skipped``); a judge
+    with no ok verdict or too many errors (``health``, judge/stats/health.py) ``degraded``; else
+    ``completed``."""
     if error is not None:
         return "interrupted" if isinstance(error, KeyboardInterrupt | asyncio.CancelledError) else "failed"
     assert outcome is not None
     if outcome.failure is not None:
         return "failed"
+    if outcome.interrupted:  # work left without a row: only "interrupted" says a resume is due
+        return "interrupted"
     if outcome.budget_exhausted:
         return "budget_exhausted"
-    if outcome.interrupted:
-        return "interrupted"
     if health is not None and health.unhealthy:
         return "degraded"
     return "completed"
@@ -93,13 +96,22 @@ class _Session:
     budget: Any
     messages: list[str] = field(default_factory=list)
     on_message: Say | None = None
+    budget_recorded: bool = False
 
     def say(self, message: str) -> None:
         self.messages.append(message)
         if self.on_message is not None:
             self.on_message(message)
 
+    def record_budget(self) -> None:
+        """Add this invocation's cap and spend to the manifest, once, however the invocation ends
+        (an interrupt can land anywhere after calls were made)."""
+        if self.budget is not None and not self.budget_recorded:
+            self.manifest.budgets.append(BudgetInfo.from_dict(_budget_record(self.budget)))
+            self.budget_recorded = True
+
     def end(self, status: str, failure: str | None = None) -> None:
+        self.record_budget()
         self.manifest.status, self.manifest.finished_at = status, now_iso()
         if failure is not None:
             self.manifest.failure = failure
@@ -174,6 +186,22 @@ def _wrap_with_cache(clients: list[Any], plan: Plan, run_dir: Path) -> tuple[lis
     return [CachedJudge(c.config, functools.partial(_same, c), cache, replay=replay) for c in clients], cache
 
 
+def _check_cache_folder(plan: Plan, run_dir: Path) -> None:
+    """Refuse a response cache folder that cannot be written before anything is called: a failed
+    cache write would otherwise be found only after the provider had billed the reply."""
+    from judge.judging.cache import check_writable
+
+    folder = plan.cache_folder(run_dir)
+    if folder is None or plan.cache == "replay":  # replay only reads
+        return
+    problem = check_writable(folder)
+    if problem is not None:
+        raise ConfigError(
+            f"--cache-dir {folder}: cannot write the response cache there ({problem}); choose another folder, "
+            "or run with --no-cache"
+        )
+
+
 def _prepare(plan: Plan, run_dir: str | Path | None, runs_dir: str | Path | None, argv: list[str],
              on_message: Say | None) -> _Session:
     """Everything before the first call; nothing is written until every check has passed."""
@@ -188,6 +216,7 @@ def _prepare(plan: Plan, run_dir: str | Path | None, runs_dir: str | Path | None
     notice = default_cap_notice(plan.judges, plan.rubrics) if budget is not None else None
     if plan.resume_dir is not None and plan.resumed is not None:
         target = plan.resume_dir
+        _check_cache_folder(plan, target)
         manifest = replace(
             plan.resumed,
             status="running",
@@ -199,7 +228,16 @@ def _prepare(plan: Plan, run_dir: str | Path | None, runs_dir: str | Path | None
     else:
         parent = Path(runs_dir) if runs_dir is not None else plan.runs_dir or paths.default_runs_dir()
         target = Path(run_dir) if run_dir is not None else parent / new_run_id()
+        existed = target.is_dir()
         prepare_run_dir(target)
+        try:
+            _check_cache_folder(plan, target)
+        except ConfigError:
+            if not existed:
+                with contextlib.suppress(OSError):
+                    (target / ".lock").unlink(missing_ok=True)
+                    target.rmdir()  # leave nothing behind for a refused run
+            raise
         saved = None
         if plan.dataset.data is not None:  # rows given in memory: the run keeps them, to resume and report
             saved = target / DATASET_FILE
@@ -254,8 +292,6 @@ def manifest_for(plan: Plan, run_dir: Path, argv: list[str], saved_dataset: Path
 
 
 async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopSwitch | None) -> Run:
-    from judge.engine.runner import Runner
-
     plan, run_dir = session.plan, session.run_dir
     skip = None
     done: set[VerdictKey] = set()
@@ -267,7 +303,43 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
         skip = done.__contains__
         # Derived from the log; rewritten when this attempt ends, and stale until then.
         (run_dir / VERDICTS_PARQUET).unlink(missing_ok=True)
-    write_manifest(run_dir, session.manifest)
+    # From here the manifest says `running`: whatever ends this invocation must leave it saying how
+    # (an interrupt can land while the manifest itself is being written).
+    try:
+        write_manifest(run_dir, session.manifest)
+        return await _judge_and_finish(session, skip, len(done), progress=progress, html=html, stop=stop)
+    except JudgeError:
+        raise  # the run was marked (a --replay miss: failed; interrupted while finishing)
+    except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+        # Ctrl-C or SIGTERM outside the runner's own handling (before it took the signals, or while
+        # the run was being finished), or the caller cancelled evaluate_async.
+        with contextlib.suppress(OSError):
+            session.end("interrupted")
+        if isinstance(exc, KeyboardInterrupt):
+            raise RunInterrupted(interrupted_message(run_dir)) from None
+        raise
+    except OSError as exc:  # the run directory stopped taking writes: a full disk
+        with contextlib.suppress(OSError):
+            session.end("failed", failure=f"{type(exc).__name__}: {exc}")
+        raise _storage_error(run_dir, exc) from None
+    except BaseException as exc:  # a bug: keep its traceback
+        with contextlib.suppress(OSError):
+            session.end("failed", failure=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def interrupted_message(run_dir: Path) -> str:
+    return (
+        f"interrupted; {run_dir} holds the verdicts so far; finish it with: empathy-judge run --resume {run_dir}"
+    )
+
+
+async def _judge_and_finish(
+    session: _Session, skip: Any, done: int, *, progress: bool, html: bool, stop: StopSwitch | None
+) -> Run:
+    from judge.engine.runner import Runner
+
+    plan, run_dir = session.plan, session.run_dir
     log = VerdictLog(run_dir / VERDICTS_LOG)
     items = ItemLog(run_dir / ITEMS_LOG)
     runner = Runner(
@@ -281,20 +353,18 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
         on_item=lambda item: items.add(item.record()),
         on_notice=lambda notice: session.say(f"empathy-judge: {notice}"),
     )
-    display = _progress(session, runner, len(done)) if progress else None
+    display = _progress(session, runner, done) if progress else None
     if stop is not None:
         stop.attach(runner)
     try:
         outcome = await runner.run()
-    except BaseException as exc:  # Ctrl-C before the runner took the signals, a cancelled task, a bug
-        status = run_status(None, exc)
-        session.end(status, failure=None if status == "interrupted" else f"{type(exc).__name__}: {exc}")
-        raise
     finally:
         if stop is not None:
             stop.detach()
-        log.close()
-        items.close()
+        with contextlib.suppress(OSError):  # a full disk: the error on its way says so
+            log.close()
+        with contextlib.suppress(OSError):
+            items.close()
         if session.cache is not None:
             session.cache.flush()  # replies queued for the response cache reach the disk
         if display is not None:
@@ -310,32 +380,39 @@ async def _execute(session: _Session, *, progress: bool, html: bool, stop: StopS
             f"empathy-judge: warning: {cache.write_errors} replies could not be written to the response cache "
             f"{cache.root} ({cache.first_write_error}); the verdicts are saved, later runs will ask again"
         )
+    session.record_budget()
     if outcome.failure is not None:
         session.end(run_status(outcome), failure=str(outcome.failure))
         raise outcome.failure
-    try:
-        if (warning := compact(run_dir).message()) is not None:
-            session.say(warning)
-        compact_items(run_dir, plan.dataset.gold_columns)
-        verdicts = _summary_verdicts(run_dir)  # what the summary and health read; Run.verdicts reads it all
-        if session.budget is not None:
-            session.manifest.budgets.append(BudgetInfo.from_dict(_budget_record(session.budget)))
-        session.manifest.health = _health(session, verdicts, outcome)
-        status = run_status(outcome, health=session.manifest.health)
-        for judge in session.manifest.health.unhealthy:
-            session.say(f"empathy-judge: warning: judge '{judge.judge}' is unhealthy: {judge.problem}"
-                        + (f"; most frequent error: {judge.top_error}" if judge.top_error else ""))
-        session.manifest.status, session.manifest.finished_at = status, now_iso()
-        summary = _summarise(session, verdicts)
-    except KeyboardInterrupt:  # every verdict is in the log; only the summary is missing
-        session.end(run_status(None, KeyboardInterrupt()))
-        raise
+    # Finishing: every verdict is in the log. The manifest takes the run's final status only once
+    # summary.json and itself are written; an interrupt before that leaves it `interrupted`, and a
+    # resume (which then judges nothing) finishes the run.
+    if (warning := compact(run_dir).message()) is not None:
+        session.say(warning)
+    compact_items(run_dir, plan.dataset.gold_columns)
+    verdicts = _summary_verdicts(run_dir)  # what the summary and health read; Run.verdicts reads it all
+    session.manifest.health = _health(session, verdicts, outcome)
+    status = run_status(outcome, health=session.manifest.health)
+    for judge in session.manifest.health.unhealthy:
+        session.say(f"empathy-judge: warning: judge '{judge.judge}' is unhealthy: {judge.problem}"
+                    + (f"; most frequent error: {judge.top_error}" if judge.top_error else ""))
+    session.manifest.status, session.manifest.finished_at = status, now_iso()
+    summary = _summarise(session, verdicts)
     write_manifest(run_dir, session.manifest)
     if html:
         write_html_report(session)
     # The whole table is read only if the caller asks for it (the CLI never does).
     full = functools.partial(_read_verdicts, run_dir)
     return Run(path=run_dir, manifest=session.manifest, verdicts=full, summary=summary, messages=session.messages)
+
+
+def _storage_error(run_dir: Path, exc: OSError) -> RunDirError:
+    """A run directory that stopped taking writes (disk full, removed, made read-only) mid-run."""
+    where = f" {exc.filename}" if exc.filename else ""
+    return RunDirError(
+        f"{run_dir}: cannot write the run ({exc.strerror or exc}{':' if where else ''}{where}); free space or fix "
+        f"the folder, then finish it with: empathy-judge run --resume {run_dir}"
+    )
 
 
 def _progress(session: _Session, runner: Any, done: int) -> Any:

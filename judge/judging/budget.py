@@ -11,7 +11,8 @@ no reply body (status errors, timeouts, dropped connections); a body, valid or n
 loop. So one ``complete()`` yields at most one billed body. Re-asks after an invalid reply are
 new ``complete()`` calls, each with its own reservation (its prompt includes the invalid reply).
 A failed call settles to 0: nothing was billed. A cancelled call (Ctrl-C) keeps its whole
-reservation as spent, since we cannot know whether the provider billed it.
+reservation as spent, since we cannot know whether the provider billed it; the manifest's record
+reports it apart (``cancelled_usd``), so ``spent_usd`` there is what the replies received cost.
 
 A call that does not fit while others are in flight waits for them to settle (their actual costs
 are usually far below their worst cases) and tries again. The first call that cannot fit with
@@ -50,6 +51,9 @@ class Budget:
     refused: int = 0
     # How far actual costs passed their reservations (should stay 0; reported, never hidden).
     overshoot_usd: float = 0.0
+    # Reservations of calls cancelled in flight: counted as spent (the cap must hold whatever the
+    # provider billed), reported apart (nobody knows whether it did).
+    cancelled_usd: float = 0.0
     peak_committed_usd: float = 0.0
     waits: int = 0
     _open: dict[int, float] = field(default_factory=dict)
@@ -85,10 +89,12 @@ class Budget:
         self.peak_committed_usd = max(self.peak_committed_usd, self.spent_usd + self.reserved_usd)
         return self._next
 
-    def settle(self, ticket: int, actual: float) -> None:
+    def settle(self, ticket: int, actual: float, *, cancelled: bool = False) -> None:
         amount = self._open.pop(ticket)
         self.reserved_usd = max(0.0, self.reserved_usd - amount)
         self.spent_usd += actual
+        if cancelled:
+            self.cancelled_usd += actual
         if actual > amount:
             self.overshoot_usd += actual - amount
         if self._settled is not None:  # wake every waiter; each re-checks the room left
@@ -116,6 +122,11 @@ class BudgetedJudge:
         return self.price.cost(worst_prompt_tokens(counted, len(messages)), max_tokens)
 
     async def complete(self, request: JudgeRequest) -> Completion:
+        if self.budget.exhausted:
+            # Refused at once, without counting the prompt: once the budget is spent every unit
+            # that is not in the response cache (which sits outside this wrapper) comes here.
+            self.budget.refused += 1
+            raise BudgetExhausted(f"budget exhausted: ${self.budget.spent_usd:.6f} spent of ${self.budget.cap_usd:.6f}")
         cap = effective_max_tokens(self.config, request.max_tokens)
         if cap is None:
             cap = DEFAULT_MAX_TOKENS  # sent to the provider, so the worst case holds
@@ -127,7 +138,7 @@ class BudgetedJudge:
             self.budget.settle(ticket, 0.0)
             raise
         except (asyncio.CancelledError, KeyboardInterrupt):
-            self.budget.settle(ticket, self.budget._open.get(ticket, 0.0))
+            self.budget.settle(ticket, self.budget._open.get(ticket, 0.0), cancelled=True)
             raise
         except BaseException:
             self.budget.settle(ticket, 0.0)
@@ -170,10 +181,11 @@ def record(budget: Budget) -> dict[str, Any]:
     """This invocation's cap and spend, as the manifest's ``budgets`` list records it."""
     return {
         "cap_usd": budget.cap_usd,
-        "spent_usd": budget.spent_usd,
+        "spent_usd": budget.spent_usd - budget.cancelled_usd,  # what the replies received cost
         "calls": budget.calls,
         "exhausted": budget.exhausted,
         "overshoot_usd": budget.overshoot_usd,
+        "cancelled_usd": budget.cancelled_usd,
     }
 
 

@@ -202,3 +202,18 @@ class CachedJudge:
             },
         )
         return completion
+
+
+def check_writable(root: Path) -> str | None:
+    """Why the cache folder ``root`` cannot be written, or None when it can (checked at the start
+    of a run, so an unusable --cache-dir is refused before anything is called)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".write-test.{os.getpid()}"
+        try:
+            probe.write_bytes(b"")
+        finally:
+            probe.unlink(missing_ok=True)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None

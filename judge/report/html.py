@@ -33,7 +33,7 @@ from judge.report.markup import (
 )
 from judge.report.two_sided import abstention_section, amplification_section, calibration_views_section
 from judge.report.versions import version_line
-from judge.store.rundir import atomic_write_text
+from judge.store.rundir import atomic_write_text, output_path, write_output
 
 REPORT_HTML = "report.html"
 # Keys of summary.json this page renders in their own sections; any other key is shown raw at
@@ -93,7 +93,11 @@ def header_section(data: RunData) -> tuple[str, str, str]:
         "statistics": ", ".join(f"{k} {val}" for k, val in (s.get("settings") or {}).items()) or "defaults",
     }
     rows = [[cell(k), cell(val, src="manifest")] for k, val in facts.items()]
-    rows.insert(-1, [cell("cost"), cell(cost, num(cost, "/cost_usd", 4, prefix="$"))])
+    shown = num(cost, "/cost_usd", 4, prefix="$") if cost is not None else "unknown"
+    unpriced = (s.get("cost") or {}).get("unpriced") if isinstance(s.get("cost"), dict) else None
+    if unpriced:  # unknown is not $0: say how many billed replies had no price
+        shown += f" ({num(unpriced, '/cost/unpriced', 0)} replies unpriced)"
+    rows.insert(-1, [cell("cost"), cell(cost, shown)])
     parts = []
     if data.summary_note:
         parts.append(f'<p class="nodata">{esc(data.summary_note)}.</p>')
@@ -650,7 +654,9 @@ def write_report(run_dir: Path, path: Path | None = None, *, n_boot: int = 1000,
     ``dataset``: the run's validated Dataset when the caller holds it, so it is not re-validated.
     ``n_boot``: resamples for the summary when the run has no summary.json.
     """
-    target = path or run_dir / REPORT_HTML
-    target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(target, render(load_run(run_dir, dataset, n_boot=n_boot)))
-    return target
+    if path is None:
+        target = run_dir / REPORT_HTML
+        atomic_write_text(target, render(load_run(run_dir, dataset, n_boot=n_boot)))
+        return target
+    output_path(path, "--html")  # refuse a folder before the work of rendering
+    return write_output(path, render(load_run(run_dir, dataset, n_boot=n_boot)), "--html")

@@ -18,7 +18,9 @@ JSON to parse. The long verdict table itself stays lean (texts and metadata are 
 item, judge/store/items.py); the join happens here.
 
 The output format follows the file's extension unless ``fmt`` names one; naming one that the
-extension contradicts is an error (a file called x.parquet holding CSV helps nobody).
+extension contradicts is an error (a file called x.parquet holding CSV helps nobody). In CSV, a
+text cell that a spreadsheet would run as a formula (starting with =, +, -, @, tab or carriage
+return) is prefixed with an apostrophe; the other formats keep every value exactly.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from judge.core.records import VERDICT_COLUMNS
 from judge.core.taxonomy import GOLD_PREFIXES
 from judge.store.items import TEXT_COLUMNS, read_items
 from judge.store.reader import read_run
+from judge.store.rundir import output_path
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
 NAMES = ("csv", "jsonl", "json", "parquet")
@@ -162,15 +165,31 @@ def export_table(run_dir: Path | str, items: Any = None) -> Any:
     return table.with_columns(own.cast(pl.Int64).alias("gold")).select(*ordered, "gold", *gold_columns, *meta.columns)
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); judged
+# texts, rationales and raw replies are model output, so they are quoted with a leading apostrophe,
+# which spreadsheets show as text and hide.
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def spreadsheet_safe(frame: Any) -> Any:
+    """``frame`` with every text cell that a spreadsheet would run as a formula prefixed with '."""
+    import polars as pl
+
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(FORMULA_START)).then("'" + pl.col(name)).otherwise(pl.col(name)).alias(name)
+        for name in text
+    )
+
+
 def write_table(frame: Any, target: Path, fmt: str) -> None:
-    """Write ``frame`` atomically in ``fmt`` (csv, jsonl, json or parquet)."""
-    if target.is_dir():
-        raise InputError(f"--output {target}: is a directory; name a file")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``frame`` atomically in ``fmt`` (csv, jsonl, json or parquet); every way writing the
+    file can fail (a folder in the way, a full disk) is one InputError."""
+    output_path(target, "--output")
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         if fmt == "csv":
-            frame.write_csv(tmp)
+            spreadsheet_safe(frame).write_csv(tmp)
         elif fmt == "jsonl":
             frame.write_ndjson(tmp)
         elif fmt == "json":
@@ -178,6 +197,8 @@ def write_table(frame: Any, target: Path, fmt: str) -> None:
         else:
             frame.write_parquet(tmp)
         os.replace(tmp, target)
+    except OSError as exc:
+        raise InputError(f"--output {target}: cannot write ({exc.strerror or exc}); choose another path") from None
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -17,6 +17,7 @@ from judge.core.errors import RunDirError
 from judge.core.records import (
     ADDED_COLUMNS,
     FORMAT_VERSION,
+    KEY_COLUMNS,
     TOOL,
     VERDICT_COLUMNS,
     Manifest,
@@ -161,37 +162,59 @@ def _problem_replies() -> Any:
 
 def read_verdicts(run_dir: Path | str, columns: Sequence[str] | None = None) -> Any:
     """The verdict table as a polars DataFrame: verdicts.parquet, or the log when the run never
-    compacted (a crash); its schema is checked against the verdict record. Columns added after the
-    first format (``ADDED_COLUMNS``) read as null from a table written before them."""
-    import polars as pl
-
+    compacted (a crash) or its Parquet file is damaged or foreign (it is derived from the log, so
+    the log rebuilds it: in memory here, on disk by the next resume). The schema is checked against
+    the verdict record. Columns added after the first format (``ADDED_COLUMNS``) read as null from a
+    table written before them."""
     run_dir = Path(run_dir)
     wanted = list(columns) if columns is not None else list(VERDICT_COLUMNS)
     unknown = [c for c in wanted if c not in VERDICT_COLUMNS]
     if unknown:
         raise ValueError(f"unknown verdict columns {unknown}; the columns are {list(VERDICT_COLUMNS)}")
     parquet = run_dir / VERDICTS_PARQUET
+    log = run_dir / VERDICTS_LOG
     if parquet.exists():
         try:
-            found = dict(pl.read_parquet_schema(parquet))
-        except Exception as exc:  # polars raises several unrelated types for a bad file
-            raise RunDirError(
-                f"{parquet}: cannot be read as Parquet ({type(exc).__name__}); delete it and rebuild it from "
-                f"{VERDICTS_LOG} with: empathy-judge run --resume {run_dir}"
-            ) from None
-        _check_schema(parquet, found)
-        if not wanted:
-            return pl.DataFrame()
-        # A table from before a column was added (ADDED_COLUMNS) reads with that column null.
-        frame = pl.read_parquet(parquet, columns=[c for c in wanted if c in found])
-        schema = verdict_schema()
-        added = [pl.lit(None, dtype=schema[c]).alias(c) for c in wanted if c not in found]
-        return frame.with_columns(added).select(wanted)
-    log = run_dir / VERDICTS_LOG
+            return _from_parquet(parquet, wanted)
+        except RunDirError:
+            if not (log.exists() and log.stat().st_size):
+                raise
     if not log.exists():
         raise RunDirError(
             f"{run_dir}: no verdicts found ({VERDICTS_PARQUET} or {VERDICTS_LOG}); is it a run directory?"
         )
+    return _from_log(log, wanted)
+
+
+def _from_parquet(parquet: Path, wanted: list[str]) -> Any:
+    import polars as pl
+
+    try:
+        found = dict(pl.read_parquet_schema(parquet))
+    except Exception as exc:  # polars raises several unrelated types for a bad file
+        raise RunDirError(
+            f"{parquet}: cannot be read as Parquet ({type(exc).__name__}); delete it and rebuild it from "
+            f"{VERDICTS_LOG} with: empathy-judge run --resume {parquet.parent}"
+        ) from None
+    _check_schema(parquet, found)
+    if not wanted:
+        return pl.DataFrame()
+    try:
+        # A table from before a column was added (ADDED_COLUMNS) reads with that column null.
+        frame = pl.read_parquet(parquet, columns=[c for c in wanted if c in found])
+    except Exception as exc:  # a footer that reads but pages that do not: truncated or damaged
+        raise RunDirError(
+            f"{parquet}: cannot be read as Parquet ({type(exc).__name__}); delete it and rebuild it from "
+            f"{VERDICTS_LOG} with: empathy-judge run --resume {parquet.parent}"
+        ) from None
+    schema = verdict_schema()
+    added = [pl.lit(None, dtype=schema[c]).alias(c) for c in wanted if c not in found]
+    return frame.with_columns(added).select(wanted)
+
+
+def _from_log(log: Path, wanted: list[str]) -> Any:
+    import polars as pl
+
     if not log.stat().st_size:
         return pl.DataFrame(schema=verdict_schema()).select(wanted)
     data = log.read_bytes()
@@ -199,9 +222,14 @@ def read_verdicts(run_dir: Path | str, columns: Sequence[str] | None = None) -> 
     try:
         # Rows are parsed in Rust with the explicit schema, never as Python dicts: a 100,000-item
         # run has over a million rows.
-        return pl.read_ndjson(io.BytesIO(data), schema=verdict_schema()).select(wanted)
+        frame = pl.read_ndjson(io.BytesIO(data), schema=verdict_schema())
     except Exception as exc:
         raise RunDirError(
             f"{log}: a line does not match the verdict record ({type(exc).__name__}: {str(exc)[:200]}); "
-            "the log is damaged"
+            f"the log is damaged: resume the run to set damaged lines aside (empathy-judge run --resume {log.parent})"
         ) from None
+    # As compaction does: one row per key, the log's last one (a resumed key has several rows).
+    keys = list(KEY_COLUMNS)
+    if frame.select(keys).is_duplicated().any():
+        frame = frame.unique(subset=keys, keep="last", maintain_order=True)
+    return frame.sort(keys).select(wanted)

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from judge.core.errors import RunDirError
+from judge.core.errors import InputError, RunDirError
 from judge.core.records import FORMAT_VERSION as FORMAT_VERSION  # re-exported: the records define these
 from judge.core.records import KEY_COLUMNS, Manifest, verdict_schema
 from judge.core.records import VERDICT_COLUMNS as VERDICT_COLUMNS
@@ -55,11 +55,39 @@ def new_run_id() -> str:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a failed write (disk full, a folder in the way) leaves nothing behind
+        raise
+
+
+def output_path(path: Path, option: str) -> Path:
+    """A file the user named (``--html``, ``--output``), ready to be written: refused when it is a
+    folder, its parent folders made; an OSError becomes an InputError naming the option."""
+    if path.is_dir():
+        raise InputError(f"{option} {path}: is a directory; name a file in it instead")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"{option} {path}: cannot create its folder ({exc.strerror or exc}); choose another path"
+        ) from None
+    return path
+
+
+def write_output(path: Path, text: str, option: str) -> Path:
+    """Write a file the user named, atomically; every way it can fail is one InputError."""
+    output_path(path, option)
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise InputError(f"{option} {path}: cannot write ({exc.strerror or exc}); choose another path") from None
+    return path
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -302,10 +330,29 @@ def load_verdicts(run_dir: Path, columns: list[str] | None = None) -> Any:
 
 
 def prepare_run_dir(path: Path) -> None:
-    """Create a fresh run directory; refuse one that already holds a run (use --resume)."""
+    """Create a fresh run directory; refuse one that already holds a run (use --resume), one with no
+    name to be the run id (``--run-dir ''`` is the current folder), or one that cannot be made."""
+    if path.name in ("", ".", ".."):
+        raise RunDirError(
+            f"run directory '{path}' has no name of its own to serve as the run id; name a new folder "
+            "(for example runs/my-run)"
+        )
     if path.exists() and not path.is_dir():
         raise RunDirError(f"{path}: exists and is not a directory; choose another --run-dir")
+    blocker = next((a for a in path.parents if a.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise RunDirError(f"{path}: cannot be made: {blocker} is a file; choose another --run-dir or --runs-dir")
     # A lone lock file is what a run killed before writing its manifest leaves: nothing to keep.
     if path.is_dir() and any(p.name != ".lock" for p in path.iterdir()):
         raise RunDirError(f"{path}: already holds files; choose a new --run-dir (or resume it with --resume {path})")
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test.{os.getpid()}"
+        try:
+            probe.write_bytes(b"")  # a read-only mount can still list and stat: find out now, not mid-run
+        finally:
+            probe.unlink(missing_ok=True)
+    except OSError as exc:
+        raise RunDirError(
+            f"{path}: cannot create the run directory ({exc.strerror or exc}); choose another --run-dir or --runs-dir"
+        ) from None
