@@ -177,10 +177,12 @@ def test_eight_rubrics_end_to_end_through_the_loopback_server(tmp_path: Path, fa
         assert errors == [] and INJECTION not in outside.lower() and INJECTION not in system.lower()
 
 
-# Every template variable, by who controls its text: the dataset row, or the rubric author.
+# Every template variable, by who controls its text: the dataset row, or the rubric and prompt
+# authors (and the tool itself: sentence_side is "baseline" or "response").
 FROM_ROW = {"task", "task_norms", "dimension", "source", "reference", "response", "baseline_sentences",
-            "response_sentences"}  # fmt: skip
-FROM_RUBRIC = {"title", "mechanism", "definition", "instructions", "scale", "schema"}
+            "response_sentences", "sentence"}  # fmt: skip
+FROM_RUBRIC = {"title", "mechanism", "definition", "instructions", "scale", "schema", "amplification",
+               "disambiguation", "abstention", "sentence_side"}  # fmt: skip
 ROW_FIELDS = ("id", "task", "model", "source", "reference", "response", "dimension", "source_id", "note")
 
 
@@ -205,14 +207,18 @@ def test_hostile_text_in_any_row_field_is_refused_or_fenced(field: str) -> None:
     except DatasetError:
         assert field in ("task", "dimension"), f"{field}: a hostile value should be accepted and fenced"
         return
+    from judge.inputs.parts import sentence_parts
+
     (item,) = dataset.items()
     library = PromptLibrary(paths.prompts_dir())
     for rubric in select(paths.rubrics_dir(), EIGHT):
-        system, user = (m["content"] for m in library.render(rubric, item))
-        outside, errors = outside_blocks(user)
-        assert errors == [], (field, rubric.id)
-        assert INJECTION not in outside.lower() and INJECTION not in system.lower(), (field, rubric.id)
-        assert "<<<SOURCE>>>\nNothing" not in user
+        parts = sentence_parts(rubric, item) if rubric.calls == "per_sentence" else [None]
+        for part in parts:  # a per-sentence rubric renders one call per sentence (its SENTENCE block)
+            system, user = (m["content"] for m in library.render(rubric, item, part=part))
+            outside, errors = outside_blocks(user)
+            assert errors == [], (field, rubric.id)
+            assert INJECTION not in outside.lower() and INJECTION not in system.lower(), (field, rubric.id)
+            assert "<<<SOURCE>>>\nNothing" not in user
 
 
 @pytest.mark.parametrize(

@@ -106,8 +106,8 @@ def _check_parsed(parsed: Any) -> None:
         assert parsed.score is not None and math.isfinite(parsed.score) and 0.0 <= parsed.score <= 1.0
         assert parsed.raw_score is None or math.isfinite(parsed.raw_score)
         json.dumps(parsed.verdict, allow_nan=False)  # the stored verdict holds no NaN either
-    else:
-        assert parsed.status == "invalid" and parsed.score is None and parsed.raw_score is None
+    else:  # invalid, or abstained (a v3 judge declining with a reason): never scored
+        assert parsed.status in ("invalid", "abstained") and parsed.score is None and parsed.raw_score is None
         assert parsed.error
 
 

@@ -93,10 +93,10 @@ def header_section(data: RunData) -> tuple[str, str, str]:
         "statistics": ", ".join(f"{k} {val}" for k, val in (s.get("settings") or {}).items()) or "defaults",
     }
     rows = [[cell(k), cell(val, src="manifest")] for k, val in facts.items()]
-    shown = num(cost, "/cost_usd", 4, prefix="$") if cost is not None else "unknown"
+    shown = num(cost, "/cost_usd", 4, prefix="$")
     unpriced = (s.get("cost") or {}).get("unpriced") if isinstance(s.get("cost"), dict) else None
     if unpriced:  # unknown is not $0: say how many billed replies had no price
-        shown += f" ({num(unpriced, '/cost/unpriced', 0)} replies unpriced)"
+        shown += f" (unknown: {num(unpriced, '/cost/unpriced', 0)} replies unpriced)"
     rows.insert(-1, [cell("cost"), cell(cost, shown)])
     parts = []
     if data.summary_note:
