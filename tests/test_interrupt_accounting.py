@@ -203,7 +203,7 @@ def _trial(tmp_path: Path, warm: WarmJudge, seed: int) -> dict[str, Any]:
                 # real `python -m judge` start does not have.
                 _wait_until_started(run_dir, started)
                 target = len(_rows(run_dir)) + rng.randint(0, 8)
-                deadline = time.monotonic() + rng.uniform(0.0, 3.0)
+                deadline = time.monotonic() + rng.uniform(0.0, 1.5)
                 while len(_rows(run_dir)) < target and time.monotonic() < deadline:
                     time.sleep(0.002)
                 os.kill(pid, signal.SIGINT)
@@ -251,7 +251,7 @@ def test_random_interrupts_with_reasks_faults_and_a_budget_record_every_billed_r
     warm = WarmJudge(tmp_path)
     results = []
     try:
-        for seed in range(4):
+        for seed in range(3):
             (tmp_path / f"t{seed}").mkdir()
             results.append(_trial(tmp_path / f"t{seed}", warm, seed))
     finally:
