@@ -4,6 +4,13 @@ ceiling they can reach: the README's offline-vs-gold tables, with one command.
     python benchmarks/offline_vs_gold.py --dataset realistic     # the realistic set, two AI labelling passes
     python benchmarks/offline_vs_gold.py --dataset sample        # the caricature sample set (the default)
     python benchmarks/offline_vs_gold.py --dataset PATH [--run-dir DIR] [--json]
+    python benchmarks/offline_vs_gold.py --dataset realistic --save   # measure, record in offline_vs_gold.json
+    python benchmarks/offline_vs_gold.py --readme                     # the README's blocks, from that file
+
+``--save`` records the result (figures rounded to 4 decimals, with the commit, date and command)
+under the dataset's path in ``benchmarks/offline_vs_gold.json``: the one source of the README's
+offline-vs-gold tables, which ``--readme`` renders from it (``--readme --write`` puts them into
+README.md between their markers, and tests/test_offline_vs_gold.py fails while the two differ).
 
 Without --run-dir it runs ``python -m judge run`` on the dataset with the offline panel and every
 latest rubric into a temporary folder. Every figure comes from the statistics layer, so it equals
@@ -32,9 +39,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +63,11 @@ from judge.stats.summary import item_facts
 
 N_BOOT = 1000
 PANEL = "panel"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).with_name("offline_vs_gold.json")
+README = ROOT / "README.md"
+# The README's generated blocks: <!-- offline_vs_gold: DATASET --> ... <!-- /offline_vs_gold -->
+BLOCK = re.compile(r"(<!-- offline_vs_gold: (\S+) -->\n)(.*?)(<!-- /offline_vs_gold -->)", re.S)
 
 
 def run_offline(dataset: Path, run_dir: Path) -> Path:
@@ -131,8 +145,14 @@ def items_and_abstentions(verdicts: pl.DataFrame, gold: pl.DataFrame, summary: d
     return sorted(out, key=lambda r: (MECHANISMS.index(r["mechanism"]), r["rubric_id"]))
 
 
-def _panel_only(rows: pl.DataFrame) -> list[dict[str, Any]]:
-    return [r for r in rows.to_dicts() if r["kind"] in ("panel", "annotators", "baseline")]
+VIEW_KEYS = ("rubric_id", "rubric_version", "mechanism", "scale", "kind", "rater", "n",
+             *(f"{m}{end}" for m in ("kappa_w", "spearman", "mae") for end in ("", "_low", "_high")))  # fmt: skip
+
+
+def _view_rows(rows: pl.DataFrame) -> list[dict[str, Any]]:
+    """The views' rows, with the agreement figures only (the whole-set calibration keeps the rest)."""
+    return [{k: r.get(k) for k in VIEW_KEYS} for r in rows.to_dicts()
+            if r["kind"] in ("judge", "panel", "annotators", "baseline")]  # fmt: skip
 
 
 def _shown(path: Path) -> str:
@@ -154,6 +174,7 @@ def measure(run_dir: Path, dataset: Path, *, n_boot: int = N_BOOT) -> dict[str, 
     result: dict[str, Any] = {
         "dataset": _shown(dataset),
         "run": str(run_dir),
+        "n_boot": n_boot,  # the paper rows' and the views' resamples; calibration's are the run's settings
         "rubrics": sorted({f"{r}@{v}" for r, v in verdicts.select("rubric_id", "rubric_version").unique().iter_rows()}),
         "calibration": summary.get("calibration") or [],
         "paper": paper_rows(verdicts, gold, n_boot=n_boot),
@@ -165,8 +186,8 @@ def measure(run_dir: Path, dataset: Path, *, n_boot: int = N_BOOT) -> dict[str, 
         views: dict[str, Any] = {}
         for name in annotators:
             one = gold.select("id", *[c for c in gold.columns if c.endswith(f"__{name}")])
-            views[name] = _panel_only(calibration(verdicts, one, lengths=facts.lengths, **boot))
-        views["every annotator"] = _panel_only(calibration(verdicts, _every_annotator(gold), lengths=facts.lengths,
+            views[name] = _view_rows(calibration(verdicts, one, lengths=facts.lengths, **boot))
+        views["every annotator"] = _view_rows(calibration(verdicts, _every_annotator(gold), lengths=facts.lengths,
                                                            **boot))  # fmt: skip
         result["by_reference"] = views
     models = sorted({i.model for i in items})
@@ -176,7 +197,7 @@ def measure(run_dir: Path, dataset: Path, *, n_boot: int = N_BOOT) -> dict[str, 
             ids = [i.id for i in items if i.model == model]
             mine = verdicts.filter(pl.col("model") == model)
             rows = calibration(mine, gold.filter(pl.col("id").is_in(ids)), lengths=facts.lengths, **boot)
-            result["within_model"][model] = _panel_only(rows)
+            result["within_model"][model] = _view_rows(rows)
     return result
 
 
@@ -260,27 +281,31 @@ def items_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def reference_table(result: dict[str, Any]) -> str:
-    """The panel's weighted kappa against each annotator alone and against the reference limited to
-    items every annotator labelled, beside the default reference."""
+def reference_table(result: dict[str, Any], scales: tuple[str, ...] = ("severity", "amplification")) -> str:
+    """Each judge's and the panel's weighted kappa against each annotator alone and against the
+    reference limited to items every annotator labelled, beside the default reference."""
     views = result.get("by_reference")
     if not views:
         return ""
     names = list(views)
-    head = ["rubric (scale)", "panel: default reference", *[f"panel: {n}" for n in names]]
+    head = ["rubric (scale)", "rater", "default reference", *names]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
-    base = {(r["rubric_id"], r["scale"]): r for r in result["calibration"] if r["kind"] == "panel"}
-    for (rubric_id, scale), r in sorted(base.items(), key=lambda x: (x[0][1] != "severity", x[0][0])):
+    base = {(r["rubric_id"], r["scale"], r["rater"]): r for r in result["calibration"]
+            if r["kind"] in ("judge", "panel") and r["scale"] in scales}  # fmt: skip
+    order = sorted(base, key=lambda k: (scales.index(k[1]), MECHANISMS.index(base[k]["mechanism"]),
+                                        k[2] == PANEL, k[2]))  # fmt: skip
+    for rubric_id, scale, rater in order:
         cells = []
         for name in names:
-            got = next((v for v in views[name] if v["kind"] == "panel" and v["rubric_id"] == rubric_id
+            got = next((v for v in views[name] if v["rater"] == rater and v["rubric_id"] == rubric_id
                         and v["scale"] == scale), None)  # fmt: skip
             cells.append(f"{_ci(got, 'kappa_w')} ({got['n']})" if got else "-")
-        lines.append(f"| {rubric_id} ({scale}) | {_ci(r, 'kappa_w')} ({r['n']}) | {' | '.join(cells)} |")
+        r = base[(rubric_id, scale, rater)]
+        lines.append(f"| {rubric_id} ({scale}) | {rater} | {_ci(r, 'kappa_w')} ({r['n']}) | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 
-def within_table(result: dict[str, Any]) -> str:
+def within_table(result: dict[str, Any], scales: tuple[str, ...] = ("severity", "amplification")) -> str:
     views = result.get("within_model")
     if not views:
         return ""
@@ -290,7 +315,7 @@ def within_table(result: dict[str, Any]) -> str:
     for model, rows in views.items():
         by = {(r["rubric_id"], r["scale"], r["kind"], r["rater"]): r for r in rows}
         for (rubric_id, scale, kind, _), r in sorted(by.items(), key=lambda x: (x[0][1] != "severity", x[0][0])):
-            if kind != "panel":
+            if kind != "panel" or scale not in scales:
                 continue
             length = by.get((rubric_id, scale, "baseline", "length"))
             pairs = [v for k, v in by.items() if k[:3] == (rubric_id, scale, "annotators")]
@@ -303,21 +328,82 @@ def within_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def markdown(result: dict[str, Any]) -> str:
-    out = [f"dataset: {result['dataset']}; rubrics: {', '.join(result['rubrics'])}", "",
-           "Severity, weighted kappa [95% CI] (graded rubrics):", "", graded_table(result, "severity", "kappa_w"), "",
+def markdown(result: dict[str, Any], *, brief: bool = False) -> str:
+    """Every table; ``brief`` (the README's block) leaves out amplification Spearman and the
+    amplification rows of the per-annotator and per-model views."""
+    scales = ("severity",) if brief else ("severity", "amplification")
+    head = f"dataset: {result['dataset']}; rubrics: {', '.join(result['rubrics'])}"
+    if result.get("measured"):
+        m = result["measured"]
+        head += f"; measured at commit {m['commit']} ({m['date'][:10]}, {result['n_boot']} bootstrap resamples)"
+    out = [head, "", "Severity, weighted kappa [95% CI] (graded rubrics):", "",
+           graded_table(result, "severity", "kappa_w"), "",
            "Severity, Spearman [95% CI] (graded and paper rubrics):", "", spearman_table(result)]  # fmt: skip
     if any(r.get("scale") == "amplification" for r in result["calibration"]):
         out += ["", "Amplification, weighted kappa [95% CI] (graded rubrics):", "",
-                graded_table(result, "amplification", "kappa_w"), "",
-                "Amplification, Spearman [95% CI]:", "", graded_table(result, "amplification", "spearman")]  # fmt: skip
+                graded_table(result, "amplification", "kappa_w")]  # fmt: skip
+        if not brief:
+            out += ["", "Amplification, Spearman [95% CI]:", "", graded_table(result, "amplification", "spearman")]
     out += ["", "Items and abstentions:", "", items_table(result)]
     if result.get("by_reference"):
-        out += ["", "The panel against other references (weighted kappa [95% CI], items):", "",
-                reference_table(result)]  # fmt: skip
+        out += ["", "Each judge and the panel against each annotator alone (weighted kappa [95% CI], items):", "",
+                reference_table(result, scales)]  # fmt: skip
     if result.get("within_model"):
-        out += ["", "Within one model under test (weighted kappa / Spearman):", "", within_table(result)]
+        out += ["", "Within one model under test (weighted kappa / Spearman):", "", within_table(result, scales)]
     return "\n".join(out)
+
+
+# --- the recorded results and the README ------------------------------------------------------
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def recorded(path: Path = RESULTS) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def save(result: dict[str, Any], command: str, path: Path = RESULTS) -> None:
+    """Record ``result`` under its dataset in ``path``, keeping the other datasets' entries."""
+    commit = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"], cwd=ROOT,
+                            capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
+    entry = _rounded({k: v for k, v in result.items() if k != "run"})
+    entry["measured"] = {"commit": commit or "unknown", "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                         "command": command}  # fmt: skip
+    everything = recorded(path)
+    everything[result["dataset"]] = entry
+    path.write_text(_dump(everything), encoding="utf-8")
+
+
+def _dump(value: Any, depth: int = 0) -> str:
+    """JSON with one row (a dict inside a list) per line: readable diffs, a third of indent's size."""
+    pad = " " * (depth + 1)
+    if isinstance(value, dict) and value and depth < 3:
+        inner = ",\n".join(f"{pad}{json.dumps(k)}: {_dump(v, depth + 1)}" for k, v in sorted(value.items()))
+        out = "{\n" + inner + "\n" + " " * depth + "}"
+    elif isinstance(value, list) and value and any(isinstance(v, dict) for v in value):
+        out = "[\n" + ",\n".join(pad + json.dumps(v, sort_keys=True) for v in value) + "\n" + " " * depth + "]"
+    else:
+        out = json.dumps(value, sort_keys=True)
+    return out + ("\n" if depth == 0 else "")
+
+
+def readme_blocks(text: str, results: dict[str, Any]) -> str:
+    """``text`` with every generated block rendered again from ``results``."""
+
+    def render(m: re.Match[str]) -> str:
+        if m.group(2) not in results:
+            raise SystemExit(f"README.md has a block for {m.group(2)}, which {RESULTS.name} does not record; "
+                             f"run: python benchmarks/offline_vs_gold.py --dataset {m.group(2)} --save")  # fmt: skip
+        return f"{m.group(1)}{markdown(results[m.group(2)], brief=True)}\n{m.group(4)}"
+
+    return BLOCK.sub(render, text)
 
 
 def main() -> None:
@@ -327,10 +413,22 @@ def main() -> None:
     parser.add_argument("--run-dir", type=Path, help="measure this run instead of running the offline panel")
     parser.add_argument("--n-boot", type=int, default=N_BOOT)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--save", action="store_true", help=f"record the result in benchmarks/{RESULTS.name}")
+    parser.add_argument("--readme", action="store_true", help=f"print the README's blocks from {RESULTS.name}")
+    parser.add_argument("--write", action="store_true", help="with --readme: write them into README.md")
     args = parser.parse_args()
+    if args.readme:
+        results = recorded()
+        if args.write:
+            README.write_text(readme_blocks(README.read_text(encoding="utf-8"), results), encoding="utf-8")
+        else:
+            print("\n\n".join(markdown(r, brief=True) for r in results.values()))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = args.run_dir or run_offline(args.dataset.resolve(), Path(tmp) / "run")
         result = measure(run_dir, args.dataset, n_boot=args.n_boot)
+    if args.save:
+        save(result, "python benchmarks/offline_vs_gold.py " + " ".join(sys.argv[1:]))
     print(json.dumps(result, indent=1, default=float) if args.json else markdown(result))
 
 

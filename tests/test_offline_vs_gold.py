@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.offline_vs_gold import markdown, measure
+from benchmarks.offline_vs_gold import markdown, measure, readme_blocks, recorded, save
 from judge.cli.main import main
 from judge.core import paths
 
@@ -57,8 +57,33 @@ def test_the_benchmark_reads_the_run_and_counts_its_items(tmp_path: Path) -> Non
     n = {name: next(r["n"] for r in rows if r["kind"] == "panel" and r["scale"] == "severity")
          for name, rows in views.items()}  # fmt: skip
     assert n == {"a": 10, "b": 9, "every annotator": 9}
+    lexicon = {name: [r["n"] for r in rows if r["rater"] == "offline/lexicon" and r["scale"] == "severity"]
+               for name, rows in views.items()}  # fmt: skip
+    assert lexicon == {"a": [10], "b": [9], "every annotator": [9]}  # each judge too, not only the panel
     assert set(got["within_model"]) == {"sim-faithful", "sim-terse"}
     faithful = got["within_model"]["sim-faithful"]
     assert next(r["n"] for r in faithful if r["kind"] == "annotators" and r["scale"] == "severity") == 4
     text = markdown(got)
     assert "inter-annotator ceiling" in text and "Amplification, weighted kappa" in text and "| sa-paper | 10 |" in text
+
+
+def test_save_keeps_other_datasets_and_the_readme_block_renders_from_the_file(tmp_path: Path) -> None:
+    data = _dataset(tmp_path)
+    run_dir = tmp_path / "run"
+    assert main(["run", "--dataset", str(data), "--rubric", "sa-graded", "--run-dir", str(run_dir), "--quiet"]) == 0
+    got = measure(run_dir, data, n_boot=20)
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"other.jsonl": {"kept": True}}), encoding="utf-8")
+    save(got, "the command", results)
+    saved = recorded(results)
+    assert saved["other.jsonl"] == {"kept": True}
+    entry = saved[got["dataset"]]
+    assert "run" not in entry and entry["measured"]["command"] == "the command" and entry["n_boot"] == 20
+    panel = next(r for r in entry["calibration"] if r["kind"] == "panel" and r["scale"] == "severity")
+    assert panel["kappa_w"] == round(panel["kappa_w"], 4)
+    text = f"before\n<!-- offline_vs_gold: {got['dataset']} -->\nstale\n<!-- /offline_vs_gold -->\nafter\n"
+    fresh = readme_blocks(text, saved)
+    assert "stale" not in fresh and fresh.startswith("before\n") and fresh.endswith("after\n")
+    assert "measured at commit" in fresh and "| SA | 10 |" in fresh
+    assert readme_blocks(fresh, saved) == fresh
+
