@@ -226,14 +226,15 @@ def _pair_cell(result: dict[str, Any], mechanism: str, family: str, direction: s
 
 def _ceiling(rows: dict[tuple[str, str], dict[str, Any]], mechanism: str, key: str) -> str:
     pairs = [r for (m, _), r in rows.items() if m == mechanism and r["kind"] in ("annotators", "human")]
-    return "; ".join(f"{_ci(r, key)} ({r['n']})" for r in pairs) or "- (one annotator)"
+    return "; ".join(f"{_ci(r, key)} ({r['n']}, {r['rater']})" for r in pairs) or "- (one annotator)"
 
 
 def graded_table(result: dict[str, Any], scale: str, key: str) -> str:
     rows = _graded(result, scale)
     direction = "attenuation" if scale == "severity" else "amplification"
     head = ["mechanism", "items", "offline/lexicon", "offline/structure", "panel", "length baseline",
-            "model baseline", "MAE: panel / constant", "inter-annotator ceiling (items)", f"pairs ({direction}): panel"]
+            "model baseline", "MAE: panel / constant", "inter-annotator ceiling (items, pair)",
+            f"perturbation pairs ({direction}): panel"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for mechanism in MECHANISMS:
         if (mechanism, PANEL) not in rows:
@@ -252,7 +253,7 @@ def spearman_table(result: dict[str, Any]) -> str:
     graded = _graded(result, "severity")
     paper = {(r["mechanism"], r["rater"]): r for r in result["paper"]}
     head = ["rubric", "items", "offline/lexicon", "offline/structure", "panel", "length baseline", "model baseline",
-            "inter-annotator ceiling (items)", "pairs: panel"]  # fmt: skip
+            "inter-annotator ceiling (items, pair)", "perturbation pairs: panel"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for mechanism in MECHANISMS:
         for family, rows in (("graded", graded), ("paper", paper)):
@@ -310,7 +311,7 @@ def within_table(result: dict[str, Any], scales: tuple[str, ...] = ("severity", 
     if not views:
         return ""
     head = ["rubric (scale)", "model under test", "items", "panel: kappa / Spearman", "length baseline",
-            "inter-annotator ceiling"]  # fmt: skip
+            "inter-annotator ceiling (items, pair)"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for model, rows in views.items():
         by = {(r["rubric_id"], r["scale"], r["kind"], r["rater"]): r for r in rows}
@@ -323,7 +324,7 @@ def within_table(result: dict[str, Any], scales: tuple[str, ...] = ("severity", 
             def pair(x: dict[str, Any] | None) -> str:
                 return "-" if x is None else f"{_ci(x, 'kappa_w', ci=False)} / {_ci(x, 'spearman', ci=False)}"
 
-            ceiling = f"{pair(pairs[0])} ({pairs[0]['n']})" if pairs else "-"
+            ceiling = f"{pair(pairs[0])} ({pairs[0]['n']}, {pairs[0]['rater']})" if pairs else "-"
             lines.append(f"| {rubric_id} ({scale}) | {model} | {r['n']} | {pair(r)} | {pair(length)} | {ceiling} |")
     return "\n".join(lines)
 

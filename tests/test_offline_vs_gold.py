@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.offline_vs_gold import markdown, measure, readme_blocks, recorded, save
+from benchmarks.offline_vs_gold import BLOCK, README, markdown, measure, readme_blocks, recorded, save
 from judge.cli.main import main
 from judge.core import paths
 
@@ -87,3 +87,14 @@ def test_save_keeps_other_datasets_and_the_readme_block_renders_from_the_file(tm
     assert "measured at commit" in fresh and "| SA | 10 |" in fresh
     assert readme_blocks(fresh, saved) == fresh
 
+
+def test_the_readme_tables_are_the_recorded_results() -> None:
+    """README.md's offline-vs-gold tables are rendered from benchmarks/offline_vs_gold.json (the one
+    source): re-render them with `python benchmarks/offline_vs_gold.py --readme --write`."""
+    text = README.read_text(encoding="utf-8")
+    shown = [m.group(2) for m in BLOCK.finditer(text)]
+    assert shown == ["judge/data/realistic.jsonl", "judge/data/sample.jsonl"]
+    assert readme_blocks(text, recorded()) == text, (
+        "README.md's offline-vs-gold tables differ from benchmarks/offline_vs_gold.json; "
+        "run: python benchmarks/offline_vs_gold.py --readme --write"
+    )
