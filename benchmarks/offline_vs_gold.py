@@ -372,8 +372,13 @@ def recorded(path: Path = RESULTS) -> dict[str, Any]:
 
 def save(result: dict[str, Any], command: str, path: Path = RESULTS) -> None:
     """Record ``result`` under its dataset in ``path``, keeping the other datasets' entries."""
-    commit = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"], cwd=ROOT,
-                            capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+
+    # "-dirty" when the tree differs from the commit, leaving out this file (saving one dataset
+    # must not mark the next one's measurement dirty)
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", f":(exclude){path.resolve()}")
+    commit = git("rev-parse", "--short=7", "HEAD") + ("-dirty" if changed else "")
     entry = _rounded({k: v for k, v in result.items() if k != "run"})
     entry["measured"] = {"commit": commit or "unknown", "date": datetime.now(UTC).isoformat(timespec="seconds"),
                          "command": command}  # fmt: skip
