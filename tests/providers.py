@@ -23,6 +23,12 @@ the server's usual estimate, characters // 4. An explicit ``Reply(usage=...)`` a
 Batches move ``validating`` -> ``in_progress`` -> (``finalizing``) -> ``completed`` as clients
 poll ``GET /v1/batches/{id}``; a ``BatchPlan`` says after how many polls or seconds, how many
 lines run per poll, when the batch expires instead, and fixed behaviours for some custom_ids.
+
+Anthropic's Message Batches API (``/v1/messages/batches``: create, list, retrieve, results,
+cancel) runs on the same machinery: a message batch is ``in_progress`` while the OpenAI-style
+stages above run, ``canceling`` while cancelled, then ``ended``; its results are Anthropic's
+``succeeded`` / ``errored`` / ``canceled`` / ``expired`` lines, and each request's ``params`` is
+answered as a ``POST /v1/messages`` with that body would be (prompt caching included).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import random
 import re
 import time
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -69,7 +75,7 @@ __all__ = [
     "anthropic_error",
 ]
 
-BatchOp = Literal["upload", "create", "retrieve", "content", "cancel"]
+BatchOp = Literal["upload", "create", "retrieve", "content", "cancel", "list"]
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 DAY = 24 * 3600
 
@@ -347,7 +353,8 @@ class BatchPlan:
     scripts and fault plans; a ``Stall`` line never finishes, so only expiry or cancelling ends
     its batch. ``shuffle_output`` writes result lines in a seeded random order (OpenAI does not
     promise input order). ``single_model`` fails validation when lines name different models,
-    as OpenAI does.
+    as OpenAI does. ``line_rule`` picks a behaviour from a line's request body (None: as usual),
+    after ``line_behaviours``: for tests that cannot know custom_ids in advance.
     """
 
     validate_polls: int = 0
@@ -361,6 +368,7 @@ class BatchPlan:
     line_behaviours: Mapping[str, Behaviour] = field(default_factory=dict)
     shuffle_output: bool = False
     single_model: bool = True
+    line_rule: Callable[[dict[str, Any]], Behaviour | None] | None = None
 
 
 @dataclass
@@ -410,6 +418,7 @@ class FakeBatch:
     output_file_id: str | None = None
     error_file_id: str | None = None
     times: dict[str, int] = field(default_factory=dict)
+    kind: Literal["openai", "anthropic"] = "openai"
 
     @property
     def custom_ids(self) -> list[str]:
@@ -554,6 +563,8 @@ class ProviderServer(FakeServer):
     # -- routing --
 
     def _route(self, method: str, path: str) -> RouteHandler | None:
+        if _MESSAGE_BATCH_PATH.match(path):
+            return self._message_batches
         if path == "/v1/messages":
             return self._anthropic
         if path == "/api/chat":
@@ -718,6 +729,26 @@ class ProviderServer(FakeServer):
             op = "retrieve"
         elif file_match and file_match.group(2) and rec.method == "GET":
             op = "content"
+        elif short == "/batches" and rec.method == "GET":
+            op = "list"
+
+        async def perform() -> tuple[int, bytes | dict[str, Any], str]:
+            return await self._batch_op(rec, raw, short, file_match, batch_match)
+
+        return await self._scripted_op(op, rec, reader, writer, keep_alive, perform, _error_body)
+
+    async def _scripted_op(
+        self,
+        op: BatchOp | None,
+        rec: RecordedRequest,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        keep_alive: bool,
+        perform: Any,
+        error: Any,
+    ) -> bool:
+        """One batch API call: the next scripted behaviour for ``op`` if any, else ``perform()``.
+        ``error(code)`` is the provider's error body for a scripted Status without a body."""
         behaviour: BatchApiBehaviour | None = None
         if op is not None:
             with self._lock:
@@ -732,7 +763,7 @@ class ProviderServer(FakeServer):
             extra = dict(behaviour.headers or {})
             if behaviour.retry_after is not None:
                 extra["retry-after"] = _fmt_seconds(behaviour.retry_after)
-            payload = behaviour.body if behaviour.body is not None else _error_body(behaviour.code)
+            payload = behaviour.body if behaviour.body is not None else error(behaviour.code)
             await self._write(writer, behaviour.code, payload, extra, keep_alive)
             return True
         if isinstance(behaviour, Stall):
@@ -743,13 +774,125 @@ class ProviderServer(FakeServer):
         if isinstance(behaviour, Disconnect):
             rec.outcome = "disconnect"
             return False
-        code, result, content_type = await self._batch_op(rec, raw, short, file_match, batch_match)
+        code, result, content_type = await perform()
         if isinstance(behaviour, DropAfter):
             rec.outcome = f"dropped-after:{code}"
             return False
         rec.outcome = f"{op or 'batch-api'}:{code}"
         await self._write(writer, code, result, {}, keep_alive, content_type=content_type)
         return True
+
+    # -- Anthropic's Message Batches API --
+
+    async def _message_batches(
+        self,
+        rec: RecordedRequest,
+        raw: bytes,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        keep_alive: bool,
+    ) -> bool:
+        match = _MESSAGE_BATCH_PATH.match(rec.path)
+        assert match is not None
+        batch_id, action = match.group(1), match.group(2)
+        op: BatchOp | None = None
+        if batch_id is None:
+            op = "create" if rec.method == "POST" else "list" if rec.method == "GET" else None
+        elif action == "/cancel" and rec.method == "POST":
+            op = "cancel"
+        elif action == "/results" and rec.method == "GET":
+            op = "content"
+        elif action is None and rec.method == "GET":
+            op = "retrieve"
+
+        async def perform() -> tuple[int, bytes | dict[str, Any], str]:
+            return await self._message_batch_op(rec, batch_id, action)
+
+        if "x-api-key" not in rec.headers:
+            rec.outcome = "status:401"
+            await self._write(writer, 401, anthropic_error(401, "x-api-key header is required"), {}, keep_alive)
+            return True
+        if "anthropic-version" not in rec.headers:
+            rec.outcome = "status:400"
+            await self._write(writer, 400, anthropic_error(400, "anthropic-version: header is required"), {},
+                              keep_alive)
+            return True
+        return await self._scripted_op(op, rec, reader, writer, keep_alive, perform, anthropic_error)
+
+    async def _message_batch_op(
+        self, rec: RecordedRequest, batch_id: str | None, action: str | None
+    ) -> tuple[int, bytes | dict[str, Any], str]:
+        json_type = "application/json"
+        if batch_id is None:
+            if rec.method == "POST":
+                code, out = self._create_message_batch(rec)
+                return code, out, json_type
+            if rec.method != "GET":
+                return 405, anthropic_error(405, "use GET or POST"), json_type
+            with self._lock:
+                found = [b for b in reversed(self._batches.values()) if b.kind == "anthropic"]
+            data = [_message_batch_json(b, self.root_url) for b in found]
+            first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+            return 200, {"data": data, "has_more": False, "first_id": first, "last_id": last}, json_type
+        with self._lock:
+            batch = self._batches.get(batch_id)
+        if batch is None or batch.kind != "anthropic":
+            return 404, anthropic_error(404, f"message batch '{batch_id}' not found"), json_type
+        if action == "/cancel":
+            if rec.method != "POST":
+                return 405, anthropic_error(405, "use POST"), json_type
+            if batch.status in ("validating", "in_progress", "finalizing"):
+                batch.status = "cancelling"
+                batch.times["cancelling"] = int(time.time())
+            return 200, _message_batch_json(batch, self.root_url), json_type
+        if rec.method != "GET":
+            return 405, anthropic_error(405, "use GET"), json_type
+        if action == "/results":
+            if batch.status not in TERMINAL:
+                return 400, anthropic_error(400, f"message batch {batch.id} has not ended yet"), json_type
+            return 200, _message_batch_results(batch), "application/x-jsonl"
+        await self._poll(batch)
+        return 200, _message_batch_json(batch, self.root_url), json_type
+
+    def _create_message_batch(self, rec: RecordedRequest) -> tuple[int, dict[str, Any]]:
+        body = rec.body if isinstance(rec.body, dict) else {}
+        requests = body.get("requests")
+        if not isinstance(requests, list) or not requests:
+            return 400, anthropic_error(400, "requests: must be a non-empty list")
+        seen: set[str] = set()
+        lines: list[dict[str, Any]] = []
+        for index, request in enumerate(requests):
+            custom_id = request.get("custom_id") if isinstance(request, dict) else None
+            if not isinstance(custom_id, str) or not _ANTHROPIC_CUSTOM_ID.match(custom_id):
+                return 400, anthropic_error(400, f"requests.{index}.custom_id: must match ^[a-zA-Z0-9_-]{{1,64}}$")
+            if custom_id in seen:
+                return 400, anthropic_error(400, f"requests.{index}.custom_id: duplicate custom_id '{custom_id}'")
+            seen.add(custom_id)
+            params = request.get("params")
+            if not isinstance(params, dict) or "max_tokens" not in params or "messages" not in params:
+                return 400, anthropic_error(400, f"requests.{index}.params: needs model, max_tokens and messages")
+            lines.append({"custom_id": custom_id, "body": params})
+        with self._lock:
+            plan = self._batch_plans.popleft() if self._batch_plans else self.batch_plan
+        now = time.time()
+        batch = FakeBatch(
+            id=f"msgbatch_fake{next(self._file_ids)}",
+            input_file_id="",
+            endpoint="/v1/messages",
+            completion_window="24h",
+            metadata=None,
+            plan=plan,
+            lines=lines,
+            validation_errors=[],
+            created_at=now,
+            created_mono=time.monotonic(),
+            stage_since=time.monotonic(),
+            kind="anthropic",
+        )
+        with self._lock:
+            self._batches[batch.id] = batch
+            self._submissions.update(batch.custom_ids)
+        return 200, _message_batch_json(batch, self.root_url)
 
     async def _batch_op(
         self,
@@ -915,10 +1058,15 @@ class ProviderServer(FakeServer):
         with self._lock:
             self._lines_run[custom_id] += 1
         fixed = batch.plan.line_behaviours.get(custom_id)
+        if fixed is None and batch.plan.line_rule is not None:
+            fixed = batch.plan.line_rule(body)
         raw = json.dumps(body, sort_keys=True).encode()
         behaviour = await _settle(fixed if fixed is not None else self._choose(body.get("model"), raw))
         if isinstance(behaviour, Stall):
             batch.stalled.add(index)
+            return
+        if batch.kind == "anthropic":
+            self._run_message_line(batch, index, custom_id, body, behaviour)
             return
         request_id = f"req_fake{index}_{batch.id}"
         result: dict[str, Any] = {"id": f"batch_req_{batch.id}_{index}", "custom_id": custom_id}
@@ -932,8 +1080,32 @@ class ProviderServer(FakeServer):
         result["error"] = None
         (batch.outputs if code == 200 else batch.errors)[index] = result
 
+    def _run_message_line(
+        self, batch: FakeBatch, index: int, custom_id: str, body: dict[str, Any], behaviour: Any
+    ) -> None:
+        """One message batch request, answered as ``POST /v1/messages`` would answer it."""
+        if isinstance(behaviour, Disconnect):
+            code: int = 500
+            payload: Any = anthropic_error(500, "Internal server error")
+        else:
+            answer = self._answer(behaviour, body, ANTHROPIC_WIRE)
+            code, payload = answer.code, answer.payload
+        if code == 200:
+            batch.outputs[index] = {"custom_id": custom_id, "result": {"type": "succeeded", "message": payload}}
+        else:
+            error = payload if isinstance(payload, dict) else anthropic_error(code, str(payload))
+            batch.errors[index] = {"custom_id": custom_id, "result": {"type": "errored", "error": error}}
+
     def _finish(self, batch: FakeBatch, status: str, code: str | None, message: str | None) -> None:
         """End the batch: unfinished lines become errors ``code``; write output and error files."""
+        if batch.kind == "anthropic":
+            outcome = "canceled" if status == "cancelled" else "expired"
+            for index, line in enumerate(batch.lines):
+                if index not in batch.outputs and index not in batch.errors:
+                    batch.errors[index] = {"custom_id": str(line["custom_id"]), "result": {"type": outcome}}
+            batch.status = status
+            batch.times[status] = int(time.time())
+            return
         if code is not None:
             for index, line in enumerate(batch.lines):
                 if index not in batch.outputs and index not in batch.errors:
@@ -1020,3 +1192,54 @@ def _multipart(content_type: str, raw: bytes) -> dict[str, tuple[str | None, byt
         fields[name.group(1)] = (filename.group(1) if filename else None, value)
     return fields
 
+
+
+# --- Anthropic message batches ----------------------------------------------------------------
+
+_MESSAGE_BATCH_PATH = re.compile(r"^/v1/messages/batches(?:/([^/]+)(/results|/cancel)?)?$")
+_ANTHROPIC_CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def _rfc3339(epoch: float | int | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _message_batch_json(batch: FakeBatch, root_url: str) -> dict[str, Any]:
+    """A FakeBatch as Anthropic's MessageBatch object."""
+    ended = batch.status in TERMINAL
+    processing = "ended" if ended else "canceling" if batch.status == "cancelling" else "in_progress"
+    kinds: Counter[str] = Counter()
+    for result in (*batch.outputs.values(), *batch.errors.values()):
+        kinds[result["result"]["type"]] += 1
+    done = sum(kinds.values())
+    ended_at = next((batch.times[s] for s in ("completed", "expired", "cancelled", "failed") if s in batch.times),
+                    None)
+    return {
+        "id": batch.id,
+        "type": "message_batch",
+        "processing_status": processing,
+        "request_counts": {
+            "processing": len(batch.lines) - done,
+            "succeeded": kinds["succeeded"],
+            "errored": kinds["errored"],
+            "canceled": kinds["canceled"],
+            "expired": kinds["expired"],
+        },
+        "created_at": _rfc3339(batch.created_at),
+        "expires_at": _rfc3339(batch.created_at + DAY),
+        "ended_at": _rfc3339(ended_at),
+        "cancel_initiated_at": _rfc3339(batch.times.get("cancelling")),
+        "archived_at": None,
+        "results_url": f"{root_url}/v1/messages/batches/{batch.id}/results" if ended else None,
+    }
+
+
+def _message_batch_results(batch: FakeBatch) -> bytes:
+    """The results JSONL of an ended message batch (order not promised: shuffled on request)."""
+    results = {**batch.outputs, **batch.errors}
+    order = sorted(results)
+    if batch.plan.shuffle_output:
+        random.Random(batch.id).shuffle(order)
+    return "".join(json.dumps(results[i]) + "\n" for i in order).encode()

@@ -24,7 +24,7 @@ import pytest
 
 from judge.cli.main import main
 from judge.core.errors import RunDirError
-from judge.core.records import FORMAT_VERSION, VERDICT_COLUMNS, Manifest, Run, Summary, verdict_schema
+from judge.core.records import ADDED_COLUMNS, FORMAT_VERSION, VERDICT_COLUMNS, Manifest, Run, Summary, verdict_schema
 from judge.store.reader import read_manifest, read_run
 from judge.store.upgrades import UPGRADES
 
@@ -287,3 +287,14 @@ def test_a_crashed_run_reads_from_its_log(tmp_path: Path) -> None:
     run = read_run(run_dir)
     assert run.summary is None and run.verdicts.height == 16
     assert run.verdicts.columns == list(VERDICT_COLUMNS)
+
+
+def test_an_older_run_reads_with_the_batch_cache_and_shard_fields_empty(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run-v2"
+    shutil.copytree(V2, run_dir)
+    run = read_run(run_dir)
+    for column in ("cache_read_tokens", "cache_write_tokens", "batch_id", "deployment"):
+        assert ADDED_COLUMNS[column] == FORMAT_VERSION and run.verdicts[column].null_count() == run.verdicts.height
+    assert run.manifest.plan.shard is None and run.manifest.shards == []
+    assert run.manifest.options is not None and run.manifest.options.batch is False
+    assert "shard" not in run.manifest.plan.to_dict()  # an unsharded plan hashes as before shards existed

@@ -82,6 +82,10 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-text-chars", type=int, default=None, help="refuse dataset texts longer than this (default 200000)"
     )
+    p.add_argument(
+        "--shard", metavar="I/N",
+        help="judge only the items of shard I of N (1-based, by item id); each shard is a complete run",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,6 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--cache-dir", type=_path, help="response cache folder (default: .cache next to the run directories)"
     )
+    run.add_argument(
+        "--batch", action="store_true", default=None,
+        help="send the LiteLLM judges' calls through their provider's batch API (about half price, results "
+        "within 24 h); openai/, hosted_vllm/ and anthropic/ judges",
+    )
+
+    merge = sub.add_parser("merge", help="join the shards of one plan (run --shard I/N) into one run")
+    merge.add_argument("shards", nargs="+", type=Path, metavar="RUN_DIR", help="the shard run directories")
+    merge.add_argument("--run-dir", type=Path, required=True, help="where to write the merged run")
+    merge.add_argument("--quiet", action="store_true", help="print only errors and the final table")
 
     est = sub.add_parser("estimate", help="estimate a run's calls and cost without calling any judge")
     _add_selection(est)
@@ -306,6 +320,10 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from judge.cli.annotate import labels_command
 
         return labels_command(args, parser)
+    if args.command == "merge":
+        from judge.cli.merge import merge_command
+
+        return merge_command(args)
     if args.command == "rubrics":
         from judge.cli.rubrics import rubrics_command
 

@@ -26,6 +26,7 @@ def plan_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "prompts_dir": args.prompts_dir,
         "max_text_chars": args.max_text_chars,
         "map": args.map or None,
+        "shard": args.shard,
     }
     if args.command == "run":
         if args.no_cache and args.replay:
@@ -35,5 +36,6 @@ def plan_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             cache="off" if args.no_cache else "replay" if args.replay else None,
             cache_dir=args.cache_dir,
             max_error_share=args.max_error_share,
+            batch=args.batch,
         )
     return kwargs

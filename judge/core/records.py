@@ -23,7 +23,12 @@ say which one is wrong. Reading a run directory, with upgrades of older formats,
         read with the column null (``ADDED_COLUMNS``).
     5   verdicts gain ``amplification`` (the opposite error of the severity, normalised to [0, 1])
         and ``evidence_found`` (the share of a verdict's quotes found in the texts), both null in
-        older tables (``ADDED_COLUMNS``); the status ``abstained`` appears
+        older tables (``ADDED_COLUMNS``); the status ``abstained`` appears.
+        (The same version) verdict columns ``cache_read_tokens``, ``cache_write_tokens`` (the
+        provider's prompt cache), ``batch_id`` (the provider batch that answered) and
+        ``deployment`` (which api_base answered), null in older tables; the plan identity gains
+        ``shard`` (left out of the hash when None, so an unsharded plan hashes as before), the
+        options ``batch`` and ``shard``, the manifest ``shards`` (a merged run's parts).
 """
 
 from __future__ import annotations
@@ -98,6 +103,10 @@ class VerdictRow:
     # judges that take none (offline) and in runs older than format 4.
     response_format: str | None = None
     finished_at: str | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    batch_id: str | None = None
+    deployment: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in VERDICT_COLUMNS}
@@ -115,7 +124,15 @@ def _column_kind(annotation: str) -> str:
 VERDICT_COLUMNS: dict[str, str] = {f.name: _column_kind(str(f.type)) for f in dataclasses.fields(VerdictRow)}
 # Columns added after the first format, with the format that added them: a verdict table written
 # before then lacks them, and reads with them null.
-ADDED_COLUMNS: dict[str, int] = {"response_format": 4, "amplification": 5, "evidence_found": 5}
+ADDED_COLUMNS: dict[str, int] = {
+    "response_format": 4,
+    "amplification": 5,
+    "evidence_found": 5,
+    "cache_read_tokens": 5,
+    "cache_write_tokens": 5,
+    "batch_id": 5,
+    "deployment": 5,
+}
 # One row per key in verdicts.parquet (the log's last row for a key wins). The rubric version is
 # part of the key: two versions of one rubric can share a run (rubric iteration) and stay apart.
 KEY_COLUMNS = ("item_id", "rubric_id", "rubric_version", "judge", "repeat")
@@ -362,6 +379,8 @@ class PlanOptions(Record):
     max_text_chars: int | None = None
     map: dict[str, str] | None = None  # dataset column renames, NEW -> OLD (judge/inputs/mapping.py)
     max_error_share: float | None = None
+    batch: bool = False
+    shard: str | None = None
 
     def _check(self, where: str) -> None:
         if self.cache not in CACHE_MODES:
@@ -395,6 +414,7 @@ class PlanIdentity(Record):
     cache: str
     cache_dir: str | None
     map: dict[str, str] | None = None  # how the dataset's columns are read (None: as named)
+    shard: str | None = None  # "I/N": this run judges the items of shard I of N (1-based)
 
     # The fields, in the order a refusal lists them, with the option that sets each.
     OPTION_NAMES: ClassVar[dict[str, str]] = {
@@ -408,11 +428,20 @@ class PlanIdentity(Record):
         "judges": "judge",
         "cache": "cache",
         "cache_dir": "cache-dir",
+        "shard": "shard",
     }
 
     @property
     def hash(self) -> str:
-        return content_hash(Record.to_dict(self))
+        return content_hash(self._fields_dict())
+
+    def _fields_dict(self) -> dict[str, Any]:
+        out = Record.to_dict(self)
+        # An unsharded plan hashes as it did before shards existed, so its hash, and a merged
+        # run's, equals that of the same plan run in one process.
+        if out.get("shard") is None:
+            out.pop("shard", None)
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, *, where: str = "") -> typing.Self:
@@ -424,7 +453,7 @@ class PlanIdentity(Record):
         return record
 
     def to_dict(self) -> dict[str, Any]:
-        out = Record.to_dict(self)
+        out = self._fields_dict()
         out["hash"] = content_hash(out)
         return out
 
@@ -455,6 +484,17 @@ class JudgeHealth(Record):
     top_error: str | None = None
     response_format: str | None = None
     format_rejected: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class ShardInfo(Record):
+    """One part of a merged run (``empathy-judge merge``)."""
+
+    shard: str
+    run_id: str
+    path: str
+    status: str
+    plan_hash: str
 
 
 @dataclass
@@ -494,6 +534,7 @@ class Manifest(Record):
     budgets: list[BudgetInfo] = field(default_factory=list)
     failure: str | None = None
     health: RunHealth | None = None  # None until the run ends (and in runs older than format 4)
+    shards: list[ShardInfo] = field(default_factory=list)  # non-empty: merged from these runs
     extra: dict[str, Any] = field(default_factory=dict)
 
     def _check(self, where: str) -> None:

@@ -14,7 +14,7 @@ option not given is restored, an option given must agree with the run's plan ide
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,11 +34,12 @@ from judge.inputs.config import (
     load_config,
     resolve_judges,
 )
-from judge.inputs.dataset import DEFAULT_MAX_CHARS, Dataset, open_dataset, open_rows
+from judge.inputs.dataset import DEFAULT_MAX_CHARS, Dataset, Item, open_dataset, open_rows
 from judge.inputs.mapping import parse_map
 from judge.inputs.prompts import PromptLibrary
 from judge.inputs.rubrics import Rubric, rubric_roots, select
 from judge.inputs.sampling import sample_dataset, sample_info
+from judge.inputs.sharding import parse_shard, shard_dataset, shard_label
 
 DatasetArg = str | Path | Iterable[Mapping[str, Any]] | Any  # Any: a polars DataFrame
 JudgeArg = str | JudgeConfig | Mapping[str, Any]
@@ -74,6 +75,9 @@ class Plan:
     from the cache; a miss fails the run). ``budget_usd``: a hard cap on this invocation's spend.
     ``max_error_share``: a judge with errors on more of its calls than this (default 0.5, or the
     config's), or with no ok verdict, makes the run ``degraded`` (exit code 5).
+    ``batch``: send every LiteLLM judge's calls through its provider's batch API (a judge's config
+    can also ask for it alone). ``shard``: ``"I/N"``, judge only the items of shard I of N
+    (judge/inputs/sharding.py); each shard is a complete run, and ``empathy-judge merge`` joins them.
 
     >>> plan = Plan("outputs.jsonl", judges=["openai/gpt-4o-mini"], rubrics=["sa-graded"], sample=50, seed=1)
     """
@@ -98,6 +102,8 @@ class Plan:
         max_text_chars: int | None = None,
         map: str | Sequence[str] | Mapping[str, str] | None = None,
         max_error_share: float | None = None,
+        batch: bool | None = None,
+        shard: str | None = None,
     ) -> None:
         self.config: RunConfig | None = load_config(Path(config)) if config is not None else None
         mapping = parse_map(map) if map is not None else dict(self.config.map if self.config else {})
@@ -109,6 +115,9 @@ class Plan:
         concurrency = _positive("concurrency", concurrency, MAX_CONCURRENCY)
         if concurrency:
             self.judges = [replace(j, max_concurrency=concurrency) for j in self.judges]
+        self.batch = bool(batch)
+        self.judges = _with_batch(self.judges, self.batch)
+        self.shard: tuple[int, int] | None = parse_shard(shard) if shard is not None else None
         self.repeats: int = _positive("repeats", repeats, MAX_REPEATS) or (self.config.repeats if self.config else 1)
         self.limit = _positive("limit", limit)
         max_chars = _positive("max-text-chars", max_text_chars) or DEFAULT_MAX_CHARS
@@ -122,6 +131,8 @@ class Plan:
                                          mapping)
         if sample is not None:
             self.dataset = sample_dataset(self.dataset, sample, seed or 0, limit=self.limit)
+        if self.shard is not None:
+            self.dataset = shard_dataset(self.dataset, self.shard)
         if cache is not None and cache not in CACHE_MODES:
             raise ConfigError(f"cache: '{cache}' must be one of {', '.join(CACHE_MODES)}")
         self.cache: str = cache or "on"
@@ -155,6 +166,8 @@ class Plan:
             max_text_chars=max_text_chars,
             map=mapping or None,
             max_error_share=max_error_share,
+            batch=self.batch,
+            shard=shard_label(self.shard),
         )
         # Set by Plan.resume: the run to finish, its manifest, and whether to redo errors.
         self.resume_dir: Path | None = None
@@ -202,7 +215,12 @@ class Plan:
             cache=self.cache,
             cache_dir=str(folder) if folder else None,
             map=dict(self.dataset.mapping) or None,
+            shard=shard_label(self.shard),
         )
+
+    def items(self) -> Iterator[Item]:
+        """The items this run judges, in dataset order (after limit, sample and shard)."""
+        return self.dataset.items()
 
     def __repr__(self) -> str:
         sample = sample_info(self.dataset)
@@ -210,7 +228,10 @@ class Plan:
             f"Plan(dataset={str(self.dataset.path)!r}, items={self.dataset.count}"
             + (f", sample={sample['n']}, seed={sample['seed']}" if sample else "")
             + f", judges={[j.label for j in self.judges]}, rubrics={[r.ref for r in self.rubrics]}, "
-            f"repeats={self.repeats}, limit={self.limit}, cache={self.cache!r})"
+            f"repeats={self.repeats}, limit={self.limit}, cache={self.cache!r}"
+            + (f", batch={self.batch}" if self.batch else "")
+            + (f", shard={shard_label(self.shard)!r}" if self.shard else "")
+            + ")"
         )
 
 
@@ -242,6 +263,25 @@ def _judges(config: RunConfig | None, given: Sequence[JudgeArg] | None) -> tuple
         judges.append(resolved)
     check_unique(judges)
     return judges, recorded
+
+
+def _with_batch(judges: list[JudgeConfig], everyone: bool) -> list[JudgeConfig]:
+    """The panel with batch mode on for every judge that can batch (``everyone``: --batch), after
+    checking that each judge asking for it can (judge/judging/batching.py says which can)."""
+    from judge.judging.batching import batch_support
+
+    out = []
+    for judge in judges:
+        problem = batch_support(judge)
+        if judge.batch and problem is not None:
+            raise ConfigError(f"judge '{judge.label}': batch: {problem}")
+        if everyone and problem is None and not judge.batch:
+            judge = replace(judge, batch=True)
+        out.append(judge)
+    if everyone and not any(j.batch for j in out):
+        reasons = "; ".join(f"'{j.label}': {batch_support(j)}" for j in judges)
+        raise ConfigError(f"--batch: no judge of this run can use a batch API ({reasons})")
+    return out
 
 
 def _public(judge: JudgeConfig) -> dict[str, Any]:

@@ -132,6 +132,17 @@ class Progress:
             self.stream.write(f"empathy-judge: progress {self.line()}\n")
         self.stream.flush()
 
+    def note(self, text: str) -> None:
+        """A line of its own (a batch submitted or polled), then the status line again."""
+        if self._closed:
+            return
+        if self.tty:
+            self.stream.write(f"\r{text}\x1b[K\n")
+            self.stream.write(f"{self.bar()} {self.line()}\x1b[K")
+        else:
+            self.stream.write(f"{text}\n")
+        self.stream.flush()
+
     def close(self) -> None:
         """Draw the final state once, and end the redrawn line."""
         if self._closed:

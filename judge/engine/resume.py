@@ -39,6 +39,7 @@ FIELD_OPTION = {
     "judges": "judges",
     "cache": "cache",
     "cache_dir": "cache_dir",
+    "shard": "shard",
 }
 # how a refusal names each option (the command line's spelling)
 FLAG = {
@@ -52,6 +53,7 @@ FLAG = {
     "judges": "--judge",
     "cache": "--no-cache/--replay (the cache mode)",
     "cache_dir": "--cache-dir",
+    "shard": "--shard",
 }
 
 

@@ -443,6 +443,10 @@ class Runner:
             elif row.cost_usd is not None:
                 # An unpriced reply makes the row's cost unknown for good: never a known amount.
                 row.cost_usd = None if cost is None else row.cost_usd + cost
+            row.cache_read_tokens = _add(row.cache_read_tokens, _tokens(completion.cache_read_tokens))
+            row.cache_write_tokens = _add(row.cache_write_tokens, _tokens(completion.cache_write_tokens))
+            row.batch_id = completion.batch_id or row.batch_id
+            row.deployment = completion.deployment or row.deployment
             row.cached = completion.cached if first and context.turn == 0 else row.cached and completion.cached
             row.raw_text = completion.text
             row.response_format = completion.response_format

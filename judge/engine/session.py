@@ -97,6 +97,12 @@ class _Session:
     messages: list[str] = field(default_factory=list)
     on_message: Say | None = None
     budget_recorded: bool = False
+    batch_judges: list[Any] = field(default_factory=list)
+    notes: list[Say] = field(default_factory=list)  # where batch progress goes (the progress display)
+
+    def note(self, message: str) -> None:
+        for sink in self.notes:
+            sink(message)
 
     def say(self, message: str) -> None:
         self.messages.append(message)
@@ -206,14 +212,21 @@ def _prepare(plan: Plan, run_dir: str | Path | None, runs_dir: str | Path | None
              on_message: Say | None) -> _Session:
     """Everything before the first call; nothing is written until every check has passed."""
     from judge.judging.budget import apply_budget, default_cap_notice
+    from judge.judging.pricing import require_prices
     from judge.judging.registry import build_judges
 
     if plan.resume_dir is not None and run_dir is not None:
         raise ConfigError("--resume names the run directory itself; drop --run-dir")
-    # The budget wraps the client inside the cache, so a cache hit never reserves or spends.
-    clients, budget = apply_budget(plan.budget_usd, build_judges(plan.judges))
+    if plan.resumed is not None and plan.resumed.shards:
+        raise ConfigError(
+            f"{plan.resume_dir}: a merged run cannot be resumed; resume its shards "
+            f"({', '.join(s.path for s in plan.resumed.shards)}) and merge them again"
+        )
+    built = build_judges(plan.judges)
+    if plan.budget_usd is not None:
+        apply_budget(plan.budget_usd, [])  # checks the cap before anything is written
+        require_prices(plan.judges)  # ... and that every judge is priced
     messages: list[str] = []
-    notice = default_cap_notice(plan.judges, plan.rubrics) if budget is not None else None
     if plan.resume_dir is not None and plan.resumed is not None:
         target = plan.resume_dir
         _check_cache_folder(plan, target)
@@ -243,11 +256,60 @@ def _prepare(plan: Plan, run_dir: str | Path | None, runs_dir: str | Path | None
             saved = target / DATASET_FILE
             atomic_write_bytes(saved, plan.dataset.data)
         manifest = manifest_for(plan, target, argv, saved)
-    judges, cache = _wrap_with_cache(clients, plan, target)
-    session = _Session(plan, target, manifest, judges, cache, budget, messages, on_message)
+    session = _Session(plan, target, manifest, [], None, None, messages, on_message)
+    built = _with_batches(session, built)
+    # The budget wraps the client inside the cache, so a cache hit never reserves or spends.
+    clients, budget = apply_budget(plan.budget_usd, built)
+    notice = default_cap_notice(plan.judges, plan.rubrics) if budget is not None else None
+    session.judges, session.cache = _wrap_with_cache(clients, plan, target)
+    session.budget = budget
     if notice:
         session.say(notice)
     return session
+
+
+def _with_batches(session: _Session, clients: list[Any]) -> list[Any]:
+    """Batch-mode judges get a batch judge on the run directory's journal in place of their client;
+    a resumed run whose journal has batches still running for a judge keeps that judge batching."""
+    from judge.judging.batching import build_batch_judge
+    from judge.judging.litellm_client import resolve_api_key
+    from judge.judging.pricing import price_for
+    from judge.store.batches import BATCH_JOURNAL, BatchJournal
+
+    journal = BatchJournal(session.run_dir / BATCH_JOURNAL)
+    open_batches = _open_batches(journal.records())
+    out = []
+    for client in clients:
+        cfg = client.config
+        if not cfg.batch:
+            if cfg.label in open_batches:
+                raise ConfigError(
+                    f"{session.run_dir}: judge '{cfg.label}' has {open_batches[cfg.label]} batch(es) still open in "
+                    f"this run ({BATCH_JOURNAL}); resume it in batch mode (--batch), or its work would be paid twice"
+                )
+            out.append(client)
+            continue
+        batch_judge = build_batch_judge(client, api_key=resolve_api_key(cfg), journal=journal, price=price_for(cfg),
+                                        on_event=session.note)
+        session.batch_judges.append(batch_judge)
+        out.append(batch_judge)
+    return out
+
+
+def _open_batches(records: list[dict[str, Any]]) -> dict[str, int]:
+    """Judge label -> batches of the journal that neither ended nor were abandoned."""
+    judge_of: dict[str, str] = {}
+    closed: set[str] = set()
+    for record in records:
+        if record.get("event") == "intent":
+            judge_of[record["key"]] = str(record.get("judge"))
+        elif record.get("event") in ("ended", "abandoned"):
+            closed.add(record["key"])
+    counts: dict[str, int] = {}
+    for key, label in judge_of.items():
+        if key not in closed:
+            counts[label] = counts.get(label, 0) + 1
+    return counts
 
 
 def manifest_for(plan: Plan, run_dir: Path, argv: list[str], saved_dataset: Path | None = None) -> Manifest:
@@ -361,6 +423,8 @@ async def _judge_and_finish(
     finally:
         if stop is not None:
             stop.detach()
+        for batch_judge in session.batch_judges:
+            await batch_judge.aclose()
         with contextlib.suppress(OSError):  # a full disk: the error on its way says so
             log.close()
         with contextlib.suppress(OSError):
@@ -430,6 +494,7 @@ def _progress(session: _Session, runner: Any, done: int) -> Any:
     )
     display = Progress(todo, stream=sys.stderr, budget_usd=plan.budget_usd)
     runner.on_row = display.update
+    session.notes.append(display.note)
     return display
 
 

@@ -89,6 +89,10 @@ MAX_ALIASES = 100
 MAX_REPEATS = 1000
 MAX_CONCURRENCY = 1024
 MAX_ATTEMPTS = 100
+MAX_BATCH_SIZE = 50_000  # OpenAI's limit on requests per batch file (Anthropic's is higher)
+MAX_BATCH_POLL_S = 3600.0  # a batch completes within 24 h; polling less than hourly only delays the run
+MAX_BATCH_RESUBMITS = 10
+MAX_DEPLOYMENTS = 64  # api_bases of one judge
 MAX_NAME_CHARS = 200
 # Each sampling parameter's accepted type and range (the widest any provider documents).
 MAX_STOP_SEQUENCES = 4
@@ -120,7 +124,21 @@ class JudgeConfig:
     max_wait_s: float = 300.0
     input_cost_per_token: float | None = None
     output_cost_per_token: float | None = None
+    # Prompt-cache and batch rates (LiteLLM's key names); unset ones fall back (judging/pricing.py).
+    cache_read_input_token_cost: float | None = None
+    cache_creation_input_token_cost: float | None = None
+    input_cost_per_token_batches: float | None = None
+    output_cost_per_token_batches: float | None = None
     response_format: str = "auto"
+    # Send the judge's calls through the provider's batch API (judging/batching.py).
+    batch: bool = False
+    batch_size: int = 2000  # requests per batch file at most (the provider's own limit is higher)
+    batch_poll_s: float = 30.0  # seconds between polls of a submitted batch
+    batch_resubmits: int = 2  # times a failed or expired request is put into a new batch
+    # Anthropic judges: mark the prompt's stable prefix for the provider's prompt cache.
+    cache_control: bool = True
+    # Several deployments of this one model (e.g. vLLM replicas), spread by LiteLLM's Router.
+    api_bases: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # Deterministic unless the config says otherwise; written into params so the manifest
@@ -139,9 +157,9 @@ class JudgeConfig:
     def hash(self) -> str:
         """What can change this judge's verdicts: model, sampling and output format.
 
-        Endpoint, key, concurrency, timeouts and prices change how a verdict is fetched or billed,
-        not what it says, so they stay out (a moved server keeps its cache). Computed once: every
-        verdict row and every cache key carries it.
+        Endpoint, key, concurrency, timeouts, prices, batch mode, cache markers and deployments
+        change how a verdict is fetched or billed, not what it says, so they stay out (a moved
+        server keeps its cache). Computed once: every verdict row and every cache key carries it.
         """
         return content_hash({"model": self.model, "params": self.params, "response_format": self.response_format})
 
@@ -301,6 +319,26 @@ def judge_from_dict(data: Any, *, path: Path | None = None, index: int = 0) -> J
             kwargs[key] = data[key]
     if "api_base" in kwargs:
         check_api_base(kwargs["api_base"], _where(path, f"{fp}.api_base"))
+    for key in ("batch", "cache_control"):
+        if data.get(key) is not None:
+            if not isinstance(data[key], bool):
+                raise ConfigError(f"{_where(path, f'{fp}.{key}')}: must be true or false")
+            kwargs[key] = data[key]
+    bases = data.get("api_bases")
+    if bases:  # an empty list is "none", as the config records an unset one
+        if (not isinstance(bases, list) or len(bases) > MAX_DEPLOYMENTS
+                or not all(isinstance(b, str) and 0 < len(b) <= MAX_NAME_CHARS for b in bases)):
+            raise ConfigError(f"{_where(path, fp + '.api_bases')}: must be a list of at most {MAX_DEPLOYMENTS} "
+                              f"server URLs, each at most {MAX_NAME_CHARS} characters")
+        if len(set(bases)) != len(bases):
+            raise ConfigError(f"{_where(path, fp + '.api_bases')}: lists the same server twice")
+        for index, base in enumerate(bases):
+            check_api_base(base, _where(path, f"{fp}.api_bases[{index}]"))
+        if data.get("api_base") is not None:
+            raise ConfigError(
+                f"{_where(path, fp)}: give either api_base (one server) or api_bases (several), not both"
+            )
+        kwargs["api_bases"] = list(bases)
     for key, integer, zero, maximum in (
         ("timeout_s", False, False, None),
         ("max_concurrency", True, False, MAX_CONCURRENCY),  # one worker task each
@@ -310,6 +348,13 @@ def judge_from_dict(data: Any, *, path: Path | None = None, index: int = 0) -> J
         ("max_wait_s", False, True, None),
         ("input_cost_per_token", False, True, None),
         ("output_cost_per_token", False, True, None),
+        ("cache_read_input_token_cost", False, True, None),
+        ("cache_creation_input_token_cost", False, True, None),
+        ("input_cost_per_token_batches", False, True, None),
+        ("output_cost_per_token_batches", False, True, None),
+        ("batch_size", True, False, MAX_BATCH_SIZE),
+        ("batch_poll_s", False, False, MAX_BATCH_POLL_S),
+        ("batch_resubmits", True, True, MAX_BATCH_RESUBMITS),
     ):
         if data.get(key) is not None:
             kwargs[key] = _number(path, f"{fp}.{key}", data[key], integer=integer, allow_zero=zero, maximum=maximum)

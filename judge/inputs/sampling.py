@@ -114,6 +114,9 @@ def sample_dataset(dataset: Dataset, n: int, seed: int, *, limit: int | None = N
 
 def sample_info(dataset: Dataset) -> dict[str, int] | None:
     """The manifest's ``sample`` entry: None for a whole dataset."""
+    base = getattr(dataset, "base", None)  # a shard of a sample (judge/inputs/sharding.py)
+    if base is not None:
+        dataset = base
     if not isinstance(dataset, SampledDataset):
         return None
     return {"n": dataset.sample_n, "seed": dataset.seed, "items": dataset.count}

@@ -14,6 +14,11 @@ A failed call settles to 0: nothing was billed. A cancelled call (Ctrl-C) keeps 
 reservation as spent, since we cannot know whether the provider billed it; the manifest's record
 reports it apart (``cancelled_usd``), so ``spent_usd`` there is what the replies received cost.
 
+Batch mode (judge/judging/batching.py) reserves a whole batch, every request at its worst case at
+the batch price, before submitting it, and settles it to what its results cost; a re-attached batch
+that an earlier invocation submitted is reserved without the cap check (``force_reserve``: it is
+already running and cannot be refused), before any new work.
+
 A call that does not fit while others are in flight waits for them to settle (their actual costs
 are usually far below their worst cases) and tries again. The first call that cannot fit with
 nothing in flight marks the budget exhausted: the runner then starts no new calls, lets in-flight
@@ -89,6 +94,32 @@ class Budget:
         self.peak_committed_usd = max(self.peak_committed_usd, self.spent_usd + self.reserved_usd)
         return self._next
 
+    def force_reserve(self, amount: float) -> int:
+        """Reserve ``amount`` even past the cap (work already submitted, which cannot be refused)."""
+        self._next += 1
+        self._open[self._next] = amount
+        self.reserved_usd += amount
+        self.peak_committed_usd = max(self.peak_committed_usd, self.spent_usd + self.reserved_usd)
+        return self._next
+
+    @property
+    def room_usd(self) -> float:
+        """What a new reservation may take now."""
+        return 0.0 if self.exhausted else max(0.0, self.cap_usd - self.spent_usd - self.reserved_usd)
+
+    @property
+    def in_flight(self) -> bool:
+        return bool(self._open)
+
+    def reserved_for(self, ticket: int) -> float:
+        return self._open.get(ticket, 0.0)
+
+    async def settled(self) -> None:
+        """Wait until some reservation settles."""
+        if self._settled is None:
+            self._settled = asyncio.Event()
+        await self._settled.wait()
+
     def settle(self, ticket: int, actual: float, *, cancelled: bool = False) -> None:
         amount = self._open.pop(ticket)
         self.reserved_usd = max(0.0, self.reserved_usd - amount)
@@ -119,7 +150,7 @@ class BudgetedJudge:
         if self.price.free:
             return 0.0  # nothing to count: a free judge (offline) never loads LiteLLM's tokenizer
         counted = count_prompt_tokens(self.config.model, messages)
-        return self.price.cost(worst_prompt_tokens(counted, len(messages)), max_tokens)
+        return self.price.worst(worst_prompt_tokens(counted, len(messages)), max_tokens)
 
     async def complete(self, request: JudgeRequest) -> Completion:
         if self.budget.exhausted:
@@ -150,15 +181,27 @@ class BudgetedJudge:
         if completion.cost_usd is not None:
             return completion.cost_usd
         if completion.prompt_tokens is not None and completion.completion_tokens is not None:
-            cost = self.price.cost(completion.prompt_tokens, completion.completion_tokens)
+            cost = self.price.cost(completion.prompt_tokens, completion.completion_tokens,
+                                   cached=completion.cache_read_tokens or 0,
+                                   cache_write=completion.cache_write_tokens or 0)
             completion.cost_usd = cost
             return cost
         completion.cost_usd = reserved  # no usage reported: assume the worst case was billed
         return reserved
 
 
-def wrap_judges(judges: list[Any], budget: Budget, prices: dict[str, Price]) -> list[BudgetedJudge]:
-    return [BudgetedJudge(j, budget, prices[j.config.label]) for j in judges]
+def wrap_judges(judges: list[Any], budget: Budget, prices: dict[str, Price]) -> list[Any]:
+    """Each judge wrapped in the ledger; a judge that budgets itself (batch mode: it reserves whole
+    batches) is handed the ledger instead (``attach_budget``)."""
+    out: list[Any] = []
+    for judge in judges:
+        attach = getattr(judge, "attach_budget", None)
+        if attach is not None:
+            attach(budget, prices[judge.config.label])
+            out.append(judge)
+        else:
+            out.append(BudgetedJudge(judge, budget, prices[judge.config.label]))
+    return out
 
 
 def apply_budget(cap_usd: float | None, clients: list[Any]) -> tuple[list[Any], Budget | None]:

@@ -179,6 +179,8 @@ class CachedJudge:
                 cached=True,
                 response_format=entry.get("response_format"),
                 abstain_reason=entry.get("abstain_reason"),
+                cache_read_tokens=entry.get("cache_read_tokens"),
+                cache_write_tokens=entry.get("cache_write_tokens"),
             )
         self.cache.misses += 1
         if self.replay:
@@ -196,6 +198,8 @@ class CachedJudge:
                 "prompt_tokens": completion.prompt_tokens,
                 "completion_tokens": completion.completion_tokens,
                 "cost_usd": completion.cost_usd,
+                "cache_read_tokens": completion.cache_read_tokens,
+                "cache_write_tokens": completion.cache_write_tokens,
                 "model": self.config.model,
                 "response_format": completion.response_format,
                 **({"abstain_reason": completion.abstain_reason} if completion.abstain_reason else {}),

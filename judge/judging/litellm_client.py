@@ -24,7 +24,9 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from judge.core.errors import ConfigError, did_you_mean
 from judge.inputs.config import DEFAULT_PARAMS, JudgeConfig, check_api_base, effective_api_base, is_loopback
+from judge.judging.deployments import DeploymentRouter, deployment_of
 from judge.judging.negotiation import LADDER, FormatNegotiation, response_format, with_schema_in_prompt
+from judge.judging.prompt_cache import mark_stable_prefix, wants_marker
 from judge.judging.protocol import Completion, JudgeCallError, JudgeRequest
 from judge.judging.registry import register_default_backend
 from judge.judging.retries import (
@@ -39,6 +41,7 @@ from judge.judging.retries import (
     stop_after_waiting,
     wait_s,
 )
+from judge.judging.usage import read_usage
 
 if TYPE_CHECKING:
     from judge.judging.limits import JudgeLimiter
@@ -104,6 +107,7 @@ class LiteLLMJudge:
         self.limiter = limiter
         self._last_failure: str | None = None
         self._same_failures = 0
+        self._router: DeploymentRouter | None = None  # built on first use when api_bases lists several
 
     @property
     def label(self) -> str:
@@ -144,6 +148,10 @@ class LiteLLMJudge:
                 completion.negotiation = negotiation.record()
                 return completion
 
+    def request_kwargs(self, mode: str, request: JudgeRequest) -> dict[str, Any]:
+        """``litellm.acompletion``'s arguments for ``request`` in ``mode`` (batch mode sends the same)."""
+        return self._kwargs(mode, request)
+
     def _kwargs(self, mode: str, request: JudgeRequest) -> dict[str, Any]:
         cfg = self.config
         messages = request.messages
@@ -165,6 +173,8 @@ class LiteLLMJudge:
         fmt = response_format(mode, request.schema_name, request.schema, request.strict)
         if fmt is not None:
             kwargs["response_format"] = fmt
+        if wants_marker(cfg.provider, cfg.cache_control):
+            kwargs["messages"] = mark_stable_prefix(messages)
         if cfg.api_base:
             kwargs["api_base"] = cfg.api_base
         if self._api_key is not None:
@@ -212,9 +222,8 @@ class LiteLLMJudge:
             raise self._failure(exc, mode, attempts, sends_format) from None
         self._same_failures, self._last_failure = 0, None
         latency_ms = (time.perf_counter() - start) * 1000.0
-        usage = getattr(response, "usage", None)
-        prompt_tokens = getattr(usage, "prompt_tokens", None)
-        completion_tokens = getattr(usage, "completion_tokens", None)
+        usage = read_usage(getattr(response, "usage", None))
+        prompt_tokens, completion_tokens = usage.prompt_tokens, usage.completion_tokens
         if self.limiter is not None and prompt_tokens is not None:
             self.limiter.settle(
                 _estimate_tokens(messages, max_tokens), prompt_tokens + (completion_tokens or 0)
@@ -223,11 +232,14 @@ class LiteLLMJudge:
             text=text,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
-            cost_usd=self._cost(response, prompt_tokens, completion_tokens),
+            cost_usd=self._cost(response, usage),
             latency_ms=latency_ms,
             attempts=attempts,
             last_error=last_error,
             response_format=mode,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            deployment=deployment_of(response) if cfg.api_bases else None,
         )
 
     def _failure(self, exc: BaseException, mode: str, attempts: int, sends_format: bool) -> Exception:
@@ -282,28 +294,35 @@ class LiteLLMJudge:
         """One HTTP request, inside the judge's rate limits; tells the limiter how it went."""
         cfg = self.config
         limiter = self.limiter
+        acompletion = litellm.acompletion
+        if cfg.api_bases:  # several deployments: LiteLLM's Router picks one (judging/deployments.py)
+            if self._router is None:
+                self._router = DeploymentRouter(cfg, self._api_key, litellm)
+            acompletion = self._router.acompletion
         # A guard a little past LiteLLM's own timeout, so no path through it can hang a worker.
         if limiter is None:
             async with asyncio.timeout(cfg.timeout_s + 1.0):
-                return await litellm.acompletion(**kwargs)
+                return await acompletion(**kwargs)
         async with limiter.slot(_estimate_tokens(messages, max_tokens)):
             try:
                 async with asyncio.timeout(cfg.timeout_s + 1.0):
-                    response = await litellm.acompletion(**kwargs)
+                    response = await acompletion(**kwargs)
             except BaseException as exc:
                 limiter.record(rate_limited=status_of(exc) == 429, retry_after=retry_after_s(exc))
                 raise
             limiter.record(rate_limited=False)
             return response
 
-    def _cost(self, response: Any, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
-        cfg = self.config
-        if cfg.input_cost_per_token is not None or cfg.output_cost_per_token is not None:
-            if prompt_tokens is None or completion_tokens is None:
+    def _cost(self, response: Any, usage: Any) -> float | None:
+        from judge.judging.pricing import configured_price
+
+        price = configured_price(self.config)
+        if price is not None:
+            if usage.prompt_tokens is None or usage.completion_tokens is None:
                 return None
-            return prompt_tokens * (cfg.input_cost_per_token or 0.0) + completion_tokens * (
-                cfg.output_cost_per_token or 0.0
-            )
+            return price.cost(usage.prompt_tokens, usage.completion_tokens, cached=usage.cache_read_tokens or 0,
+                              cache_write=usage.cache_write_tokens or 0)
+        # LiteLLM prices mapped models itself, cached and cache-write tokens at their own rates.
         hidden = getattr(response, "_hidden_params", None) or {}
         cost = hidden.get("response_cost")
         return float(cost) if cost is not None else None
@@ -338,7 +357,14 @@ def key_variable(cfg: JudgeConfig) -> str:
 def _estimate_tokens(messages: list[dict[str, str]], max_tokens: int | None) -> int:
     # About four characters a token, plus the reply budget: enough to pace a tpm limit; the real
     # usage corrects the bucket once the reply comes (JudgeLimiter.settle).
-    return sum(len(m.get("content") or "") for m in messages) // 4 + (max_tokens or 512)
+    return sum(len(_text_of(m.get("content"))) for m in messages) // 4 + (max_tokens or 512)
+
+
+def _text_of(content: Any) -> str:
+    """A message's text, whether a string or content parts (a cache_control breakpoint's)."""
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return content or ""
 
 
 def resolve_api_key(cfg: JudgeConfig) -> str | None:
@@ -359,7 +385,7 @@ def resolve_api_key(cfg: JudgeConfig) -> str | None:
     if cfg.provider == "openai":
         if os.environ.get("OPENAI_API_KEY"):
             return os.environ["OPENAI_API_KEY"]
-        if is_loopback(effective_api_base(cfg)):
+        if is_loopback(effective_api_base(cfg)) or (cfg.api_bases and all(map(is_loopback, cfg.api_bases))):
             return "sk-no-key-needed"
         raise ConfigError(
             f"judge '{cfg.label}': no API key: set OPENAI_API_KEY, or name a variable with api_key_env "
@@ -401,20 +427,10 @@ class LiteLLMBackend:
         An unknown model on a loopback server is not assumed free: it may be a local proxy to a
         paid API, and a budget must not take it for free. A local model gets its 0 prices from
         the config."""
-        from judge.judging.pricing import Price, configured_price
+        from judge.judging.pricing import configured_price, litellm_price
 
-        configured = configured_price(config)
-        if configured is not None:
-            return configured
-        litellm = bootstrap_litellm()
-        try:
-            info = litellm.get_model_info(config.model)
-        except Exception:  # not in the bundled map
-            return None
-        inp, out = info.get("input_cost_per_token"), info.get("output_cost_per_token")
-        if inp is None and out is None:
-            return None
-        return Price(float(inp or 0.0), float(out or 0.0), "litellm")
+        # Cached and batch rates come with the normal ones (judging/pricing.py).
+        return configured_price(config) or litellm_price(config.model)
 
 
 def _check_bare_model(cfg: JudgeConfig) -> None:

@@ -91,6 +91,10 @@ class Completion:
     # whose rubric's verdict format has no abstention field: the offline judges on a text they
     # cannot read). The row is recorded ``abstained``; ``text`` is then empty.
     abstain_reason: str | None = None
+    cache_read_tokens: int | None = None  # prompt tokens the provider read from its prompt cache
+    cache_write_tokens: int | None = None  # prompt tokens the provider wrote to its prompt cache
+    batch_id: str | None = None  # the provider batch that answered (batch mode)
+    deployment: str | None = None  # which of the judge's api_bases answered (several deployments)
 
 
 class JudgeCallError(Exception):

@@ -159,7 +159,10 @@ def _v3_to_v4(raw: RawRun) -> None:
 def _v4_to_v5(raw: RawRun) -> None:
     """Version 5 adds the verdicts' ``amplification`` and ``evidence_found`` columns (read as null:
     ADDED_COLUMNS, which is what they mean there: no amplification scale, no quotes checked) and
-    the status ``abstained``; manifest and summary are otherwise unchanged."""
+    the status ``abstained``; and (the same version) the verdicts' ``cache_read_tokens``,
+    ``cache_write_tokens``, ``batch_id`` and ``deployment`` columns (null), the plan's ``shard``
+    (None: left out of the plan hash, so nothing to rehash), the options' ``batch`` and ``shard``
+    and the manifest's ``shards``, absent or defaulted for older runs: nothing to convert."""
     raw.manifest["format_version"] = 5
     if raw.summary is not None:
         raw.summary["format_version"] = 5
