@@ -21,6 +21,7 @@ import pytest
 
 from judge.cli.main import main
 from judge.core.errors import ConfigError
+from judge.engine.estimate import estimate
 from judge.engine.plan import Plan
 from judge.judging.batch_api import parse_anthropic_line, parse_openai_line
 from judge.judging.pricing import litellm_price
@@ -31,9 +32,9 @@ from tests.reliability_helpers import rubrics_with_policy
 
 KEY_ENV = "FAKE_ANTHROPIC_KEY"
 ITEMS = [
-    {"id": f"n{i}", "task": "news", "model": "m1",
-     "source": f"Three workers were killed when the scaffold fell on street {i}.",
-     "response": f"An incident occurred at site {i}."}
+    {"id": f"n{i}", "task": "counselling", "model": "m1",
+     "source": f"My manager mocks me in every meeting, on floor {i}, and I dread Mondays.",
+     "response": f"Try to stay positive and talk to HR about floor {i}."}
     for i in range(4)
 ]
 RUBRICS = ["--rubric", "sa-graded", "--rubric", "ca-paper"]
@@ -146,8 +147,8 @@ def _text(body: dict[str, Any]) -> str:
 
 
 def test_failed_and_expired_requests_go_into_later_batches(tmp_path: Path, server: ProviderServer) -> None:
-    items = [*ITEMS[:2], {**ITEMS[2], "source": "RETRY this one: the flood took the village."},
-             {**ITEMS[3], "source": "REFUSE this one: the flood took the village."}]
+    items = [*ITEMS[:2], {**ITEMS[2], "source": "RETRY this one: my sister lied to me about the money."},
+             {**ITEMS[3], "source": "REFUSE this one: my sister lied to me about the money."}]
 
     def first(body: dict[str, Any]) -> Any:
         return Status(503) if "RETRY" in _text(body) else Status(400) if "REFUSE" in _text(body) else None
@@ -184,7 +185,7 @@ def test_an_invalid_reply_is_re_asked_in_a_follow_up_batch(tmp_path: Path, serve
     rubrics_dir = rubrics_with_policy(tmp_path / "rubrics", "reask", max_reasks=1)
 
     def bad_once(body: dict[str, Any]) -> Any:
-        return Malformed() if "n0" in _text(body) or "street 0" in _text(body) else None
+        return Malformed() if "floor 0" in _text(body) else None
 
     server.script_batches(BatchPlan(line_rule=bad_once))
     config, data = write_inputs(tmp_path, server, (OPENAI,), items=ITEMS[:2])
@@ -224,20 +225,24 @@ def test_a_refused_create_is_an_error_with_the_reason(tmp_path: Path, server: Pr
 
 def test_the_budget_reserves_each_batch_before_submitting_it(tmp_path: Path, server: ProviderServer) -> None:
     config, data = write_inputs(tmp_path, server, (ANTHROPIC,), batch_size=4)
-    # A request's worst case (1,024 completion tokens at the batch rate) is about $0.0034 here, its
-    # actual cost about $0.0006: a $0.004 cap pays for two, one batch at a time.
-    code, run_dir = run(tmp_path, config, data, "--batch", "--budget-usd", "0.004")
+    # A request's worst case (its prompt at the dearest rate plus 1,024 completion tokens, at the
+    # batch price) is several times its actual cost: a cap of 1.6 worst cases pays for a few
+    # requests, one batch at a time, then stops.
+    worst = estimate(Plan(str(data), config=str(config), rubrics=["sa-graded", "ca-paper"]),
+                     tmp_path / "none")["total"]["batch_high_usd"] / 8
+    cap = 1.6 * worst
+    code, run_dir = run(tmp_path, config, data, "--batch", "--budget-usd", f"{cap:.6f}")
     manifest = json.loads((run_dir / "manifest.json").read_text())
     budget = manifest["budgets"][-1]
     v = verdicts(run_dir)
-    assert budget["spent_usd"] <= 0.02 and budget["overshoot_usd"] == 0
+    assert budget["spent_usd"] <= cap and budget["overshoot_usd"] == 0
     assert v["cost_usd"].sum() == pytest.approx(budget["spent_usd"])
     # Each batch was submitted only once its worst case fit: the cap cut the run short.
     assert code == 3 and 0 < v.filter(pl.col("status") == "ok").height < 8
     assert v.filter(pl.col("status") == "skipped").height > 0
     assert sum(len(b.lines) for b in server.batches) == v.filter(pl.col("status") == "ok").height
     intents = [r for r in BatchJournal(run_dir / "batches.jsonl").records() if r["event"] == "intent"]
-    assert intents and all(r["reserved_usd"] <= 0.004 for r in intents)
+    assert intents and all(r["reserved_usd"] <= cap for r in intents)
 
 
 @pytest.mark.parametrize(
