@@ -12,12 +12,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from judge.cli.main import main
-from judge.core.errors import ConfigError
-from judge.engine.merge import check_shards
+from judge.core.errors import ConfigError, RunDirError
+from judge.engine.merge import check_shards, merge_runs
 from judge.engine.plan import Plan
 from judge.inputs.sharding import in_shard, parse_shard, shard_of
 from judge.store.reader import read_run
@@ -105,6 +106,10 @@ def test_four_parallel_shards_merge_into_the_one_process_run(tmp_path: Path) -> 
     assert b.manifest.plan.hash == a.manifest.plan.hash and b.manifest.plan.shard is None
     assert [s.shard for s in b.manifest.shards] == ["1/4", "2/4", "3/4", "4/4"]
     assert (merged / "report.html").exists()
+    # The items tables are concatenated: the merged run's is the whole run's.
+    items = [pl.read_parquet(d / "items.parquet").sort("item_id") for d in (whole, merged)]
+    assert items[0].height == 24
+    assert_frame_equal(items[0], items[1])
     # A merged run is not resumable; its shards are.
     assert main(["run", "--resume", str(merged), "--quiet"]) == 2
 
@@ -145,3 +150,23 @@ def test_resuming_a_shard_keeps_its_shard(tmp_path: Path) -> None:
     one = _shard_run(tmp_path, "one", "--shard", "1/2")
     assert main(["run", "--resume", str(one), "--quiet"]) == 0
     assert main(["run", "--resume", str(one), "--shard", "2/2", "--quiet"]) == 2
+
+
+def test_merge_needs_no_dataset_when_the_shards_have_items_tables(tmp_path: Path) -> None:
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps({"id": f"c{i}", "task": "counselling", "model": "m1",
+                                        "source": f"My manager mocks me in every meeting, week {i}.",
+                                        "response": "Try to stay positive."}) + "\n" for i in range(10)),
+                    encoding="utf-8")
+    shards = [_shard_run(tmp_path, f"s{k}", "--dataset", str(data), "--shard", f"{k}/2") for k in (1, 2)]
+    data.unlink()  # e.g. the shards' artifacts downloaded onto another machine
+    assert main(["merge", *map(str, shards), "--run-dir", str(tmp_path / "merged"), "--quiet"]) == 0
+    merged = read_run(tmp_path / "merged")
+    items = pl.read_parquet(tmp_path / "merged" / "items.parquet")
+    assert sorted(items["item_id"].to_list()) == [f"c{i}" for i in range(10)]
+    assert set(merged.verdicts["item_id"].to_list()) == set(items["item_id"].to_list())
+    # A shard without an items table needs its dataset, and says so.
+    (shards[1] / "items.parquet").unlink()
+    with pytest.raises(RunDirError, match=r"s2: this shard has no items table and the dataset .* no longer on disk"):
+        merge_runs(shards, tmp_path / "again")
+    assert main(["merge", *map(str, shards), "--run-dir", str(tmp_path / "again2")]) == 2

@@ -5,7 +5,8 @@ complete, resumable run directory, on as many machines as there are shards. ``me
 the directories are exactly shards 1..N of one plan (the same plan identity but for the shard: same
 dataset, sample, rubrics and prompts, judges, repeats, cache mode), each finished, then writes one
 run: the verdict logs concatenated and compacted, summary.json, disagreement.jsonl and report.html
-computed over all of it, and a manifest whose plan is the unsharded plan (its hash equals that of
+computed over all of it, the items tables concatenated (so the merged run, like any run, needs no
+dataset file to report on), and a manifest whose plan is the unsharded plan (its hash equals that of
 the same plan run in one process) and whose ``shards`` lists the parts. Nothing in the shard
 directories changes.
 """
@@ -90,15 +91,15 @@ def merge_runs(shard_dirs: list[Path], out: Path, *, argv: list[str] | None = No
     compact(out)
     verdicts = read_verdicts(out)
     manifest = _merged_manifest(shards, out, argv or [], verdicts)
-    dataset = _dataset(manifest)
+    _merge_items(shards, out, manifest.dataset.gold_columns)  # the summary and report read it
     from judge.report.summary_files import write_summary
 
-    summary = write_summary(out, verdicts, manifest.to_dict(), dataset=dataset)
+    summary = write_summary(out, verdicts, manifest.to_dict())
     write_manifest(out, manifest)
     if html:
         from judge.report.html import write_report
 
-        write_report(out, dataset=dataset)
+        write_report(out)
     return Run(path=out, manifest=manifest, verdicts=verdicts, summary=Summary.from_dict(summary))
 
 
@@ -142,23 +143,31 @@ def _merged_manifest(shards: list[tuple[Path, Manifest, tuple[int, int]]], out: 
     )
 
 
-def _dataset(manifest: Manifest) -> Any:
-    """The plan's dataset (sampled as the shards were), for the gold labels and texts the summary
-    and report show; the merged verdicts alone are enough for everything else."""
-    from judge.inputs.dataset import DEFAULT_MAX_CHARS, open_dataset
-    from judge.inputs.sampling import sample_dataset
+def _merge_items(shards: list[tuple[Path, Manifest, tuple[int, int]]], out: Path, gold: list[str]) -> None:
+    """Write the merged run's items table: the shards' items tables concatenated (the shards
+    partition the items, so no id repeats). A shard with verdicts but no items table (one written
+    before items tables) has its items rebuilt from its dataset, which must then still be where the
+    shard recorded it; shards that have their tables need no dataset at all."""
+    import polars as pl
 
-    path = Path(manifest.dataset.path)
-    if not path.exists():
-        raise RunDirError(
-            f"{path}: the shards' dataset is not here; merge where the dataset is at the path the shards "
-            "recorded (the shards' manifest.json, dataset.path)"
-        )
-    limit = manifest.options.max_text_chars if manifest.options is not None else None
-    dataset = open_dataset(path, max_chars=limit or DEFAULT_MAX_CHARS)
-    if dataset.hash != manifest.dataset.hash:
-        raise RunDirError(f"{path}: changed since the shards judged it (hash {manifest.dataset.hash[:12]} -> "
-                          f"{dataset.hash[:12]}); restore it to merge")
-    if manifest.sample is not None:
-        dataset = sample_dataset(dataset, manifest.sample.n, manifest.sample.seed)
-    return dataset
+    from judge.report.data import dataset_items
+    from judge.store.items import ITEMS_PARQUET, items_schema, read_items
+
+    parts: list[Any] = []
+    for path, _, _ in shards:
+        items = read_items(path, gold)
+        if items is None and read_verdicts(path, ["item_id"]).height:
+            items, why = dataset_items(path)
+            if items is None:
+                raise RunDirError(f"{path}: this shard has no items table and {why}; merge where its dataset "
+                                  "is at the path its manifest.json records (dataset.path), unchanged")
+        if items is not None:
+            parts.append(items.select(list(items_schema(gold))))
+    if not parts:
+        return
+    table = pl.concat(parts, how="vertical")
+    doubled = table.filter(pl.col("item_id").is_duplicated())["item_id"].unique().sort().to_list()
+    if doubled:  # never for shards of one plan; possible for hand-copied directories
+        raise RunDirError(f"item ids {doubled[:5]} are in more than one shard's items table; the shards of one "
+                          "plan never share an item: check that each directory holds the shard it says")
+    table.write_parquet(out / ITEMS_PARQUET)

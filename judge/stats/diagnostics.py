@@ -165,6 +165,9 @@ def calibration(
     in words).
     """
     check_verdict_columns(verdicts)
+    # Every frame below in item order, so that the bootstrap CIs of one set of items do not depend on
+    # the order the run stored them in (a merged run's items come shard by shard).
+    gold = gold.sort(id_col)
     per_judge = judge_item_scores(verdicts).filter(pl.col("family") == "graded")
     panel = item_panel(verdicts, aggregate=aggregate, quorum=quorum).filter(pl.col("family") == "graded")
     confidence = item_confidence(verdicts)
@@ -174,6 +177,8 @@ def calibration(
     def rater(base: dict[str, Any], kind: str, name: str, frame: pl.DataFrame, value: str) -> None:
         """One calibration row from ``frame`` (item_id, gold, ``value`` on 0-4, optional length and
         confidence)."""
+        if "item_id" in frame.columns:  # the bootstrap draws rows by position: one order for one set
+            frame = frame.sort("item_id")
         pred, ref = frame[value].to_numpy(), frame["gold"].to_numpy()
         views = rater_views(pred, ref, **boot, length=_known(frame, "length"), confidence=_known(frame, "confidence"))
         rows.append({**base, "kind": kind, "rater": name, "n": frame.height, **calibration_metrics(pred, ref, **boot),
@@ -191,7 +196,7 @@ def calibration(
             if ref is None or value not in per_judge.columns:
                 continue
             base = {"rubric_id": rubric_id, "rubric_version": version, "mechanism": mechanism, "scale": scale}
-            known = applies.join(ref, on="item_id")
+            known = applies.join(ref, on="item_id", maintain_order="left")
             mine = per_judge.filter(this & pl.col(value).is_not_null())
             if scale == "severity":
                 mine = mine.join(confidence, on=[*ITEM, "judge"], how="left")
