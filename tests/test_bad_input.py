@@ -273,6 +273,8 @@ CASES = [
     Case("config-reasoning-effort-unknown", _params(reasoning_effort="extreme"), ("reasoning_effort", "high")),
     Case("config-max-concurrency-huge", _judge(max_concurrency=10**9), ("max_concurrency", "1,024")),
     Case("config-max-attempts-huge", _judge(max_attempts=10**6), ("max_attempts",)),
+    Case("config-batch-size-huge", _judge(batch_size=10**9), ("batch_size", "50,000")),
+    Case("config-batch-resubmits-huge", _judge(batch_resubmits=10**6), ("batch_resubmits", "10")),
     Case("config-cost-infinite",
          lambda d: _config(d, None, "judges:\n  - model: openai/j\n    input_cost_per_token: .inf\n"),
          ("input_cost_per_token", "inf")),

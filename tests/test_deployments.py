@@ -83,7 +83,9 @@ def test_a_single_endpoint_judge_records_no_deployment(tmp_path: Path) -> None:
     [
         ({"model": "openai/x", "api_base": "http://a/v1", "api_bases": ["http://b/v1"]}, "not both"),
         ({"model": "openai/x", "api_bases": ["http://b/v1", "http://b/v1"]}, "same server twice"),
-        ({"model": "openai/x", "api_bases": "http://b/v1"}, "list of server URLs"),
+        ({"model": "openai/x", "api_bases": "http://b/v1"}, "list of at most 64 server URLs"),
+        ({"model": "openai/x", "api_bases": [f"http://b{i}/v1" for i in range(65)]}, "at most 64"),
+        ({"model": "openai/x", "api_bases": ["http://b/" + "v" * 300]}, "at most 200 characters"),
     ],
 )
 def test_bad_deployment_lists_are_refused(judge: dict[str, object], message: str) -> None:

@@ -130,13 +130,18 @@ def test_openai_cached_tokens_are_priced_at_the_cache_rate(tmp_path: Path) -> No
 
 
 def test_no_cache_information_stays_null_in_the_breakdown(tmp_path: Path) -> None:
-    frame = pl.DataFrame({"judge": ["a"], "rubric_id": ["r"], "rubric_version": [1], "status": ["ok"],
-                          "cost_usd": [0.0], "prompt_tokens": [1], "completion_tokens": [1],
-                          "cache_read_tokens": [None], "cache_write_tokens": [None], "batch_id": [None]},
+    # The second row is a response-cache hit (``cached``): its provider figures were billed by an
+    # earlier run, so they are not this run's, whatever they say.
+    frame = pl.DataFrame({"judge": ["a", "a"], "rubric_id": ["r", "r"], "rubric_version": [1, 1],
+                          "status": ["ok", "ok"], "cached": [False, True], "cost_usd": [0.0, 0.0],
+                          "prompt_tokens": [1, 1], "completion_tokens": [1, 1], "cache_read_tokens": [None, 900],
+                          "cache_write_tokens": [None, 0], "batch_id": [None, "batch_1"]},
                          schema_overrides={"cache_read_tokens": pl.Int64, "cache_write_tokens": pl.Int64,
                                            "batch_id": pl.String})
     breakdown = cost_breakdown(frame)
     assert breakdown["cache_read_tokens"] is None and breakdown["batched"] == 0
+    billed = cost_breakdown(frame.with_columns(pl.lit(False).alias("cached")))
+    assert billed["cache_read_tokens"] == 900 and billed["batched"] == 1
 
 
 def test_the_estimate_foresees_the_cached_tokens(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
