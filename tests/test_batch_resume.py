@@ -164,3 +164,26 @@ def test_an_intent_the_provider_never_got_is_submitted_on_resume(tmp_path: Path,
     assert _verdicts(run_dir).equals(expected)
     events = [r["event"] for r in BatchJournal(run_dir / "batches.jsonl").records()]
     assert events == ["intent", "abandoned", "intent", "submitted", "ended"]
+
+
+def test_a_budgeted_batch_run_killed_while_polling_resumes_within_its_cap(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # The killed invocation never records its spend; the resumed one re-attaches the running batch,
+    # reserves its recorded worst case first (it is already submitted and cannot be refused) and
+    # settles it to what its results cost: the cap holds and nothing is submitted twice.
+    monkeypatch.setenv(KEY_ENV, "sk-ant-fake-key")
+    expected = _baseline(tmp_path, (OPENAI,))
+    cap = 0.5
+    with ProviderServer(batch_plan=SLOW) as server:
+        args = [*_inputs(tmp_path, server, (OPENAI,)), "--budget-usd", str(cap)]
+        run_dir = tmp_path / "run"
+        _kill_when(args, run_dir, lambda records: any(r["event"] == "submitted" for r in records))
+        intents = [r for r in BatchJournal(run_dir / "batches.jsonl").records() if r["event"] == "intent"]
+        assert len(intents) == 1 and 0 < intents[0]["reserved_usd"] <= cap
+        assert main(["run", "--resume", str(run_dir), "--quiet", "--budget-usd", str(cap)]) == 0
+        assert len(server.batches) == 1 and set(server.submissions().values()) == {1}
+    got = _verdicts(run_dir)
+    assert got.equals(expected)
+    budget = json.loads((run_dir / "manifest.json").read_text())["budgets"][-1]
+    assert budget["cap_usd"] == cap and budget["overshoot_usd"] == 0
+    assert budget["spent_usd"] == pytest.approx(got["cost_usd"].sum()) and budget["spent_usd"] <= cap
