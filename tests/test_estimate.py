@@ -96,6 +96,39 @@ def test_table_output_and_unpriced_judges(tmp_path: Path, capsys: pytest.Capture
     assert "openai/judge-a" in out and "unpriced" in out and "total" in out
 
 
+def test_the_estimate_scales_with_repeats_without_looping_over_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15 item 6: `estimate --repeats 1000000000` never returned, because it built every
+    repeat's call. Repeats are bounded now, and without a cache to probe the estimate does the
+    same work for 1,000 repeats as for one: its numbers are exact multiples, no call is built per
+    repeat."""
+    import judge.judging.protocol as protocol  # estimate imports CallContext from here when it runs
+
+    built = 0
+    real_context = protocol.CallContext
+
+    def counting_context(*args: Any, **kwargs: Any) -> Any:
+        nonlocal built
+        built += 1
+        return real_context(*args, **kwargs)
+
+    monkeypatch.setattr(protocol, "CallContext", counting_context)
+    with FakeServer() as server:
+        config, data = write_inputs(tmp_path, server, concurrency=1)
+    totals = {}
+    for repeats in (1, 1000):
+        capsys.readouterr()
+        assert main(["estimate", *_selection(config, data), "--runs-dir", str(tmp_path / "none"),
+                     "--repeats", str(repeats), "--json"]) == 0  # fmt: skip
+        totals[repeats] = json.loads(capsys.readouterr().out)["total"]
+    assert built == 0
+    one, many = totals[1], totals[1000]
+    assert one["calls"] == PLANNED and many["calls"] == 1000 * PLANNED
+    for field in ("expected_usd", "low_usd", "high_usd"):
+        assert many[field] == pytest.approx(1000 * one[field], rel=1e-9)
+
+
 @pytest.mark.parametrize(
     ("schema", "minimal", "typical"),
     [

@@ -50,6 +50,25 @@ def test_export_refuses_a_directory_target(tmp_path: Path, capsys: pytest.Captur
     assert "is a directory" in capsys.readouterr().err
 
 
+def test_csv_cells_a_spreadsheet_would_run_are_quoted(tmp_path: Path) -> None:
+    """Issue 15 item 8: model text starting with =, +, -, @ (or tab, carriage return) was written to
+    CSV as is, and a spreadsheet opening the file runs it as a formula. CSV quotes it with a leading
+    apostrophe; JSONL keeps every value exactly."""
+    hostile = ['=HYPERLINK("http://x.invalid","click")', "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1", "\r=1"]
+    rows = [verdict(f"i{n}", "a", rationale=text, raw_text=text) for n, text in enumerate(hostile)]
+    rows.append(verdict("plain", "a", rationale="a 1-2 score, = fine inside", raw_text="ok"))
+    run_dir = make_run(tmp_path, rows)
+    csv_path, _ = export_verdicts(run_dir, "csv")
+    back = pl.read_csv(csv_path, schema=load_verdicts(run_dir).schema)
+    by_item = {r["item_id"]: r for r in back.iter_rows(named=True)}
+    for n, text in enumerate(hostile):
+        assert by_item[f"i{n}"]["rationale"] == "'" + text and by_item[f"i{n}"]["raw_text"] == "'" + text
+    assert by_item["plain"]["rationale"] == "a 1-2 score, = fine inside" and by_item["plain"]["raw_text"] == "ok"
+    jsonl_path, _ = export_verdicts(run_dir, "jsonl")
+    exact = {r["item_id"]: r["rationale"] for r in pl.read_ndjson(jsonl_path).iter_rows(named=True)}
+    assert [exact[f"i{n}"] for n in range(len(hostile))] == hostile
+
+
 # ------------------------------------------------------------------ the flat export of a real run
 
 DATA = [

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from judge.core import paths
-from judge.core.records import VerdictRow
+from judge.core.records import FORMAT_VERSION, VerdictRow
 from judge.engine.runner import _fill, _tokens, _usd
 from judge.inputs.rubrics import Rubric, select
 from judge.inputs.verdicts import VerdictParser
@@ -165,7 +165,7 @@ def test_any_replies_make_a_clean_log_table_and_summary(draws: list[Any]) -> Non
         assert verdicts["score"].drop_nulls().is_between(0.0, 1.0).all()
         for name in ("score", "raw_score", "cost_usd", "latency_ms"):
             assert not verdicts[name].drop_nulls().is_nan().any()
-        summary = summarise(verdicts, {"format_version": 3}, settings=SummarySettings(n_boot=25)).summary
+        summary = summarise(verdicts, {"format_version": FORMAT_VERSION}, settings=SummarySettings(n_boot=25)).summary
     json.dumps(summary, allow_nan=False)
     _walk_finite(summary)
     for section in ("scores", "scores_by_model", "scores_by_model_overall"):

@@ -162,7 +162,11 @@ def _v4_to_v5(raw: RawRun) -> None:
     the status ``abstained``; and (the same version) the verdicts' ``cache_read_tokens``,
     ``cache_write_tokens``, ``batch_id`` and ``deployment`` columns (null), the plan's ``shard``
     (None: left out of the plan hash, so nothing to rehash), the options' ``batch`` and ``shard``
-    and the manifest's ``shards``, absent or defaulted for older runs: nothing to convert."""
+    and the manifest's ``shards``, absent or defaulted for older runs: nothing to convert. Also the
+    manifest's budget records' ``cancelled_usd`` (0 when absent: the record's default, as no older
+    run cancelled a call in flight), and the summary's ``cost`` gaining ``cached_prompt_tokens`` and
+    ``cached_completion_tokens`` and a ``cost_usd`` that may be null (an unpriced reply); views read
+    these with defaults."""
     raw.manifest["format_version"] = 5
     if raw.summary is not None:
         raw.summary["format_version"] = 5
