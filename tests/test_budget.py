@@ -254,3 +254,26 @@ def test_price_map_judge_is_billed_at_the_bundled_price(
     assert "no max_tokens for openai/gpt-4o-mini x sa-graded" in capsys.readouterr().err
     rows = log_rows(run_dir)
     assert sum(r["cost_usd"] for r in rows) == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_resume_without_a_budget_keeps_the_runs_last_cap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A capped run stays capped: `--resume` alone (a nightly's retry) gets the last cap again, never
+    none; `--budget-usd` on the resume sets another."""
+    server = FakeServer(responder=lambda body: GENERIC_VERDICT)
+    with server:
+        config, data = write_inputs(tmp_path, server, concurrency=3)
+        run_dir = tmp_path / "run"
+        assert cli_run(config, data, run_dir, "--budget-usd", "0.008") == 3
+        capsys.readouterr()
+        sent = server.count()
+        assert main(["run", "--resume", str(run_dir)]) == 3  # exhausted again, not run uncapped
+        assert "resumed under the run's last budget cap, $0.008" in capsys.readouterr().err
+        assert 0 < server.count() - sent < PLANNED
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        assert [b["cap_usd"] for b in manifest["budgets"]] == [0.008, 0.008]
+        assert all(b["spent_usd"] <= b["cap_usd"] for b in manifest["budgets"])
+        assert main(["run", "--resume", str(run_dir), "--budget-usd", "1", "--quiet"]) == 0
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "completed" and [b["cap_usd"] for b in manifest["budgets"]] == [0.008, 0.008, 1.0]

@@ -174,12 +174,14 @@ class Plan:
         self.resumed: Manifest | None = None
         self.retry_errors = False
         self.given: frozenset[str] = frozenset()
+        self.budget_inherited = False  # budget_usd taken from the resumed run's last cap
 
     @classmethod
     def resume(cls, run_dir: str | Path, *, retry_errors: bool = False, **options: Any) -> Plan:
         """The plan of the run in ``run_dir``, to finish it: options not given come from its
         manifest; one given that would change which calls are made, or how, is refused (ConfigError
-        naming the option and both values). ``budget_usd`` and ``concurrency`` may change."""
+        naming the option and both values). ``budget_usd`` and ``concurrency`` may change; a run that
+        was capped keeps its last invocation's cap when ``budget_usd`` is not given."""
         from judge.engine.resume import resumed_plan
 
         return resumed_plan(cls, Path(run_dir), options, retry_errors=retry_errors)

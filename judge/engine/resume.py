@@ -6,7 +6,8 @@ how, and a hash of it). ``Plan.resume(run_dir, **given)`` takes every option not
 manifest, builds the plan, and compares identities field by field:
 
 - a field whose option was given with another value is refused, naming the option and both values
-  (``--sample: ...``); budget and concurrency (how far, how fast) may change freely;
+  (``--sample: ...``); budget and concurrency (how far, how fast) may change freely, and a run
+  that was capped keeps its last cap unless ``--budget-usd`` gives another;
 - a field that changed although no option was given (the dataset file, a rubric or prompt edited, a
   judge's config changed in the config file) is refused, saying what changed.
 
@@ -73,6 +74,11 @@ def resumed_plan(cls: type[Plan], run_dir: Path, given: dict[str, Any], *, retry
     plan = cls(**kwargs)
     plan.resume_dir, plan.resumed, plan.retry_errors = run_dir, manifest, retry_errors
     plan.given = frozenset(given)
+    if "budget_usd" not in given and manifest.budgets:
+        # A capped run stays capped: without --budget-usd, a resume (a nightly's retry, say) gets the
+        # last invocation's cap again rather than none at all.
+        plan.budget_usd = manifest.budgets[-1].cap_usd
+        plan.budget_inherited = True
     check_identity(run_dir, manifest.plan, plan.identity(run_dir), given, stored_dataset=manifest.dataset.path)
     return plan
 

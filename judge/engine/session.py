@@ -265,6 +265,11 @@ def _prepare(plan: Plan, run_dir: str | Path | None, runs_dir: str | Path | None
     session.budget = budget
     if notice:
         session.say(notice)
+    if plan.budget_inherited and plan.budget_usd is not None:
+        session.say(
+            f"empathy-judge: resumed under the run's last budget cap, ${plan.budget_usd:g} for this invocation; "
+            "--budget-usd sets another"
+        )
     return session
 
 
