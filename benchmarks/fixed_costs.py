@@ -15,9 +15,11 @@ a shared machine hits them all alike; medians with every rep's value beside them
 - ``--limit 10`` on a ROWS-row file (default 100,000) against the same on a 10-row file, with the
   default offline panel and every rubric (no LiteLLM import for the dataset's cost to hide behind).
 
-    python benchmarks/fixed_costs.py [--baseline REV] [--reps 5] [--out fixed_costs.json]
+    python benchmarks/fixed_costs.py [--baseline REV] [--rubric-version 2] [--reps 5] [--out fixed_costs.json]
 
-The baseline tree is extracted with ``git archive`` into a temporary folder.
+The baseline tree is extracted with ``git archive`` into a temporary folder. A tree's latest rubric
+can differ from the baseline's (graded v3 prompts are twice as long as v2's), so a before/after
+comparison pins a version both trees have (``--rubric-version 2``): the same requests on both sides.
 """
 
 from __future__ import annotations
@@ -45,9 +47,15 @@ from benchmarks._common import (
     write_judge_config,
 )
 from benchmarks.offline_backend import extract
-from benchmarks.throughput import RUBRIC, _phases, prepare
+from benchmarks.throughput import _phases, prepare
 
 GRADED = ("sa-graded", "egm-graded", "ca-graded", "ld-graded")
+
+
+def _ref(rubric: str, args: argparse.Namespace) -> str:
+    """A rubric as the runs name it: pinned to --rubric-version (so two trees judge the same
+    requests), else its latest version in each tree."""
+    return f"{rubric}@{args.rubric_version}" if args.rubric_version else rubric
 
 
 def _median(values: list[float]) -> float:
@@ -99,7 +107,7 @@ def _interleave(names: list[str], reps: int, one: Callable[[str, int], tuple[Mea
 def end_to_end(trees: dict[str, Path], work: Path, args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"calls": args.n, "concurrency": 64, "latency_ms": 50.0}
     with fake_server(50.0) as base_url:
-        dataset, requests = prepare(work, args.n)
+        dataset, requests = prepare(work, args.n, _ref("sa-graded", args))
         config = write_judge_config(work / "judges.yaml", base_url, concurrency=64)
 
         def one(name: str, rep: int) -> tuple[Measured, dict[str, Any]]:
@@ -109,8 +117,8 @@ def end_to_end(trees: dict[str, Path], work: Path, args: argparse.Namespace) -> 
                 m = _run(ROOT, cmd, args.timeout_s)
                 return m, m.json_line()
             run_dir, cache = work / _slug("e2e", name, rep), work / _slug("cache", name, rep)
-            cmd = _judge("--config", str(config), "--dataset", str(dataset), "--rubric", RUBRIC, "--run-dir",
-                         str(run_dir), "--cache-dir", str(cache))  # fmt: skip
+            cmd = _judge("--config", str(config), "--dataset", str(dataset), "--rubric", _ref("sa-graded", args),
+                         "--run-dir", str(run_dir), "--cache-dir", str(cache))  # fmt: skip
             m = _run(trees[name], cmd, args.timeout_s)
             return m, _phases(m, run_dir)
 
@@ -132,7 +140,7 @@ def end_to_end(trees: dict[str, Path], work: Path, args: argparse.Namespace) -> 
 def cached_rerun(trees: dict[str, Path], work: Path, args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"items": args.items, "verdicts": args.items * len(GRADED)}
     dataset = write_dataset(work / "cached.jsonl", args.items)
-    rubrics = [a for r in GRADED for a in ("--rubric", r)]
+    rubrics = [a for r in GRADED for a in ("--rubric", _ref(r, args))]
     with fake_server(0.0) as base_url:
         config = write_judge_config(work / "cached.yaml", base_url, concurrency=64)
         for name, tree in trees.items():  # fill each tree's own cache
@@ -191,10 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=2500, help="items in the cached case (x 4 rubrics)")
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the large file in the --limit case")
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
+    parser.add_argument("--rubric-version", type=int, help="pin the graded rubrics to this version (e.g. 2, which "
+                        "a baseline tree also has); default: the latest in each tree")  # fmt: skip
     parser.add_argument("--timeout-s", type=float, default=600.0)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    results: dict[str, Any] = {"baseline": args.baseline, "reps": args.reps}
+    results: dict[str, Any] = {"baseline": args.baseline, "reps": args.reps, "rubric_version": args.rubric_version}
     with tempfile.TemporaryDirectory(prefix="ej-fixed-") as tmp:
         work = Path(tmp)
         trees = {"this tree": ROOT}

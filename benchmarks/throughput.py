@@ -130,7 +130,7 @@ def child_litellm(args: argparse.Namespace, *, tuned: bool) -> dict[str, Any]:
 # --- the orchestrator ---------------------------------------------------------------------
 
 
-def prepare(work: Path, n: int) -> tuple[Path, Path]:
+def prepare(work: Path, n: int, rubric_ref: str = RUBRIC) -> tuple[Path, Path]:
     """The dataset, and the exact messages the pipeline renders for it, for the plain loops."""
     from judge.core import paths
     from judge.inputs.dataset import open_dataset
@@ -138,7 +138,7 @@ def prepare(work: Path, n: int) -> tuple[Path, Path]:
     from judge.inputs.rubrics import select
 
     dataset_path = write_dataset(work / "data.jsonl", n)
-    rubric = select(paths.rubrics_dir(), [RUBRIC])[0]
+    rubric = select(paths.rubrics_dir(), [rubric_ref])[0]
     prompts = PromptLibrary(paths.prompts_dir())
     messages = [prompts.render(rubric, item) for item in open_dataset(dataset_path).items()]
     fmt = {"type": "json_schema", "json_schema": {"name": rubric.id, "schema": rubric.schema, "strict": False}}
