@@ -82,8 +82,9 @@ def fixed_costs(entry: dict[str, Any]) -> list[str]:
     r = entry["result"]
     trees = [t for t in ("baseline", "this tree") if t in r.get("end_to_end", r.get("cached_rerun", {}))]
     base = f" and the baseline `{r['baseline']}`" if r.get("baseline") else ""
+    pinned = f", graded rubrics pinned to version {r['rubric_version']}" if r.get("rubric_version") else ""
     lines = [
-        f"### Fixed costs per run: this tree{base}, side by side",
+        f"### Fixed costs per run: this tree{base}, side by side{pinned}",
         "",
         f"`{entry['command']}` (benchmarks/fixed_costs.py); median of {r['reps']} interleaved reps, the range "
         f"in brackets or every rep listed; load average before/after: {_load(entry)}.",
@@ -115,13 +116,13 @@ def fixed_costs(entry: dict[str, Any]) -> list[str]:
             f"Fully cached re-run of {cached['verdicts']:,} verdicts ({cached['items']:,} items x 4 graded rubrics; "
             "target < 3 s)." + _case_load(cached),
             "",
-            "| tree | wall s | CPU s | peak RSS MiB | all reps, wall s |",
-            "|---|---|---|---|---|",
+            "| tree | wall s | CPU s | peak RSS MiB | replies from the cache | all reps, wall s |",
+            "|---|---|---|---|---|---|",
         ]
         for name in trees:
             c = cached[name]
             lines.append(f"| {name} | **{_f(c['wall_s'])}** | {_f(c['cpu_s'])} | {_f(c['peak_rss_mib'], 0)} "
-                         f"| {_reps(c['all_wall_s'])} |")  # fmt: skip
+                         f"| {c.get('from_cache', '-')} | {_reps(c['all_wall_s'])} |")  # fmt: skip
         lines.append("")
     limit = r.get("limit_large_file")
     if limit:
@@ -256,7 +257,8 @@ def _load(entry: dict[str, Any]) -> str:
 
 
 RENDER = {
-    "fixed_costs": fixed_costs, "throughput": throughput, "litellm_switches": switches, "startup": startup,
+    "fixed_costs": fixed_costs, "fixed_costs_before_after": fixed_costs,
+    "throughput": throughput, "litellm_switches": switches, "startup": startup,
     "cached_rerun": cached, "aggregation": aggregation, "memory": memory,
 }  # fmt: skip
 

@@ -38,10 +38,13 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], float]] = {
     "throughput": ("throughput.py", ["--n", "1200", "--concurrency", "64", "--latency-ms", "50", "--reps", "5"],
                    ["--n", "300", "--concurrency", "64", "--latency-ms", "50", "--reps", "1"], 1200),
     # The fixed costs per run (issue 11): end to end against the plain LiteLLM loop, the cached
-    # re-run of 10,000 verdicts, --limit 10 on a 100,000-row file (run_all.py --baseline REV adds a
-    # commit's tree beside this one).
+    # re-run of 10,000 verdicts, --limit 10 on a 100,000-row file, with the latest rubrics; and
+    # (with run_all.py --baseline REV) the same beside a commit's tree, both judging graded v2.
     "fixed_costs": ("fixed_costs.py", ["--reps", "5"],
                     ["--reps", "1", "--n", "200", "--items", "100", "--rows", "5000"], 3600),
+    "fixed_costs_before_after": ("fixed_costs.py", ["--reps", "5", "--rubric-version", "2"],
+                                 ["--reps", "1", "--n", "200", "--items", "100", "--rows", "5000",
+                                  "--rubric-version", "2"], 5400),
     "litellm_switches": ("litellm_switches.py", ["--n", "1000", "--reps", "2"], ["--n", "200", "--reps", "1"], 900),
     "startup": ("startup.py", ["--reps", "9"], ["--reps", "2"], 300),
     "cached_rerun": ("cached_replay.py", ["--items", "2500"], ["--items", "100"], 1200),
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: checks the harness in a minute or two")
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), help="run only these benchmarks")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
-    parser.add_argument("--baseline", help="fixed_costs: also measure the tree of this git revision, side by side")
+    parser.add_argument("--baseline", help="run fixed_costs_before_after: this tree beside this git revision's")
     args = parser.parse_args(argv)
     names = args.only or list(BENCHMARKS)
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -103,13 +106,15 @@ def main(argv: list[str] | None = None) -> int:
         # entry carrying its own command, time and machine.
         previous = json.loads(args.out.read_text(encoding="utf-8"))
         results["benchmarks"] = previous.get("benchmarks", {})
+    if not args.baseline:  # a before/after needs the before
+        names = [n for n in names if n != "fixed_costs_before_after"]
     for name in names:
         script, full, quick, limit = BENCHMARKS[name]
         out = args.out.with_name(f".{args.out.stem}.{name}.json")
         out.unlink(missing_ok=True)
         load_before = os.getloadavg()
         print(f"[{time.strftime('%H:%M:%S')}] {name} ...", file=sys.stderr, flush=True)
-        extra = ["--baseline", args.baseline] if args.baseline and name == "fixed_costs" else []
+        extra = ["--baseline", args.baseline] if args.baseline and name == "fixed_costs_before_after" else []
         m = measure([PYTHON, str(HERE / script), *(quick if args.quick else full), *extra, "--out", str(out)],
                     timeout_s=limit)  # fmt: skip
         entry: dict[str, Any] = {
