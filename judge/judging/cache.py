@@ -62,6 +62,7 @@ class ResponseCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = os.fspath(root)
         self.hits = 0
         self.misses = 0
         self.writes = 0
@@ -78,7 +79,8 @@ class ResponseCache:
         try:
             raw = self._pending.get(key)
             if raw is None:
-                with open(self._path(key), "rb") as fh:
+                # A plain string path: building a pathlib.Path cost about as much as the read.
+                with open(os.path.join(self._root, key[:2], key + ".json"), "rb") as fh:
                     raw = fh.read()
             entry = json.loads(raw)
         except (OSError, ValueError):
