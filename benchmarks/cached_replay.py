@@ -1,12 +1,14 @@
 """Cached re-run: a finished 10,000-verdict run done again with every reply in the response cache,
 and again with ``--replay`` (answers only from the cache).
 
-Makes the first run (2,500 items x the 4 graded rubrics x 1 judge) against the loopback server,
+Makes the first run (3,000 items x the 4 graded rubrics x 1 judge: 12,000 rows, of which the
+2,000 whose rubric does not apply to the item's task or dimension are skipped rows with no call,
+so 10,000 replies) against the loopback server,
 filling a fresh cache, then measures wall time, CPU and peak RSS of the two re-runs, each into a
 new run directory, and checks that they made no calls and wrote every verdict. The target is
 under 3 s; a cache hit should not even import LiteLLM (checked with ``-X importtime``).
 
-    python benchmarks/cached_replay.py --items 2500 --out cached.json
+    python benchmarks/cached_replay.py --items 3000 --out cached.json
 
 Needs the response cache (``--cache-dir``, ``--replay``); without it the result says "pending".
 """
@@ -36,7 +38,7 @@ RUBRICS = ("sa-graded", "egm-graded", "ca-graded", "ld-graded")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=2500, help="items; verdicts = items x 4 rubrics")
+    parser.add_argument("--items", type=int, default=3000, help="items; rows = items x 4 rubrics")
     parser.add_argument("--timeout-s", type=float, default=900.0)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)

@@ -2,7 +2,9 @@
 
 The tables go between the ``<!-- figures:begin -->`` and ``<!-- figures:end -->`` markers, so
 the prose around them (profiles, explanations) stays as written and every number in the tables
-comes from the results file.
+comes from the results file. The targets table (each target, its figure, met or not, and when
+that figure was measured) goes between ``<!-- targets:begin -->`` and ``<!-- targets:end -->``
+in RESULTS.md and in README.md's performance section.
 
     python benchmarks/results_md.py [--results benchmarks/results.json] [--md benchmarks/RESULTS.md]
 """
@@ -16,6 +18,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
+# The targets table, written into RESULTS.md and into README.md's performance section alike.
+TARGETS_BEGIN, TARGETS_END = "<!-- targets:begin -->", "<!-- targets:end -->"
 
 
 def _f(value: Any, digits: int = 2) -> str:
@@ -263,6 +267,137 @@ RENDER = {
 }  # fmt: skip
 
 
+def _when(entry: dict[str, Any]) -> str:
+    """Where a target's figure comes from: the entry's date, commit and load average before it."""
+    commit = (entry.get("machine", {}).get("git_commit") or "?")[:7]
+    load = entry.get("loadavg_before")
+    return f"{entry.get('at', '?')[:10]}, `{commit}`, load {load[0]:.1f}" if load else f"{commit}"
+
+
+def _times(ratio: dict[str, Any]) -> str:
+    return f"**{_f(ratio['median'])}x** ({_f(ratio['min'])}-{_f(ratio['max'])})"
+
+
+def _met(ok: bool | None, note: str = "") -> str:
+    word = "-" if ok is None else ("yes" if ok else "**no**")
+    return f"{word}{note}"
+
+
+def _target_rows(b: dict[str, Any]) -> list[tuple[str, str, str, str, dict[str, Any] | None]]:
+    """(measure, result, target, met?, entry) for every target with a figure in results.json."""
+    rows: list[tuple[str, str, str, str, dict[str, Any] | None]] = []
+    fixed = b.get("fixed_costs", {})
+    r = fixed.get("result", {})
+    e2e, cached, limit = r.get("end_to_end"), r.get("cached_rerun"), r.get("limit_large_file")
+    if e2e:
+        ours, plain = e2e["this tree"], e2e["plain litellm loop"]
+        ratio = ours["ratio_to_plain_loop"]
+        rows.append((
+            f"`empathy-judge run` / plain LiteLLM loop, end to end (whole process, import included; {e2e['calls']:,} "
+            f"calls, concurrency {e2e['concurrency']}, {e2e['latency_ms']:g} ms latency; median of {r['reps']} "
+            "paired reps)",
+            f"{_times(ratio)} ({_f(ours['calls_per_s'], 0)} vs {_f(plain['calls_per_s'], 0)} calls/s; ours: "
+            f"{_f(ours.get('to_first_verdict_s'), 1)} s to the first verdict, {_f(ours.get('judging_s'), 1)} s "
+            f"judging, {_f(ours.get('after_last_verdict_s'), 1)} s after the last)",
+            ">= 0.9x", _met(ratio["median"] >= 0.9), fixed))
+    if cached:
+        ours = cached["this tree"]
+        replay = b.get("cached_rerun", {}).get("result", {})
+        also = ""
+        if "replay" in replay:
+            imports = "imports LiteLLM" if replay.get("replay_imports_litellm") else "LiteLLM never imported"
+            also = f"; `--replay` {_f(replay['replay']['wall_s'])} s in cached_replay.py, {imports}"
+        rows.append((
+            f"fully cached re-run of {ours.get('from_cache', 0):,} verdicts ({cached['verdicts']:,} rows: "
+            f"{cached['items']:,} items x 4 graded rubrics, the rest not applicable; median of {r['reps']})",
+            f"**{_f(ours['wall_s'])} s** ({_f(ours['cpu_s'])} s CPU){also}", "< 3 s", _met(ours["wall_s"] < 3), fixed))
+    if limit:
+        ratio = limit["this tree"]["ratio_large_to_small"]
+        big, small = limit["this tree"]["large"], limit["this tree"]["small"]
+        rows.append((
+            f"`--limit {limit['limit']}` on a {limit['rows']:,}-row file / on a 10-row file (offline panel; median "
+            f"of {r['reps']} paired reps)",
+            f"{_times(ratio)} ({_f(big['wall_s'])} vs {_f(small['wall_s'])} s; peak RSS "
+            f"{_f(big['peak_rss_mib'], 0)} vs {_f(small['peak_rss_mib'], 0)} MiB)",
+            "< 2x", _met(ratio["median"] < 2), fixed))
+    tp = b.get("throughput")
+    if tp and "result" in tp:
+        c, q = tp["result"]["clients"], tp["result"]["ratios_calls_per_s"]
+        rows.append((
+            f"throughput, {tp['result']['n']:,} calls at concurrency {tp['result']['concurrency']}, "
+            f"{tp['result']['latency_ms']:g} ms latency (floor {_f(tp['result']['floor']['calls_per_s'], 0)} calls/s)",
+            f"plain openai SDK {_f(c['openai']['calls_per_s'], 0)} calls/s; plain LiteLLM "
+            f"{_f(c['litellm']['calls_per_s'], 0)}; `empathy-judge run` {_f(c['empathy-judge']['calls_per_s'], 0)}",
+            "-", "-", tp))
+        rows.append(("`empathy-judge run` / plain openai SDK loop", f"{_f(q['empathy-judge / openai'])}x "
+                     f"(LiteLLM with our settings alone: {_f(q['litellm-tuned / openai'])}x)", "stretch >= 0.5x",
+                     _met(q["empathy-judge / openai"] >= 0.5), tp))  # fmt: skip
+    sw = b.get("litellm_switches")
+    if sw and "result" in sw:
+        v = sw["result"]["variants"]["gc_freeze"]
+        rows.append(("LiteLLM with `gc.freeze()` after import / plain LiteLLM, CPU per call",
+                     f"{_f(v['cpu_vs_default'])}x", "-", "-", sw))
+    st = b.get("startup")
+    if st and "result" in st:
+        cmds = st["result"]["commands"]
+        worst = max(cmds["--help"]["over_bare_python_ms"], cmds["rubrics list"]["over_bare_python_ms"])
+        heavy = cmds["--help"]["heavy"]
+        rows.append(("`empathy-judge --help`, `rubrics list` over bare Python (median of "
+                     f"{st['result']['reps']})", f"+{_f(cmds['--help']['over_bare_python_ms'], 0)} ms, "
+                     f"+{_f(cmds['rubrics list']['over_bare_python_ms'], 0)} ms; `--help` imports "
+                     f"{', '.join(heavy) if heavy else 'neither LiteLLM nor polars'}", "<= 0.3 s",
+                     _met(worst <= 300 and not heavy), st))  # fmt: skip
+    cr = b.get("cached_rerun")
+    if cr and "replay_imports_litellm" in cr.get("result", {}):
+        rows.append(("a cache hit does not import LiteLLM (`--replay`, `-X importtime`)",
+                     "not imported" if not cr["result"]["replay_imports_litellm"] else "imported", "not imported",
+                     _met(not cr["result"]["replay_imports_litellm"]), cr))  # fmt: skip
+    ag = b.get("aggregation")
+    if ag and "result" in ag:
+        a = ag["result"]
+        total = a["timings"]["statistics_total_s"]
+        rows.append((f"{a['rows'] / 1e6:.0f}M-row summary, {a['n_boot']:,} bootstrap resamples (stats benchmark)",
+                     f"{_f(total, 1)} s", "< 60 s", _met(total < 60), ag))
+        kc = [v for v in a.get("krippendorff_comparison", {}).values() if isinstance(v, dict) and "ours_s" in v]
+        if kc:
+            ours_eval = [v["ours_eval_s"] for v in kc]
+            theirs = [v["theirs_s"] for v in kc]
+            ours_all = [v["ours_s"] for v in kc]
+            pivot = [v["pivot_for_theirs_s"] for v in kc]
+            rows.append(("Krippendorff's alpha, ours vs the krippendorff package",
+                         f"alpha step {_f(min(ours_eval), 4)}-{_f(max(ours_eval), 4)} s vs {_f(min(theirs), 4)}-"
+                         f"{_f(max(theirs), 4)} s; from the long table {_f(min(ours_all))}-{_f(max(ours_all))} s vs "
+                         f"{_f(min(pivot), 1)}-{_f(max(pivot), 1)} s (its pivot)", "no slower",
+                         _met(all(o <= t for o, t in zip(ours_eval, theirs, strict=True))), ag))  # fmt: skip
+    mem = b.get("memory")
+    if mem and "result" in mem:
+        runs = sorted(mem["result"]["runs"].values(), key=lambda c: c["items"])
+        ratio = mem["result"]["rss_ratio_largest_to_smallest"]
+        rows.append((f"peak RSS, {runs[-1]['items']:,}-item run / {runs[0]['items']:,}-item run",
+                     f"{_f(runs[-1]['peak_rss_mib'], 0)} / {_f(runs[0]['peak_rss_mib'], 0)} MiB = {_f(ratio)}x",
+                     "< 1.5x", _met(ratio < 1.5), mem))  # fmt: skip
+    rows.append((">= 3x an Inspect AI model-graded scorer", "not benchmarked (Inspect AI is not installed; optional "
+                 "in the issue)", ">= 3x", "-", None))  # fmt: skip
+    return rows
+
+
+def targets(results: dict[str, Any]) -> str:
+    """The targets table, in RESULTS.md and README.md alike: each figure from its results.json
+    entry, with that entry's date, commit and load average, so an old figure shows its age."""
+    lines = ["| measure | result | target | met? | measured (date, commit, load) |", "|---|---|---|---|---|"]
+    for measure, result, target, met, entry in _target_rows(results["benchmarks"]):
+        lines.append(f"| {measure} | {result} | {target} | {met} | {_when(entry) if entry else '-'} |")
+    return "\n".join(lines)
+
+
+def _splice(text: str, begin: str, end: str, body: str, where: Path) -> str:
+    head, found, rest = text.partition(begin)
+    if not found or end not in rest:
+        raise SystemExit(f"{where}: no {begin} ... {end} markers to write between")
+    _, _, tail = rest.partition(end)
+    return f"{head}{begin}\n{body}\n{end}{tail}"
+
+
 def render(results: dict[str, Any]) -> str:
     lines = machine(results)
     for name, fn in RENDER.items():
@@ -280,12 +415,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=HERE / "results.json")
     parser.add_argument("--md", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--readme", type=Path, default=HERE.parent / "README.md",
+                        help="its performance table (between the targets markers) is written too")  # fmt: skip
     args = parser.parse_args(argv)
-    figures = render(json.loads(args.results.read_text(encoding="utf-8")))
+    results = json.loads(args.results.read_text(encoding="utf-8"))
     text = args.md.read_text(encoding="utf-8") if args.md.exists() else f"# Benchmark results\n\n{BEGIN}\n{END}\n"
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    args.md.write_text(f"{head}{BEGIN}\n{figures}\n{END}{tail}", encoding="utf-8")
+    text = _splice(text, BEGIN, END, render(results), args.md)
+    table = targets(results)
+    if TARGETS_BEGIN in text:
+        text = _splice(text, TARGETS_BEGIN, TARGETS_END, table, args.md)
+    args.md.write_text(text, encoding="utf-8")
+    if args.readme.exists():
+        readme = args.readme.read_text(encoding="utf-8")
+        args.readme.write_text(_splice(readme, TARGETS_BEGIN, TARGETS_END, table, args.readme), encoding="utf-8")
     return 0
 
 

@@ -47,7 +47,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], float]] = {
                                   "--rubric-version", "2"], 5400),
     "litellm_switches": ("litellm_switches.py", ["--n", "1000", "--reps", "2"], ["--n", "200", "--reps", "1"], 900),
     "startup": ("startup.py", ["--reps", "9"], ["--reps", "2"], 300),
-    "cached_rerun": ("cached_replay.py", ["--items", "2500"], ["--items", "100"], 1200),
+    "cached_rerun": ("cached_replay.py", ["--items", "3000"], ["--items", "100"], 1200),
     "aggregation": ("aggregate.py", ["--rows", "1000000", "--boot", "1000"], ["--rows", "50000", "--boot", "100"],
                     900),
     "memory": ("memory.py", ["--items", "1000", "10000", "100000"], ["--items", "200", "1000"], 3600),

@@ -1,0 +1,46 @@
+"""The performance tables in README.md and benchmarks/RESULTS.md are rendered from
+benchmarks/results.json by benchmarks/results_md.py, never typed by hand."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from benchmarks.results_md import TARGETS_BEGIN, TARGETS_END, _target_rows, targets
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = json.loads((ROOT / "benchmarks" / "results.json").read_text(encoding="utf-8"))
+
+
+def _block(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    return text.split(TARGETS_BEGIN, 1)[1].split(TARGETS_END, 1)[0].strip()
+
+
+def test_readme_and_results_md_show_the_targets_table_rendered_from_results_json() -> None:
+    table = targets(RESULTS)
+    stale = "run `python benchmarks/results_md.py` after changing benchmarks/results.json"
+    assert _block(ROOT / "README.md") == table, stale
+    assert _block(ROOT / "benchmarks" / "RESULTS.md") == table, stale
+
+
+def _met(results: dict, measure_starts: str) -> str:
+    rows = [r for r in _target_rows(results["benchmarks"]) if r[0].startswith(measure_starts)]
+    assert len(rows) == 1, measure_starts
+    return rows[0][3]
+
+
+def test_met_follows_the_figure_against_its_threshold() -> None:
+    results = copy.deepcopy(RESULTS)
+    fixed = results["benchmarks"]["fixed_costs"]["result"]
+    fixed["end_to_end"]["this tree"]["ratio_to_plain_loop"]["median"] = 0.89
+    fixed["cached_rerun"]["this tree"]["wall_s"] = 2.99
+    fixed["limit_large_file"]["this tree"]["ratio_large_to_small"]["median"] = 2.0
+    assert _met(results, "`empathy-judge run` / plain LiteLLM") == "**no**"
+    assert _met(results, "fully cached re-run") == "yes"
+    assert _met(results, "`--limit 10`") == "**no**"
+    fixed["end_to_end"]["this tree"]["ratio_to_plain_loop"]["median"] = 0.9
+    fixed["cached_rerun"]["this tree"]["wall_s"] = 3.0
+    assert _met(results, "`empathy-judge run` / plain LiteLLM") == "yes"
+    assert _met(results, "fully cached re-run") == "**no**"
