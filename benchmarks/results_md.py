@@ -292,14 +292,19 @@ def _target_rows(b: dict[str, Any]) -> list[tuple[str, str, str, str, dict[str, 
     if e2e:
         ours, plain = e2e["this tree"], e2e["plain litellm loop"]
         ratio = ours["ratio_to_plain_loop"]
+        # Both processes are CPU-bound on a shared machine, so the CPU ratio is what a quiet machine's
+        # wall ratio would come close to: a wall ratio met while the CPU ratio is not is only just met.
+        cpu_ratio = plain["cpu_s"] / ours["cpu_s"]
+        note = ", narrowly: not by CPU seconds" if ratio["median"] >= 0.9 > cpu_ratio else ""
         rows.append((
             f"`empathy-judge run` / plain LiteLLM loop, end to end (whole process, import included; {e2e['calls']:,} "
             f"calls, concurrency {e2e['concurrency']}, {e2e['latency_ms']:g} ms latency; median of {r['reps']} "
             "paired reps)",
             f"{_times(ratio)} ({_f(ours['calls_per_s'], 0)} vs {_f(plain['calls_per_s'], 0)} calls/s; ours: "
             f"{_f(ours.get('to_first_verdict_s'), 1)} s to the first verdict, {_f(ours.get('judging_s'), 1)} s "
-            f"judging, {_f(ours.get('after_last_verdict_s'), 1)} s after the last)",
-            ">= 0.9x", _met(ratio["median"] >= 0.9), fixed))
+            f"judging, {_f(ours.get('after_last_verdict_s'), 1)} s after the last); by CPU seconds "
+            f"{_f(cpu_ratio)}x ({_f(plain['cpu_s'])} vs {_f(ours['cpu_s'])} s)",
+            ">= 0.9x", _met(ratio["median"] >= 0.9, note), fixed))
     if cached:
         ours = cached["this tree"]
         replay = b.get("cached_rerun", {}).get("result", {})
