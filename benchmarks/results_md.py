@@ -117,8 +117,9 @@ def fixed_costs(entry: dict[str, Any]) -> list[str]:
     cached = r.get("cached_rerun")
     if cached:
         lines += [
-            f"Fully cached re-run of {cached['verdicts']:,} verdicts ({cached['items']:,} items x 4 graded rubrics; "
-            "target < 3 s)." + _case_load(cached),
+            f"Fully cached re-run of {cached['verdicts']:,} rows ({cached['items']:,} items x 4 graded rubrics; a "
+            "rubric that does not apply to an item makes a skipped row and no call, so the replies from the cache "
+            "are counted apart; target < 3 s for 10,000 of them)." + _case_load(cached),
             "",
             "| tree | wall s | CPU s | peak RSS MiB | replies from the cache | all reps, wall s |",
             "|---|---|---|---|---|---|",
