@@ -177,3 +177,10 @@ def test_unknown_cost_is_null_never_zero_and_cached_tokens_are_apart() -> None:
     text = table(summary)
     assert "cost unknown (2 replies unpriced)" in text and "free-local: unknown" in text
     assert "110 tokens served from the cache, not billed" in text
+
+
+def test_the_terminal_never_prints_negative_zero() -> None:
+    """A constant baseline's kappa comes out as a tiny negative float: it reads 0.00, not -0.00."""
+    from judge.report.terminal import _fmt
+
+    assert _fmt(-1e-17) == "0.00" and _fmt(-0.004) == "0.00" and _fmt(-0.006) == "-0.01" and _fmt(None) == "-"

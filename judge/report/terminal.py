@@ -13,7 +13,11 @@ from judge.report.versions import version_line
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
+    if value is None:
+        return "-"
+    text = f"{value:.{digits}f}"
+    # A tiny negative (a constant baseline's kappa of -1e-17) would print as "-0.00".
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 def _ci(row: dict[str, Any], key: str = "mean") -> str:
