@@ -184,3 +184,9 @@ def test_the_terminal_never_prints_negative_zero() -> None:
     from judge.report.terminal import _fmt
 
     assert _fmt(-1e-17) == "0.00" and _fmt(-0.004) == "0.00" and _fmt(-0.006) == "-0.01" and _fmt(None) == "-"
+
+
+def test_offline_token_counts_are_not_called_billed() -> None:
+    from judge.report.terminal import _billed
+
+    assert _billed("offline/lexicon") == "(estimated, nothing billed)" and _billed("openai/gpt-4o-mini") == "billed"

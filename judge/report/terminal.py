@@ -37,6 +37,12 @@ def _cached_tokens(row: dict[str, Any]) -> str:
     return f"; {cached} tokens served from the cache, not billed" if cached else ""
 
 
+def _billed(judge: str) -> str:
+    # Offline judges have no provider: their counts are characters / 4, kept so token columns
+    # compare across judges, and nothing is billed.
+    return "(estimated, nothing billed)" if judge.startswith("offline/") else "billed"
+
+
 def _header(summary: dict[str, Any]) -> str:
     counts = summary["counts"]
     cost = summary.get("cost") or {}
@@ -49,7 +55,7 @@ def _header(summary: dict[str, Any]) -> str:
         + (f" ({unpriced} replies unpriced)" if unpriced else "")
         + "".join(
             f"\n  {row['judge']}: {_usd(row['cost_usd'])}, {row['prompt_tokens'] or 0} prompt + "
-            f"{row['completion_tokens'] or 0} completion tokens billed{_cached_tokens(row)}"
+            f"{row['completion_tokens'] or 0} completion tokens {_billed(row['judge'])}{_cached_tokens(row)}"
             + (f" ({row['unpriced']} replies unpriced)" if row["unpriced"] else "")
             for row in cost.get("by_judge") or []
         )
