@@ -10,6 +10,7 @@ the real entry point, and a lone surrogate in the file)."""
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import hashlib
 import io
 import json
@@ -17,8 +18,9 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -360,9 +362,34 @@ def _snapshot(root: Path) -> dict[str, str]:
 
 
 Result = tuple[int, str, dict[str, str], dict[str, str]]
+CASE_TIMEOUT_S = 120  # each case takes well under a second; a stuck one takes forever
 
 
-def _run_case(base: Path, case: Case) -> Result:
+@contextlib.contextmanager
+def _watchdog(config: pytest.Config, what: str) -> Iterator[None]:
+    """Several cases were unbounded work that never returned (a billion repeats or workers): should
+    one regress, print where it is stuck and end the session, rather than hang CI. A thread, as an
+    alarm signal raised inside the run's event loop would be swallowed there; the case's stderr is
+    redirected, so the stacks go to the real one, with pytest's capture suspended."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+
+    def stuck() -> None:
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            sys.__stderr__.write(f"\n{what}: still running after {CASE_TIMEOUT_S} s; the stuck stacks:\n")
+            faulthandler.dump_traceback(file=sys.__stderr__, all_threads=True)
+            sys.__stderr__.flush()
+        os._exit(1)
+
+    timer = threading.Timer(CASE_TIMEOUT_S, stuck)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _run_case(base: Path, case: Case, config: pytest.Config) -> Result:
     folder = base / case.id
     old = folder / "runs" / "old"
     old.mkdir(parents=True)
@@ -373,7 +400,8 @@ def _run_case(base: Path, case: Case) -> Result:
         case.command, *args]
     before = _snapshot(folder)
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.chdir(folder), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with _watchdog(config, f"bad-input case {case.id}"), contextlib.chdir(folder), \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # fmt: skip
         try:
             code = main(argv)
         except BaseException:  # what `python -m judge` would print as a traceback
@@ -386,7 +414,7 @@ FINISHED_RUN = Path()  # set by the fixture: a run of the offline panel on one i
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
+def results(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[str, Result]:
     global FINISHED_RUN
     base = tmp_path_factory.mktemp("bad_input")
     data = base / "one.jsonl"
@@ -396,7 +424,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
         assert main(["run", "--dataset", str(data), *OFFLINE, "--run-dir", str(FINISHED_RUN), "--quiet"]) == 0
     env = {k: os.environ.pop(k) for k in list(os.environ) if k.upper().endswith("_API_KEY") or k == "EJ_MISSING_KEY"}
     try:
-        return {case.id: _run_case(base, case) for case in CASES}
+        return {case.id: _run_case(base, case, request.config) for case in CASES}
     finally:
         os.environ.update(env)
 
