@@ -49,8 +49,10 @@ def _recorded(run_dir: Path) -> float:
     return sum(r["cost_usd"] or 0.0 for r in _rows(run_dir))
 
 
-def _interrupt_when(condition: Any, timeout: float = 30.0) -> threading.Thread:
-    """SIGINT to this process (the runner's loop takes it) once ``condition()`` holds."""
+def _interrupt_when(condition: Any, timeout: float = 120.0) -> threading.Thread:
+    """SIGINT to this process (the runner's loop takes it) once ``condition()`` holds; the wait is
+    long because a loaded 2-core machine can take tens of seconds to start a run, and it ends as
+    soon as the condition holds."""
 
     def watch() -> None:
         deadline = time.monotonic() + timeout
@@ -166,7 +168,7 @@ def _started(run_dir: Path) -> int:
     return 1 + len(manifest.get("resumed") or [])
 
 
-def _wait_until_started(run_dir: Path, before: int, timeout: float = 60.0) -> None:
+def _wait_until_started(run_dir: Path, before: int, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while _started(run_dir) <= before and time.monotonic() < deadline:
         time.sleep(0.002)
