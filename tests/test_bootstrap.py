@@ -108,3 +108,37 @@ def test_resampled_ranks_match_direct_ranking() -> None:
     x = rng.integers(0, 6, 40).astype(float)
     idx = rng.integers(0, 40, size=(25, 40))
     np.testing.assert_allclose(resampled_ranks(x, idx), average_ranks(x[idx]))
+
+
+@pytest.mark.parametrize("form", ["indices", "weights"])
+def test_many_statistics_share_draws_and_equal_their_own_bootstraps(form: str) -> None:
+    # bootstrap_many draws each chunk once for all its statistics; each result must be exactly
+    # (not approximately) what its own bootstrap call gives, for the same seed.
+    from judge.stats.bootstrap import bootstrap_many
+
+    y = np.random.default_rng(9).exponential(size=400)
+    if form == "indices":
+        stats = [mean_idx, lambda idx: np.median(y[idx], axis=1), lambda idx: np.full(len(idx), np.nan)]
+    else:
+        stats = [mean_w, lambda w: (w @ y) / w.sum(1), lambda w: np.full(len(w), np.nan)]
+    together = bootstrap_many(stats, 400, n_boot=700, seed=11, ci=0.9, form=form)  # type: ignore[arg-type]
+    for stat, est in zip(stats, together, strict=True):
+        alone = bootstrap(stat, 400, n_boot=700, seed=11, ci=0.9, form=form)  # type: ignore[arg-type]
+        np.testing.assert_array_equal(est.value, alone.value)
+        np.testing.assert_array_equal(est.low, alone.low)
+        np.testing.assert_array_equal(est.high, alone.high)
+    assert together[2].row() == (None, None, None)
+
+
+def test_many_stratified_statistics_equal_their_own_bootstraps() -> None:
+    from judge.stats.bootstrap import bootstrap_many
+
+    sizes = np.array([5, 1, 120, 274])
+    starts = np.cumsum(sizes) - sizes
+    y = np.random.default_rng(2).normal(size=400) ** 2
+    stats = [lambda idx, v=v: np.add.reduceat(v[idx], starts, axis=1) / sizes for v in (X, y)]
+    together = bootstrap_many(stats, 400, n_boot=300, seed=6, ci=0.95, form="indices", strata=sizes)
+    for stat, est in zip(stats, together, strict=True):
+        alone = bootstrap(stat, 400, n_boot=300, seed=6, ci=0.95, form="indices", strata=sizes)
+        assert est.rows() == alone.rows()
+    assert together[0].row(1)[1] is None  # a one-item stratum has no interval

@@ -33,6 +33,7 @@ from judge.core.severity import clamp, map_severity
 from judge.core.taxonomy import VALID_STATUSES
 from judge.inputs.evidence import EvidenceCheck, check_evidence, side_texts
 from judge.inputs.parts import sentence_counts
+from judge.inputs.quick_schema import compile_quick
 from judge.inputs.rubrics import Rubric
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ class VerdictParser:
 
         self.rubric = rubric
         self._validator = jsonschema.Draft202012Validator(schema if schema is not None else rubric.schema)
+        # Accepts most valid replies in microseconds; anything it is unsure of goes to jsonschema.
+        self._quick = compile_quick(schema if schema is not None else rubric.schema)
         self._scores = schema is None
         props = rubric.schema.get("properties", {})
         self._abstains = ABSTAIN_FIELD in props
@@ -108,7 +111,9 @@ class VerdictParser:
         out_of_bounds = _unbounded_number(data)
         if out_of_bounds is not None:
             return None, out_of_bounds
-        if self._validator.is_valid(data):  # the common case, without collecting errors
+        if self._quick is not None and self._quick(data):  # the common case: certainly valid
+            return data, None
+        if self._validator.is_valid(data):  # without collecting errors
             return data, None
         errors = sorted(self._validator.iter_errors(data), key=lambda e: list(e.absolute_path))
         if errors:

@@ -32,7 +32,7 @@ the numbers depend only on ``seed``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -131,6 +131,24 @@ def bootstrap(
     0..C-1 per unit (weights form). ``strata``: the units per stratum, laid out in order
     (indices form; ``stat`` returns one column per stratum).
     """
+    return bootstrap_many([stat], n, n_boot=n_boot, seed=seed, ci=ci, form=form, clusters=clusters, strata=strata)[0]
+
+
+def bootstrap_many(
+    stats: Sequence[Stat],
+    n: int,
+    *,
+    n_boot: int,
+    seed: int,
+    ci: float,
+    form: Form = "weights",
+    clusters: np.ndarray | None = None,
+    strata: np.ndarray | None = None,
+) -> list[Estimates]:
+    """:func:`bootstrap` of several statistics over the same units, drawing each chunk of
+    resamples once for all of them. The resamples depend only on ``n``, ``clusters``, ``strata``,
+    ``form``, ``n_boot`` and ``seed``, so each result equals its own :func:`bootstrap` call; the
+    draws (most of a bootstrap's time) are shared."""
     if form not in ("indices", "weights"):
         raise ValueError(f"form must be 'indices' or 'weights', got {form!r}")
     if clusters is not None and form != "weights":
@@ -138,33 +156,44 @@ def bootstrap(
     if strata is not None and (form != "indices" or clusters is not None):
         raise ValueError("strata need the indices form and no clusters")
     identity = np.ones((1, n)) if form == "weights" else np.arange(n, dtype=np.int64)[None]
-    if strata is not None and len(strata) == 0:
-        point = np.zeros(0)
-    else:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)  # no units: an undefined estimate
-            point = _columns(stat(identity))[0]
-    k = len(point)
+    points = []
+    for stat in stats:
+        if strata is not None and len(strata) == 0:
+            point = np.zeros(0)
+        else:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore", RuntimeWarning)  # no units: an undefined estimate
+                point = _columns(stat(identity))[0]
+        points.append(point)
+    supports = []
     if strata is not None:
         sizes = np.asarray(strata, dtype=np.int64)
-        if len(sizes) != k or int(sizes.sum()) != n or (sizes < 1).any():
-            raise ValueError("strata: one positive size per output column, summing to n")
-        support = sizes
+        for point in points:
+            if len(sizes) != len(point) or int(sizes.sum()) != n or (sizes < 1).any():
+                raise ValueError("strata: one positive size per output column, summing to n")
+            supports.append(sizes)
         n_draw = n
     else:
         n_draw = (int(clusters.max()) + 1 if len(clusters) else 0) if clusters is not None else n
-        support = np.full(k, n_draw)
-    wanted = np.isfinite(point) & (support >= 2)
-    low = high = np.full(k, np.nan)
-    if n_boot > 0 and wanted.any():
-        samples = np.concatenate(list(_resamples(stat, n, n_draw, n_boot, seed, form, clusters, strata)))
-        lo, hi = percentile_ci(samples, ci)
-        low, high = np.where(wanted, lo, np.nan), np.where(wanted, hi, np.nan)
-    return Estimates(np.where(np.isfinite(point), point, np.nan), low, high)
+        supports = [np.full(len(point), n_draw) for point in points]
+    wanted = [np.isfinite(point) & (support >= 2) for point, support in zip(points, supports, strict=True)]
+    drawn = [j for j, w in enumerate(wanted) if w.any()]
+    chunks: list[list[np.ndarray]] = [[] for _ in stats]
+    if n_boot > 0 and drawn:
+        for idx in _resamples(n, n_draw, n_boot, seed, form, clusters, strata):
+            for j in drawn:
+                chunks[j].append(_columns(stats[j](idx)))
+    out = []
+    for j, point in enumerate(points):
+        low = high = np.full(len(point), np.nan)
+        if chunks[j]:
+            lo, hi = percentile_ci(np.concatenate(chunks[j]), ci)
+            low, high = np.where(wanted[j], lo, np.nan), np.where(wanted[j], hi, np.nan)
+        out.append(Estimates(np.where(np.isfinite(point), point, np.nan), low, high))
+    return out
 
 
 def _resamples(
-    stat: Stat,
     n: int,
     n_draw: int,
     n_boot: int,
@@ -173,6 +202,7 @@ def _resamples(
     clusters: np.ndarray | None,
     strata: np.ndarray | None,
 ) -> Iterator[np.ndarray]:
+    """Successive chunks of resamples, as the statistic sees them (indices, or weights per unit)."""
     rng = np.random.default_rng(seed)
     if strata is not None:
         sizes = np.asarray(strata, dtype=np.int64)
@@ -184,7 +214,7 @@ def _resamples(
         else:
             idx = rng.integers(0, n_draw, size=(b, n_draw), dtype=np.int64)
         if form == "indices":
-            yield _columns(stat(idx))
+            yield idx
             continue
         w = index_weights(idx, n_draw)
-        yield _columns(stat(w[:, clusters] if clusters is not None else w))
+        yield w[:, clusters] if clusters is not None else w

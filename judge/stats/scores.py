@@ -16,6 +16,7 @@ Conventions shared by every function here:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from judge.stats.agreement import (
     gwet_ac1,
     percent_agreement,
 )
-from judge.stats.bootstrap import bootstrap
+from judge.stats.bootstrap import bootstrap, bootstrap_many
 from judge.stats.panel import (
     AMPLIFIED_AT,
     GROUP,
@@ -72,16 +73,21 @@ def panel_scores(
         pl.col("below_quorum").sum().cast(pl.Int64).alias("n_below_quorum"),
         pl.col("panel_amplification").is_not_null().sum().cast(pl.Int64).alias("n_amplification"),
     )
-    boot: dict[str, Any] = {"n_boot": n_boot, "seed": seed, "ci": ci}
-    severity = _cell_means(panel.filter(~pl.col("below_quorum")), {"": pl.col("panel")}, **boot)
     level = (4 * pl.col("panel_amplification") + 0.5).floor()  # severity_level's rounding, halves up
-    amplification = _cell_means(
-        panel.filter(pl.col("panel_amplification").is_not_null()),
-        {
-            "amplification_rate": (level >= amplified_at).cast(pl.Float64),
-            "amplification_mean": pl.col("panel_amplification"),
-        },
-        **boot,
+    severity, amplification = _cell_means(
+        [
+            (panel.filter(~pl.col("below_quorum")), {"": pl.col("panel")}),
+            (
+                panel.filter(pl.col("panel_amplification").is_not_null()),
+                {
+                    "amplification_rate": (level >= amplified_at).cast(pl.Float64),
+                    "amplification_mean": pl.col("panel_amplification"),
+                },
+            ),
+        ],
+        n_boot=n_boot,
+        seed=seed,
+        ci=ci,
     )
     return (
         counts.join(severity, on=GROUP, how="left", nulls_equal=True)
@@ -94,29 +100,48 @@ def panel_scores(
     )  # fmt: skip
 
 
-def _cell_means(scored: pl.DataFrame, values: dict[str, pl.Expr], *, n_boot: int, seed: int, ci: float) -> pl.DataFrame:
-    """Per GROUP cell of ``scored`` (one row per item), the mean of each value with a percentile
-    CI over the cell's items: columns ``<name>``, ``<name>_ci_low``, ``<name>_ci_high`` (the name
-    "" gives ``mean``, ``ci_low``, ``ci_high``)."""
-    frame = scored.sort(GROUP, maintain_order=True)
-    frame = frame.with_columns(v.alias(f"_v{k}") for k, v in enumerate(values.values()))
-    cells = frame.group_by(GROUP, maintain_order=True).agg(pl.len().alias("n"))
-    sizes = cells["n"].to_numpy().astype(np.int64)
-    starts = np.cumsum(sizes) - sizes
-    out = cells.drop("n")
-    for k, name in enumerate(values):
-        x = frame[f"_v{k}"].cast(pl.Float64).to_numpy()
+def _cell_means(
+    tables: list[tuple[pl.DataFrame, dict[str, pl.Expr]]], *, n_boot: int, seed: int, ci: float
+) -> list[pl.DataFrame]:
+    """For each (frame, values) of ``tables``: per GROUP cell of the frame (one row per item), the
+    mean of each value with a percentile CI over the cell's items: columns ``<name>``,
+    ``<name>_ci_low``, ``<name>_ci_high`` (the name "" gives ``mean``, ``ci_low``, ``ci_high``).
 
-        def means(idx: np.ndarray, x: np.ndarray = x) -> np.ndarray:
-            return np.add.reduceat(x[idx], starts, axis=1) / sizes
+    Each value is its own stratified bootstrap (one stratum per cell). Its resamples depend only
+    on the cells' sizes and the seed, so values whose cells have the same sizes (within a frame
+    always; across frames when no item is below quorum or lacks an amplification) share one draw
+    (``bootstrap_many``): the numbers are those of one bootstrap per value."""
+    cells_out: list[pl.DataFrame] = []
+    draws: list[tuple[np.ndarray, list[tuple[int, str, np.ndarray]]]] = []  # sizes, (table, name, x)
+    for t, (scored, values) in enumerate(tables):
+        frame = scored.sort(GROUP, maintain_order=True)
+        frame = frame.with_columns(v.alias(f"_v{k}") for k, v in enumerate(values.values()))
+        cells = frame.group_by(GROUP, maintain_order=True).agg(pl.len().alias("n"))
+        sizes = cells["n"].to_numpy().astype(np.int64)
+        cells_out.append(cells.drop("n"))
+        xs = [(t, name, frame[f"_v{k}"].cast(pl.Float64).to_numpy()) for k, name in enumerate(values)]
+        for known, members in draws:
+            if np.array_equal(known, sizes):
+                members.extend(xs)
+                break
+        else:
+            draws.append((sizes, xs))
+    for sizes, members in draws:
+        starts = np.cumsum(sizes) - sizes
 
-        est = bootstrap(means, len(x), n_boot=n_boot, seed=seed, ci=ci, form="indices", strata=sizes)
-        low, high = (f"{name}_ci_low", f"{name}_ci_high") if name else ("ci_low", "ci_high")
-        out = out.with_columns(
-            pl.Series(col, values_, dtype=pl.Float64).fill_nan(None)
-            for col, values_ in ((name or "mean", est.value), (low, est.low), (high, est.high))
-        )
-    return out
+        def means(x: np.ndarray, starts: np.ndarray = starts, sizes: np.ndarray = sizes) -> Callable[..., np.ndarray]:
+            return lambda idx: np.add.reduceat(x[idx], starts, axis=1) / sizes
+
+        n = int(sizes.sum())
+        found = bootstrap_many([means(x) for _, _, x in members], n, n_boot=n_boot, seed=seed, ci=ci,
+                               form="indices", strata=sizes)  # fmt: skip
+        for (t, name, _), est in zip(members, found, strict=True):
+            low, high = (f"{name}_ci_low", f"{name}_ci_high") if name else ("ci_low", "ci_high")
+            cells_out[t] = cells_out[t].with_columns(
+                pl.Series(col, values_, dtype=pl.Float64).fill_nan(None)
+                for col, values_ in ((name or "mean", est.value), (low, est.low), (high, est.high))
+            )
+    return cells_out
 
 
 def _alpha_units(ok: pl.DataFrame) -> pl.DataFrame:
