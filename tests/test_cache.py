@@ -168,3 +168,41 @@ def test_a_cache_that_cannot_be_written_warns_and_keeps_the_verdicts(
     assert run.status == "completed" and run.verdicts["status"].to_list() == ["ok"] * 3
     (warning,) = [m for m in run.messages if "response cache" in m]
     assert "3 replies could not be written" in warning and "NotADirectoryError" in warning
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [
+            {"role": "system", "content": "Judge this.\n\"quoted\" \\ back\tslash"},
+            {"role": "user", "content": "他悲痛欲绝 \u2028 \x00\x1f é 🎉"},
+        ],
+        [{"role": "user", "content": ""}],
+        [{"role": "system", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "user", "content": "c"}],
+        [{"content": "keys in the other order", "role": "user"}],
+        [{"role": "user", "content": "x", "name": "extra key: the slow path"}],
+        [{"role": "user", "content": ["not a string"]}],
+        [],
+    ],
+)
+def test_the_messages_digest_is_the_sha256_of_their_canonical_json(messages: list[dict[str, str]]) -> None:
+    # Cache keys must not change (old caches stay readable): the prefix-reusing digest hashes the
+    # very bytes canonical_json gives, twice over (so the second call reuses the stored prefix).
+    import hashlib
+
+    from judge.core.hashing import canonical_json
+    from judge.judging.cache import messages_digest
+
+    want = hashlib.sha256(canonical_json(messages).encode("utf-8")).hexdigest()
+    assert messages_digest(messages) == want
+    assert messages_digest(messages) == want
+    if len(messages) > 1:  # the same leading messages, another last one
+        other = [*messages[:-1], {"role": "user", "content": "another item"}]
+        assert messages_digest(other) == hashlib.sha256(canonical_json(other).encode("utf-8")).hexdigest()
+
+
+def test_a_cache_key_is_what_it_was() -> None:
+    # Pinned from the tree before the prefix-reusing digest (main at 293063b): old caches still hit.
+    messages = [{"role": "system", "content": 'S "q" é'}, {"role": "user", "content": "x\n"}]
+    key = cache_key("jh", CallContext("i", "ih", "r", "rh", "ph", "sh", repeat=0), messages)
+    assert key == "7c818664425936851f27304dc485d201ce09d2d26ee6469bda3c5bdd9727b737"

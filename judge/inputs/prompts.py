@@ -28,6 +28,13 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 # Runs of two or more angle brackets (ASCII or full-width) could imitate a block delimiter.
 _ANGLE_RUNS = re.compile(r"[<＜]{2,}|[>＞]{2,}")
 
+# Variables that hold an item's own texts (or a sentence of them): a text using any of them differs
+# for every item, so its filled form is not kept.
+_ITEM_VARIABLES = frozenset(
+    {"source", "reference", "response", "baseline_sentences", "response_sentences", "sentence", "sentence_side"}
+)
+_MAX_FILLED = 512
+
 VARIABLES = {
     "task": "the item's task (news, translation, counselling, workplace, education)",
     "task_norms": "what the task's norms say counts as a failure",
@@ -113,6 +120,8 @@ class PromptLibrary:
         self.root = root
         self._templates: dict[str, PromptTemplate] = {}
         self._schema_text: dict[str, str] = {}
+        self._names: dict[str, tuple[str, ...]] = {}  # a template text's variables, in order
+        self._filled: dict[tuple[str, ...], str] = {}  # filled texts that hold no item text
         self.task_norms = self._load_norms()
 
     def _load_norms(self, name: str = NORMS) -> dict[str, str]:
@@ -216,16 +225,27 @@ class PromptLibrary:
         ``part`` is the sentence such a call judges (a ``judge.judging.protocol.CallPart``).
         """
         tpl = self.template(template or rubric.prompt)
-        used = tpl.variables()
-        values = {name: self._value(name, rubric, item, tpl, part) for name in used}
-
-        def fill(text: str) -> str:
-            return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
-
         return [
-            {"role": "system", "content": fill(tpl.system).strip()},
-            {"role": "user", "content": fill(tpl.user).strip()},
+            {"role": "system", "content": self._fill(tpl.system, rubric, item, tpl, part)},
+            {"role": "user", "content": self._fill(tpl.user, rubric, item, tpl, part)},
         ]
+
+    def _fill(self, text: str, rubric: Rubric, item: Any, tpl: PromptTemplate, part: Any) -> str:
+        names = self._names.get(text)
+        if names is None:
+            names = self._names[text] = tuple(dict.fromkeys(_PLACEHOLDER.findall(text)))
+        values = {name: self._value(name, rubric, item, tpl, part) for name in names}
+        if not _ITEM_VARIABLES.isdisjoint(names):
+            return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text).strip()
+        # A text without the item's own texts (a system prompt: ~12 KB with graded v3) fills the
+        # same for every item of a task: the filled text is kept, keyed by the values themselves.
+        key = (text, *values.values())
+        filled = self._filled.get(key)
+        if filled is None:
+            if len(self._filled) >= _MAX_FILLED:
+                self._filled.clear()
+            filled = self._filled[key] = _PLACEHOLDER.sub(lambda m: values[m.group(1)], text).strip()
+        return filled
 
     def first_call(self, rubric: Rubric, item: Any) -> list[dict[str, str]]:
         """The messages of the first call a unit makes: the whole item's, or for a per-sentence

@@ -29,6 +29,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,49 @@ def cache_key(judge_hash: str, context: CallContext, messages: list[dict[str, st
         "item": context.item_hash,
         "repeat": context.repeat,
         "turn": context.turn,
-        "messages": hashlib.sha256(canonical_json(messages).encode("utf-8")).hexdigest(),
+        "messages": messages_digest(messages),
     }
     if context.part is not None:  # only per-sentence calls carry it: every other key is unchanged
         parts["part"] = context.part
     return hashlib.sha256(canonical_json(parts).encode("utf-8")).hexdigest()
+
+
+# sha256 states after the canonical JSON of a request's leading messages, keyed by those messages.
+# A run sends a handful of distinct system prompts (one per rubric and task, ~12 KB each with
+# graded v3) ahead of each item's own user message; escaping and hashing that prefix again for
+# every key was most of a key's cost.
+_PREFIXES: dict[tuple[tuple[str, str], ...], Any] = {}
+_MAX_PREFIXES = 256
+
+
+def _fragment(message: dict[str, str]) -> str:
+    # canonical_json of {"role": r, "content": c}: keys sorted, no spaces, ensure_ascii=False
+    return '{"content":' + encode_basestring(message["content"]) + ',"role":' + encode_basestring(message["role"]) + "}"
+
+
+def _plain(messages: list[dict[str, str]]) -> bool:
+    return type(messages) is list and len(messages) > 0 and all(
+        type(m) is dict and len(m) == 2 and type(m.get("role")) is str and type(m.get("content")) is str
+        for m in messages
+    )
+
+
+def messages_digest(messages: list[dict[str, str]]) -> str:
+    """sha256 hex digest of ``canonical_json(messages)``, the same bytes hashed, with the state after
+    the leading messages kept for the next request that shares them. Any other shape of messages
+    than role/content string pairs is hashed from ``canonical_json`` as it is."""
+    if not _plain(messages):
+        return hashlib.sha256(canonical_json(messages).encode("utf-8")).hexdigest()
+    head = tuple((m["role"], m["content"]) for m in messages[:-1])
+    state = _PREFIXES.get(head)
+    if state is None:
+        state = hashlib.sha256(("[" + "".join(_fragment(m) + "," for m in messages[:-1])).encode("utf-8"))
+        if len(_PREFIXES) >= _MAX_PREFIXES:
+            _PREFIXES.clear()
+        _PREFIXES[head] = state
+    digest = state.copy()
+    digest.update((_fragment(messages[-1]) + "]").encode("utf-8"))
+    return digest.hexdigest()
 
 
 class ResponseCache:
