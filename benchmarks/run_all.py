@@ -45,6 +45,10 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], float]] = {
     "fixed_costs_before_after": ("fixed_costs.py", ["--reps", "5", "--rubric-version", "2"],
                                  ["--reps", "1", "--n", "200", "--items", "100", "--rows", "5000",
                                   "--rubric-version", "2"], 5400),
+    # The cached re-run alone, this tree beside --baseline REV's, with the latest rubrics (graded v3):
+    # the before/after of the cached path's own work (bootstrap draws, cache key, validation).
+    "cached_rerun_before_after": ("fixed_costs.py", ["--reps", "5", "--cases", "cached_rerun"],
+                                  ["--reps", "1", "--items", "100", "--cases", "cached_rerun"], 3600),
     "litellm_switches": ("litellm_switches.py", ["--n", "1000", "--reps", "2"], ["--n", "200", "--reps", "1"], 900),
     "startup": ("startup.py", ["--reps", "9"], ["--reps", "2"], 300),
     "cached_rerun": ("cached_replay.py", ["--items", "3000"], ["--items", "100"], 1200),
@@ -107,14 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         previous = json.loads(args.out.read_text(encoding="utf-8"))
         results["benchmarks"] = previous.get("benchmarks", {})
     if not args.baseline:  # a before/after needs the before
-        names = [n for n in names if n != "fixed_costs_before_after"]
+        names = [n for n in names if not n.endswith("_before_after")]
     for name in names:
         script, full, quick, limit = BENCHMARKS[name]
         out = args.out.with_name(f".{args.out.stem}.{name}.json")
         out.unlink(missing_ok=True)
         load_before = os.getloadavg()
         print(f"[{time.strftime('%H:%M:%S')}] {name} ...", file=sys.stderr, flush=True)
-        extra = ["--baseline", args.baseline] if args.baseline and name == "fixed_costs_before_after" else []
+        extra = ["--baseline", args.baseline] if args.baseline and name.endswith("_before_after") else []
         m = measure([PYTHON, str(HERE / script), *(quick if args.quick else full), *extra, "--out", str(out)],
                     timeout_s=limit)  # fmt: skip
         entry: dict[str, Any] = {
