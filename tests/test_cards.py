@@ -84,3 +84,24 @@ def test_cards_unfound_quote_and_abstention_rates() -> None:
     assert a["n_quoted"] == 3 and a["unfound_quote_rate"] == pytest.approx(0.5)
     assert a["abstention_rate"] == pytest.approx(1 / 5)
     assert cards["b"]["n_quoted"] == 0 and cards["b"]["unfound_quote_rate"] is None
+
+
+def test_panel_agreement_does_not_depend_on_row_order() -> None:
+    """summary.json is the same for the same verdicts: panel_mae once differed in its last digit
+    between identical runs, because a join's row order (and so the order of a float sum) varies."""
+    import random
+
+    from judge.stats.cards import _panel_agreement
+
+    rng = random.Random(3)
+    rows = [
+        {"rubric_id": "sa-graded", "rubric_version": 3, "item_id": f"i{i}", "judge": judge, "score": rng.random() / 7}
+        for i in range(400)
+        for judge in ("a", "b", "c")
+    ]
+    results = set()
+    for seed in range(6):
+        random.Random(seed).shuffle(rows)
+        out = _panel_agreement(pl.DataFrame(rows), "a")
+        results.add((out["panel_mae"], out["panel_alpha"]))
+    assert len(results) == 1

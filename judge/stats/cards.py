@@ -52,8 +52,10 @@ def _unit() -> pl.Expr:
 def _panel_agreement(items: pl.DataFrame, judge: str) -> dict[str, Any]:
     keys = [*RUBRIC_KEY, "item_id"]
     mine = items.filter(pl.col("judge") == judge).select(*keys, pl.col("score").alias("self"))
-    rest = items.filter(pl.col("judge") != judge).group_by(keys).agg(pl.col("score").mean().alias("rest"))
-    pairs = mine.join(rest, on=keys, how="inner")
+    rest = items.filter(pl.col("judge") != judge).group_by(keys).agg(pl.col("score").sort().mean().alias("rest"))
+    # Sorted, so the float sums below add in one order: a join's row order varies from run to run,
+    # and summary.json must not (panel_mae differed in its last digit between identical runs).
+    pairs = mine.join(rest, on=keys, how="inner").sort(keys)
     if pairs.height == 0:
         return {"panel_alpha": None, "panel_mae": None, "panel_n": 0}
     long = pairs.with_columns(_unit()).unpivot(
