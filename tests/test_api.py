@@ -183,6 +183,10 @@ def test_ctrl_c_in_a_notebook_stops_the_run_gracefully_and_it_resumes(tmp_path: 
         async def cell() -> judge.Run:
             return judge.evaluate(plan, run_dir, html=False)
 
+        # A kernel has Python's own SIGINT handler. pytest started as a background job of a
+        # non-interactive shell (`./.ci/run &`) inherits SIGINT ignored, and interrupt_main() then
+        # does nothing: the run completed and this test failed only under such a CI.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         threading.Thread(target=interrupt_after_some_rows, daemon=True).start()
         # run_until_complete, as a kernel runs its loop: Ctrl-C stays a KeyboardInterrupt (asyncio.run
         # would turn it into a cancellation of the cell's task).
@@ -191,6 +195,7 @@ def test_ctrl_c_in_a_notebook_stops_the_run_gracefully_and_it_resumes(tmp_path: 
             run = loop.run_until_complete(cell())
         finally:
             loop.close()
+            signal.signal(signal.SIGINT, previous)
         assert run.status == "interrupted"
         assert 3 <= run.verdicts.height < 40
         assert json.loads((run_dir / "manifest.json").read_text())["status"] == "interrupted"
