@@ -83,3 +83,14 @@ def test_rate_follows_the_recent_window_not_the_start_up() -> None:
         p.update(row(status="ok"))
     assert p.rate() == 2.0
     assert p.eta_s() == 450.0  # 900 rows left at 2 per second
+
+
+def test_not_applicable_rows_are_counted_apart_from_skipped_work() -> None:
+    """As in the final table: 'skipped 0 ... not applicable 2', not 'skipped 2' live."""
+    p = Progress(4, stream=io.StringIO(), clock=Clock())
+    p.update(row(status="skipped", error="not applicable: conflict avoidance applies to counselling"))
+    p.update(row(status="skipped", error="not applicable: other dimension"))
+    p.update(row(status="skipped", error="budget exhausted"))
+    p.update(row(status="ok"))
+    line = p.line()
+    assert "skipped 1" in line and "not applicable 2" in line and p.calls == 1

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from judge.core.records import VerdictRow
-from judge.core.taxonomy import VERDICT_STATUSES
+from judge.core.taxonomy import NOT_APPLICABLE, VERDICT_STATUSES
 
 STATUSES = VERDICT_STATUSES
 
@@ -66,7 +66,9 @@ class Progress:
 
     def update(self, row: VerdictRow) -> None:
         self.done += 1
-        self.counts[row.status or "error"] += 1
+        # Counted as the final table counts them: a rubric that does not apply is not skipped work.
+        not_applicable = row.status == "skipped" and (row.error or "").startswith(NOT_APPLICABLE)
+        self.counts[NOT_APPLICABLE if not_applicable else row.status or "error"] += 1
         if row.status != "skipped" and not row.cached:
             self.calls += 1
         if row.cost_usd:
