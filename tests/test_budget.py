@@ -277,3 +277,24 @@ def test_a_resume_without_a_budget_keeps_the_runs_last_cap(
         assert main(["run", "--resume", str(run_dir), "--budget-usd", "1", "--quiet"]) == 0
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "completed" and [b["cap_usd"] for b in manifest["budgets"]] == [0.008, 0.008, 1.0]
+
+
+def test_a_damaged_cap_in_the_manifest_is_named_not_blamed_on_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = FakeServer(responder=lambda body: GENERIC_VERDICT)
+    with server:
+        config, data = write_inputs(tmp_path, server, concurrency=3)
+        run_dir = tmp_path / "run"
+        assert cli_run(config, data, run_dir, "--budget-usd", "0.008") == 3
+        manifest_file = run_dir / "manifest.json"
+        manifest = json.loads(manifest_file.read_text())
+        manifest["budgets"][-1]["cap_usd"] = -5
+        manifest_file.write_text(json.dumps(manifest))
+        before = manifest_file.read_bytes()
+        capsys.readouterr()
+        assert main(["run", "--resume", str(run_dir)]) == 2
+        err = capsys.readouterr().err
+        assert "budgets[-1].cap_usd is -5" in err and "give --budget-usd" in err and len(err.strip().splitlines()) == 1
+        assert manifest_file.read_bytes() == before
+        assert main(["run", "--resume", str(run_dir), "--budget-usd", "1", "--quiet"]) == 0

@@ -17,6 +17,7 @@ Either way nothing is touched, and the exit code is 2.
 from __future__ import annotations
 
 import inspect
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,7 +78,13 @@ def resumed_plan(cls: type[Plan], run_dir: Path, given: dict[str, Any], *, retry
     if "budget_usd" not in given and manifest.budgets:
         # A capped run stays capped: without --budget-usd, a resume (a nightly's retry, say) gets the
         # last invocation's cap again rather than none at all.
-        plan.budget_usd = manifest.budgets[-1].cap_usd
+        cap = manifest.budgets[-1].cap_usd
+        if not (isinstance(cap, int | float) and math.isfinite(cap) and cap > 0):
+            raise RunDirError(
+                f"{run_dir / 'manifest.json'}: budgets[-1].cap_usd is {cap!r}, not a positive amount, so the "
+                "run's cap cannot be kept; give --budget-usd for this invocation"
+            )
+        plan.budget_usd = float(cap)
         plan.budget_inherited = True
     check_identity(run_dir, manifest.plan, plan.identity(run_dir), given, stored_dataset=manifest.dataset.path)
     return plan
