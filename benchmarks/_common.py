@@ -200,3 +200,11 @@ def write_judge_config(path: Path, base_url: str, *, concurrency: int, model: st
 
 def write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def emit_results(results: Any, out: Path | None) -> None:
+    """A benchmark's results as JSON: into ``--out`` when given, else on stdout."""
+    if out:
+        write_json(out, results)
+    else:
+        print(json.dumps(results, indent=2, sort_keys=True))

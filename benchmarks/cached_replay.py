@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._common import (
     PYTHON,
     Measured,
+    emit_results,
     fake_server,
     measure,
     write_dataset,
@@ -43,11 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     results = run(args)
-    text = json.dumps(results, indent=2, sort_keys=True)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    else:
-        print(text)
+    emit_results(results, args.out)
     return 0 if results.get("status") in ("ok", "pending") else 1
 
 

@@ -43,6 +43,7 @@ from benchmarks._common import (
     ROOT,
     Measured,
     child_env,
+    emit_results,
     fake_server,
     measure,
     write_dataset,
@@ -220,11 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             results[case] = CASES[case](trees, work, args)
             results[case]["loadavg_1min"] = {"min": min(LOAD), "median": statistics.median(LOAD), "max": max(LOAD)}
             print(f"  fixed costs: {case} done", file=sys.stderr)
-    text = json.dumps(results, indent=2, sort_keys=True)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    else:
-        print(text)
+    emit_results(results, args.out)
     return 0
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import MODEL, PYTHON, fake_server, measure
+from benchmarks._common import MODEL, PYTHON, emit_results, fake_server, measure
 
 VARIANTS: dict[str, str] = {
     "default": "litellm defaults (plus suppress_debug_info)",
@@ -121,11 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             "every_call_costed": all(r["costed"] == r["n"] for r in runs),
         }
         print(f"  switches {variant}: {cpu:.2f} ms CPU/call", file=sys.stderr)
-    text = json.dumps(results, indent=2, sort_keys=True)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    else:
-        print(text)
+    emit_results(results, args.out)
     return 0
 
 

@@ -12,7 +12,6 @@ RSS(100,000 items) < 1.5 x RSS(1,000 items).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import PYTHON, fake_server, measure, write_dataset, write_judge_config
+from benchmarks._common import PYTHON, emit_results, fake_server, measure, write_dataset, write_judge_config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,11 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     smallest, largest = str(min(args.items)), str(max(args.items))
     if runs[smallest]["peak_rss_mib"]:
         results["rss_ratio_largest_to_smallest"] = runs[largest]["peak_rss_mib"] / runs[smallest]["peak_rss_mib"]
-    text = json.dumps(results, indent=2, sort_keys=True)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    else:
-        print(text)
+    emit_results(results, args.out)
     return 0 if all(r["rc"] == 0 and r["verdicts"] == r["items"] for r in runs.values()) else 1
 
 

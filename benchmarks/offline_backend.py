@@ -14,7 +14,6 @@ The baseline tree is extracted with ``git archive`` into a temporary folder.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import PYTHON, ROOT, child_env, measure
+from benchmarks._common import PYTHON, ROOT, child_env, emit_results, measure
 
 
 def extract(rev: str, into: Path) -> Path:
@@ -83,11 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             results["cases"][case] = row
             print(f"  {case}: baseline {row['baseline']['wall_s']:.2f} s, this tree {row['this tree']['wall_s']:.2f} s "
                   f"(saved {row['saved_wall_s']:.2f} s)", file=sys.stderr)  # fmt: skip
-    text = json.dumps(results, indent=2, sort_keys=True)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    else:
-        print(text)
+    emit_results(results, args.out)
     return 0
 
 

@@ -12,7 +12,6 @@ neither LiteLLM nor polars.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -21,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import PYTHON, measure, write_dataset
+from benchmarks._common import PYTHON, emit_results, measure, write_dataset
 
 HEAVY = ("litellm", "polars", "numpy", "openai", "jsonschema", "tenacity", "aiohttp", "httpx")
 
@@ -88,11 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             }
             print(f"  startup {name}: {wall * 1000:.0f} ms (+{(wall - base) * 1000:.0f} ms over bare python)",
                   file=sys.stderr)
-    text = json.dumps(results, indent=2, sort_keys=True)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    else:
-        print(text)
+    emit_results(results, args.out)
     return 0
 
 

@@ -40,6 +40,7 @@ from benchmarks._common import (
     PYTHON,
     ROOT,
     Measured,
+    emit_results,
     fake_server,
     measure,
     write_dataset,
@@ -312,11 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     os.chdir(ROOT)
     results = orchestrate(args)
-    text = json.dumps(results, indent=2, sort_keys=True)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    else:
-        print(text)
+    emit_results(results, args.out)
     rates = {k: round(v["calls_per_s"], 1) for k, v in results["clients"].items()}
     print(f"throughput calls/s (whole process): {rates}; floor {results['floor']['calls_per_s']:.0f}",
           file=sys.stderr)
